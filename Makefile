@@ -1,0 +1,53 @@
+# journeylib: the two commands a newcomer needs are `make report` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SAMPLE_DIR ?= data/sample
+SAMPLE_USERS ?= 50000
+SAMPLE_SEED ?= 7
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help venv system-deps sample validate test lint format bench clean
+
+help: ## Show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "journeylib needs Python 3.11 or newer, found " + sys.version.split()[0]'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP) ## Create .venv and install journeylib with its development dependencies
+
+system-deps: ## Install Debian's chromium and postgresql when missing (needs root and apt)
+	@bash scripts/system-deps.sh
+
+sample: $(STAMP) ## Write the seeded sample company to data/sample (SAMPLE_USERS, SAMPLE_SEED)
+	$(BIN)/journey sample --users $(SAMPLE_USERS) --seed $(SAMPLE_SEED) --out $(SAMPLE_DIR)
+
+$(SAMPLE_DIR)/journey.yml:
+	$(MAKE) sample
+
+validate: $(STAMP) $(SAMPLE_DIR)/journey.yml ## Validate the sample data and print its data-quality summary
+	$(BIN)/journey validate $(SAMPLE_DIR)/journey.yml
+
+test: $(STAMP) system-deps ## Run the whole test suite (browser and database tests included)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP) ## Check style with ruff
+	$(BIN)/ruff check journeylib tests benchmarks scripts
+	$(BIN)/ruff format --check journeylib tests benchmarks scripts
+
+format: $(STAMP) ## Format the code with ruff
+	$(BIN)/ruff check --fix journeylib tests benchmarks scripts
+	$(BIN)/ruff format journeylib tests benchmarks scripts
+
+clean: ## Remove the virtual environment and caches (keeps data/ and reports/)
+	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info

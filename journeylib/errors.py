@@ -1,0 +1,65 @@
+"""Exceptions a user can act on.
+
+Every error names *what* (file, table, column, key path), *where* (line, rows) and what was
+expected against what was found. The CLI maps them to exit codes; notebooks show the message
+without a Polars traceback.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "DataError",
+    "JourneyError",
+    "SchemaError",
+    "SourceError",
+]
+
+
+class JourneyError(Exception):
+    """Base class of every error journeylib raises on purpose."""
+
+
+class ConfigError(JourneyError):
+    """The journey config is invalid: each problem carries file, line and key path.
+
+    Parameters
+    ----------
+    file
+        The config file (or ``"<config>"`` for a config built in code).
+    problems
+        One line per problem, already located (``"line 12: sources.events.path: ..."``).
+    """
+
+    def __init__(self, file: str, problems: list[str]) -> None:
+        self.file = file
+        self.problems = list(problems)
+        count = len(self.problems)
+        head = f"{file}: {count} problem{'s' if count != 1 else ''} in the journey config"
+        super().__init__("\n".join([head, *(f"  - {p}" for p in self.problems)]))
+
+
+class SourceError(JourneyError):
+    """A source cannot be read at all (missing file, unreadable format, refused connection)."""
+
+    def __init__(self, table: str, location: str, reason: str) -> None:
+        self.table = table
+        self.location = location
+        self.reason = reason
+        super().__init__(f"{table} source {location}: {reason}")
+
+
+class SchemaError(JourneyError):
+    """A table does not fit the canonical schema (missing columns, wrong column types)."""
+
+    def __init__(self, table: str, location: str, problems: list[str]) -> None:
+        self.table = table
+        self.location = location
+        self.problems = list(problems)
+        lines = [f"{table} source {location}: does not fit the canonical {table} table"]
+        lines += [f"  - {p}" for p in self.problems]
+        super().__init__("\n".join(lines))
+
+
+class DataError(JourneyError):
+    """The data is readable but cannot answer the question (e.g. an empty period)."""
