@@ -496,9 +496,7 @@ def _located_problems(exc: ValidationError, lines: dict[tuple[str, ...], int]) -
             message = message[len("Value error, ") :]
         elif error["type"].endswith("_type") or error["type"].endswith("_parsing"):
             message = f"{message}, got {error.get('input')!r}"
-        path = ".".join(loc) or "(top level)"
-        if "key" in ctx and error["type"] == "unknown_key":
-            path = ".".join(key_loc)
+        path = ".".join(key_loc) or "(top level)"
         line = _line_for(key_loc, lines)
         where = f"line {line}: " if line else ""
         text = f"{where}{path}: {message}"

@@ -1,0 +1,264 @@
+"""``journey kpis | funnel | retention | score``: arguments and output formats only.
+
+Every number comes from :class:`journeylib.journey.Journey`; this module parses flags and
+writes tables, JSON or CSV. The JSON shapes are documented in the README and stable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from journeylib._duration import parse_duration
+from journeylib.errors import DataError
+
+__all__ = ["add_analysis_commands"]
+
+FORMATS = ("table", "json", "csv")
+
+
+def add_analysis_commands(commands: argparse._SubParsersAction) -> None:
+    """Register the analysis commands on the ``journey`` parser."""
+    kpis = _command(commands, "kpis", "the KPI table: every KPI per period and breakdown")
+    kpis.add_argument("--kpi", action="append", metavar="NAME", help="only these KPIs (repeat)")
+    kpis.set_defaults(handler=_run_kpis)
+
+    funnel = _command(commands, "funnel", "a conversion funnel with drop-off and times")
+    funnel.add_argument(
+        "--steps",
+        help="comma-separated steps (roles or event names); default: the config's first funnel",
+    )
+    funnel.add_argument("--name", help="a funnel of the config by name")
+    funnel.add_argument("--window", type=_duration, help="conversion window, e.g. 7d, 12h, 30m")
+    funnel.add_argument("--attempt", choices=("first", "best"), help="entry counting (first)")
+    funnel.add_argument("--strict", action="store_true", default=None, help="strict order")
+    funnel.add_argument("--exclude", action="append", metavar="EVENT", help="exclusion event")
+    funnel.add_argument("--unit", help="unit column (user_id, session_id, ...)")
+    funnel.add_argument("--trend", action="store_true", help="one funnel per entry period")
+    funnel.set_defaults(handler=_run_funnel)
+
+    retention = _command(commands, "retention", "the retention cohort matrix")
+    retention.add_argument("--cohort-role", help="role of the cohort event (default: any)")
+    retention.add_argument("--return-role", help="role of the return event (default: any)")
+    retention.add_argument(
+        "--mode", choices=("on", "on_or_after"), default="on", help="retention mode (on)"
+    )
+    retention.add_argument("--max-offset", type=int, help="largest offset shown")
+    retention.set_defaults(handler=_run_retention)
+
+    score = _command(commands, "score", "the journey effectiveness score of the last period")
+    score.set_defaults(handler=_run_score)
+
+
+def _command(commands: argparse._SubParsersAction, name: str, summary: str) -> argparse.ArgumentParser:
+    parser = commands.add_parser(name, help=summary, description=summary[0].upper() + summary[1:] + ".")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("config", nargs="?", type=Path, help="the journey config (journey.yml)")
+    source.add_argument(
+        "--events",
+        type=Path,
+        metavar="PATH",
+        help="ad hoc: a CSV or Parquet file with user_id, timestamp, event (each role maps "
+        "to the event of the same name)",
+    )
+    parser.add_argument("--timezone", default="UTC", help="time zone with --events (UTC)")
+    parser.add_argument("--start", type=_date, help="first day, YYYY-MM-DD (default: data start)")
+    parser.add_argument("--end", type=_date, help="day after the last, YYYY-MM-DD (default: data end)")
+    parser.add_argument("--grain", choices=("day", "week", "month"), default="week", help="(week)")
+    parser.add_argument("--by", help="breakdown column(s), comma-separated")
+    parser.add_argument(
+        "--filter", action="append", metavar="COLUMN=VALUE", help="event-level filter (repeat)"
+    )
+    parser.add_argument("--format", choices=FORMATS, default="table", help="output (table)")
+    return parser
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
+
+
+def _duration(text: str):  # noqa: ANN202
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _journey(args: argparse.Namespace):  # noqa: ANN202
+    from journeylib.journey import load
+
+    if args.config is not None:
+        return load(args.config)
+    return load(_adhoc_config(args.events, args.timezone))
+
+
+def _adhoc_config(path: Path, timezone: str):  # noqa: ANN202
+    from journeylib.config import config_from_dict
+    from journeylib.schema import ROLES
+    from journeylib.sources import scan_source
+
+    config = config_from_dict(
+        {"name": path.stem, "timezone": timezone, "sources": {"events": {"path": str(path)}}}
+    )
+    frame = scan_source("events", config.sources.events)
+    if "event" not in frame.collect_schema():
+        raise DataError(f"--events {path}: no column 'event'; the file needs user_id, timestamp, event")
+    features = (
+        frame.select(pl.col("event").cast(pl.String).unique())
+        .filter(pl.col("event").str.starts_with("feature:"))
+        .collect()["event"]
+        .to_list()
+    )
+    roles = {role: [role] for role in ROLES} | {name: [name] for name in sorted(features) if len(name) > 8}
+    return config_from_dict(
+        {
+            "name": path.stem,
+            "timezone": timezone,
+            "sources": {"events": {"path": str(path.resolve())}},
+            "roles": roles,
+        }
+    )
+
+
+def _common(args: argparse.Namespace) -> dict[str, Any]:
+    filters: dict[str, list[str]] = {}
+    for item in args.filter or []:
+        column, sep, value = item.partition("=")
+        if not sep or not column:
+            raise DataError(f"--filter expects COLUMN=VALUE, got {item!r}")
+        filters.setdefault(column, []).append(value)
+    return {"start": args.start, "end": args.end, "filters": filters}
+
+
+def _by(args: argparse.Namespace) -> list[str]:
+    return [c.strip() for c in (args.by or "").split(",") if c.strip()]
+
+
+def _run_kpis(args: argparse.Namespace) -> int:
+    journey = _journey(args)
+    by = _by(args)
+    table = journey.kpis(grain=args.grain, by=by, kpis=args.kpi, **_common(args))
+    if args.format == "json":
+        rows = []
+        for row in table.iter_rows(named=True):
+            record = {k: _plain(v) for k, v in row.items() if k not in by}
+            record["breakdown"] = {c: row[c] for c in by}
+            rows.append(record)
+        _print_json(rows)
+    else:
+        _print_frame(table, args.format)
+    return 0
+
+
+def _run_funnel(args: argparse.Namespace) -> int:
+    journey = _journey(args)
+    by = _by(args)
+    if len(by) > 1:
+        raise DataError("funnel --by takes one column")
+    steps: Any = args.name
+    if args.steps:
+        steps = [s.strip() for s in args.steps.split(",") if s.strip()]
+    frame = journey.funnel(
+        steps,
+        window=args.window,
+        unit=args.unit,
+        attempt=args.attempt,
+        strict=args.strict,
+        exclude=args.exclude,
+        by=by[0] if by else None,
+        trend=args.grain if args.trend else None,
+        **_common(args),
+    )
+    if args.format == "json":
+        _print_json(
+            {
+                "steps": [{k: _plain(v) for k, v in r.items()} for r in frame.iter_rows(named=True)],
+                "in_progress": int(frame["in_progress"].sum()),
+            }
+        )
+    else:
+        _print_frame(frame, args.format)
+    return 0
+
+
+def _run_retention(args: argparse.Namespace) -> int:
+    journey = _journey(args)
+    matrix = journey.retention(
+        grain=args.grain,
+        cohort_role=args.cohort_role,
+        return_role=args.return_role,
+        mode=args.mode,
+        max_offset=args.max_offset,
+        **_common(args),
+    )
+    if args.format == "json":
+        cohorts = []
+        for (cohort,), cells in matrix.sort("cohort", "offset").group_by("cohort", maintain_order=True):
+            cohorts.append(
+                {
+                    "cohort": cohort.isoformat(),
+                    "size": int(cells["cohort_size"][0]),
+                    "retention": [_plain(v) for v in cells["retention"].to_list()],
+                }
+            )
+        _print_json({"cohorts": cohorts})
+    elif args.format == "csv":
+        _print_frame(matrix, "csv")
+    else:
+        wide = matrix.pivot(on="offset", index=["cohort", "cohort_size"], values="retention")
+        _print_frame(wide, "table")
+    return 0
+
+
+def _run_score(args: argparse.Namespace) -> int:
+    journey = _journey(args)
+    common = _common(args)
+    result = journey.score(grain=args.grain, **common)
+    if args.format == "json":
+        _print_json(
+            {
+                "overall": _plain(result.overall),
+                "stages": [{k: _plain(v) for k, v in r.items()} for r in result.stages.iter_rows(named=True)],
+                "kpis": [{k: _plain(v) for k, v in r.items()} for r in result.kpis.iter_rows(named=True)],
+                "left_out": list(result.left_out),
+            }
+        )
+    elif args.format == "csv":
+        _print_frame(result.kpis, "csv")
+    else:
+        overall = "no data" if result.overall is None else f"{result.overall:.1f}"
+        print(f"Journey score: {overall} / 100")
+        _print_frame(result.stages, "table")
+        print(result.describe())
+    return 0
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _print_json(payload: Any) -> None:
+    json.dump(payload, sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")
+
+
+def _print_frame(frame: pl.DataFrame, fmt: str) -> None:
+    if fmt == "csv":
+        sys.stdout.write(frame.write_csv())
+        return
+    with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=200, fmt_str_lengths=60):
+        print(frame)

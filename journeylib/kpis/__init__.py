@@ -1,0 +1,26 @@
+"""KPI definitions (KPI_DEFINITIONS.md section 2), their registry and the KPI table.
+
+Importing this package registers every definition; :data:`REGISTRY` maps each name to its
+:class:`KPI` record (stage, unit, direction, inputs, doc line, formula).
+"""
+
+from __future__ import annotations
+
+from journeylib.kpis import advocacy, awareness, purchase, retention, usage
+from journeylib.kpis._inputs import KpiInputs, build_inputs, explain_inputs
+from journeylib.kpis._registry import KPI, REGISTRY, get_kpi
+from journeylib.kpis._table import KPI_TABLE_COLUMNS, compute_kpi_table, kpis_of_journey
+
+__all__ = [
+    "KPI",
+    "KPI_TABLE_COLUMNS",
+    "REGISTRY",
+    "KpiInputs",
+    "build_inputs",
+    "compute_kpi_table",
+    "explain_inputs",
+    "get_kpi",
+    "kpis_of_journey",
+]
+
+del advocacy, awareness, purchase, retention, usage

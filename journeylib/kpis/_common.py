@@ -1,0 +1,94 @@
+"""Shapes shared by KPI formulas: user shares, sums and ratios per period and breakdown."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from journeylib.kpis._inputs import KpiInputs, flag
+
+__all__ = [
+    "keys",
+    "ratio",
+    "share_of_users",
+    "spend_by_period",
+    "sum_per_period",
+    "users_with",
+]
+
+
+def keys(inputs: KpiInputs) -> list[str]:
+    """The grouping keys of every KPI row: the period and the breakdown columns."""
+    return ["period_start", *inputs.by]
+
+
+def ratio(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
+    """``numerator / denominator``, null when the denominator is 0 or null ("no data")."""
+    return pl.when(denominator > 0).then(numerator / denominator).otherwise(None)
+
+
+def finish(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Add ``value`` = numerator / denominator and cast the columns every KPI returns."""
+    return frame.with_columns(
+        pl.col("numerator").cast(pl.Float64),
+        pl.col("denominator").cast(pl.Float64),
+    ).with_columns(ratio(pl.col("numerator"), pl.col("denominator")).alias("value"))
+
+
+def share_of_users(inputs: KpiInputs, role: str, among: str | None) -> pl.LazyFrame:
+    """Users with ``role`` among users with ``among`` (all active users when ``None``)."""
+    population = pl.col(flag(among)) if among else pl.col("active")
+    return finish(
+        inputs.user_period.group_by(keys(inputs)).agg(
+            (pl.col(flag(role)) & population).sum().alias("numerator"),
+            population.sum().alias("denominator"),
+        )
+    )
+
+
+def users_with(inputs: KpiInputs, role: str | None) -> pl.LazyFrame:
+    """Count of users with ``role`` (active users when ``None``) as a count KPI."""
+    selected = pl.col(flag(role)) if role else pl.col("active")
+    return inputs.user_period.group_by(keys(inputs)).agg(
+        selected.sum().cast(pl.Float64).alias("value"),
+        pl.lit(None, pl.Float64).alias("numerator"),
+        pl.lit(None, pl.Float64).alias("denominator"),
+    )
+
+
+def sum_per_period(inputs: KpiInputs, column: str) -> pl.LazyFrame:
+    """Sum of a per-user column (``n_purchase``, ``revenue``) as a count/currency KPI."""
+    return inputs.user_period.group_by(keys(inputs)).agg(
+        pl.col(column).sum().cast(pl.Float64).alias("value"),
+        pl.lit(None, pl.Float64).alias("numerator"),
+        pl.lit(None, pl.Float64).alias("denominator"),
+    )
+
+
+def spend_by_period(inputs: KpiInputs, column: str) -> pl.LazyFrame:
+    """Sum of a spend column per period (and breakdown columns that spend has)."""
+    assert inputs.spend is not None
+    period = (
+        pl.col("date").dt.truncate({"day": "1d", "week": "1w", "month": "1mo"}[inputs.grain])
+        if inputs.grain != "day"
+        else pl.col("date")
+    )
+    return (
+        inputs.spend.filter(pl.col("date").is_between(inputs.periods_first, inputs.end, "left"))
+        .with_columns(period.alias("period_start"))
+        .group_by(keys(inputs))
+        .agg(pl.col(column).sum().cast(pl.Float64).alias(column))
+    )
+
+
+def cost_per(inputs: KpiInputs, users: pl.LazyFrame) -> pl.LazyFrame:
+    """Spend cost divided by a user count frame (``period_start``, by, ``users``)."""
+    cost = spend_by_period(inputs, "cost")
+    return (
+        cost.join(users, on=keys(inputs), how="full", coalesce=True)
+        .with_columns(
+            pl.col("cost").fill_null(0.0).alias("numerator"),
+            pl.col("users").fill_null(0).cast(pl.Float64).alias("denominator"),
+        )
+        .with_columns(ratio(pl.col("numerator"), pl.col("denominator")).alias("value"))
+        .select(*keys(inputs), "value", "numerator", "denominator")
+    )

@@ -1,0 +1,392 @@
+"""The shared per-period aggregation every KPI reads: one pass over the events.
+
+``build_inputs`` turns the validated events into small tables (per user and day, per user and
+period, per session, per user over all time, and the few events that timed KPIs need) in ONE
+``pl.collect_all`` whose plans share a single scan of the events (check with
+:func:`explain_inputs`). Every KPI formula is then a lazy query on these small tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import polars as pl
+
+from journeylib.config import JourneyConfig
+from journeylib.errors import DataError
+from journeylib.periods import (
+    Grain,
+    align,
+    local_bound,
+    next_period_start,
+    period_start_expr,
+    previous_period,
+)
+
+__all__ = ["SESSION_GAP", "TIMED_ROLES", "KpiInputs", "build_inputs", "explain_inputs", "flag"]
+
+#: Inactivity that ends a session when the events carry no ``session_id``.
+SESSION_GAP = timedelta(minutes=30)
+#: Roles whose individual events timed KPIs (windows, medians) need.
+TIMED_ROLES = ("signup", "activation", "trial_start", "add_to_cart", "purchase")
+
+
+def flag(role: str) -> str:
+    """Column name of the per-user flag "has an event of this role"."""
+    return f"has_{role}"
+
+
+@dataclass(frozen=True)
+class KpiInputs:
+    """The aggregated tables KPI formulas read (all lazy, all small).
+
+    Attributes
+    ----------
+    periods
+        ``period_start``, ``period_end`` (exclusive), ``days``, ``complete`` and ``reported``
+        (False for the period before ``start``, kept for the previous-period values).
+    user_day, user_period
+        One row per user and local day / period with ``active``, ``has_<role>`` flags,
+        ``n_purchase``, ``n_payment_failed``, ``revenue`` and the breakdown columns (the
+        user's first-touch value in the period, or last touch if the config says so).
+    user_firsts
+        Per user over ALL the data: ``first_seen`` (UTC), ``first_purchase``,
+        ``second_purchase``.
+    sessions
+        Per session starting in the periods: ``user_id``, ``period_start``, breakdown,
+        ``duration_seconds``.
+    timed_events
+        The events of :data:`TIMED_ROLES` with ``role``, ``timestamp``, ``revenue``.
+    spend, surveys, tickets
+        The optional tables (filtered), or ``None`` when not configured.
+    """
+
+    config: JourneyConfig
+    grain: Grain
+    timezone: str
+    start: date
+    end: date
+    by: tuple[str, ...]
+    periods: pl.LazyFrame
+    user_day: pl.LazyFrame
+    user_period: pl.LazyFrame
+    user_firsts: pl.LazyFrame
+    sessions: pl.LazyFrame
+    timed_events: pl.LazyFrame
+    data_start: datetime | None
+    data_end: datetime | None
+    spend: pl.LazyFrame | None = None
+    surveys: pl.LazyFrame | None = None
+    tickets: pl.LazyFrame | None = None
+    unusable_tables: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def periods_first(self) -> date:
+        """Start of the earliest period aggregated (the one before :attr:`start`)."""
+        return previous_period(self.start, self.grain)
+
+    @property
+    def available_tables(self) -> frozenset[str]:
+        present = {"events"}
+        present |= {t for t in ("spend", "surveys", "tickets") if getattr(self, t) is not None}
+        return frozenset(present)
+
+    def reported(self, frame: pl.LazyFrame) -> pl.LazyFrame:
+        """Keep only rows of periods that exist in :attr:`periods`."""
+        return frame.join(self.periods.select("period_start"), on="period_start", how="semi")
+
+
+def _role_exprs(config: JourneyConfig) -> list[pl.Expr]:
+    exprs = []
+    for role, names in config.roles.items():
+        exprs.append(pl.col("event").is_in(names).any().alias(flag(role)))
+    purchase = config.events_for("purchase")
+    failed = config.events_for("payment_failed")
+    exprs.append(pl.col("event").is_in(purchase).sum().cast(pl.Int64).alias("n_purchase"))
+    exprs.append(pl.col("event").is_in(failed).sum().cast(pl.Int64).alias("n_payment_failed"))
+    return exprs
+
+
+def _plans(
+    events: pl.LazyFrame,
+    config: JourneyConfig,
+    *,
+    grain: Grain,
+    first: date,
+    end: date,
+    by: tuple[str, ...],
+) -> dict[str, pl.LazyFrame]:
+    timezone = config.timezone
+    schema = events.collect_schema()
+    missing = [column for column in by if column not in schema]
+    if missing:
+        dimensions = [c for c in schema if c not in ("user_id", "timestamp", "event", "revenue")]
+        raise DataError(
+            f"breakdown column {missing[0]!r} is not in the events; "
+            f"available dimensions: {', '.join(dimensions) or '(none)'}"
+        )
+    has_revenue = "revenue" in schema
+    purchase = config.events_for("purchase")
+    activity = [n for role in (config.activity_roles or []) for n in config.events_for(role)]
+    day = pl.col("timestamp").dt.convert_time_zone(timezone).dt.date().alias("day")
+    base = events.select(
+        "user_id",
+        "timestamp",
+        "event",
+        *(["revenue"] if has_revenue else []),
+        *(["session_id"] if "session_id" in schema else []),
+        *by,
+    )
+    pick = "arg_max" if config.breakdown_touch == "last" else "arg_min"
+    revenue = (
+        pl.col("revenue").filter(pl.col("event").is_in(purchase)).sum()
+        if has_revenue
+        else pl.lit(0.0)
+    )
+    active = pl.col("event").is_in(activity).any() if activity else pl.lit(True)
+    user_day = (
+        base.filter(
+            pl.col("timestamp").dt.convert_time_zone(timezone).dt.date().is_between(
+                first, end, closed="left"
+            )
+        )
+        .group_by("user_id", day)
+        .agg(
+            active.alias("active"),
+            *_role_exprs(config),
+            revenue.cast(pl.Float64).alias("revenue"),
+            pl.col("timestamp").min().alias("first_ts"),
+            pl.col("timestamp").max().alias("last_ts"),
+            *(
+                pl.col(c).get(getattr(pl.col("timestamp"), pick)()).alias(c)
+                for c in by
+            ),
+        )
+    )
+    is_purchase = pl.col("event").is_in(purchase)
+    user_firsts = base.group_by("user_id").agg(
+        pl.col("timestamp").min().alias("first_seen"),
+        pl.col("timestamp").filter(is_purchase).min().alias("first_purchase"),
+        pl.col("timestamp").filter(is_purchase).bottom_k(2).max().alias("_second"),
+        is_purchase.sum().alias("_orders"),
+    )
+    timed_names = {n: r for r in TIMED_ROLES for n in config.events_for(r)}
+    timed_events = base.filter(pl.col("event").is_in(list(timed_names))).select(
+        "user_id",
+        "timestamp",
+        "event",
+        *(["revenue"] if has_revenue else []),
+    )
+    return {
+        "user_day": user_day,
+        "user_firsts": user_firsts,
+        "timed_events": timed_events,
+        "sessions": _session_plan(base, schema, timezone, first, end),
+        "bounds": base.select(
+            pl.col("timestamp").min().alias("data_start"),
+            pl.col("timestamp").max().alias("data_end"),
+        ),
+    }
+
+
+def _session_plan(
+    base: pl.LazyFrame, schema: pl.Schema, timezone: str, first: date, end: date
+) -> pl.LazyFrame:
+    frame = base.select("user_id", "timestamp", *(["session_id"] if "session_id" in schema else []))
+    gap_key = (
+        (pl.col("timestamp").diff().over("user_id", order_by="timestamp") > SESSION_GAP)
+        .fill_null(True)
+        .cum_sum()
+        .over("user_id", order_by="timestamp")
+        .cast(pl.String)
+    )
+    if "session_id" in schema:
+        with_id = frame.filter(pl.col("session_id").is_not_null())
+        without = frame.filter(pl.col("session_id").is_null()).with_columns(
+            pl.concat_str(pl.lit("~gap~"), gap_key).alias("session_id")
+        )
+        keyed = pl.concat([with_id, without])
+    else:
+        keyed = frame.with_columns(gap_key.alias("session_id"))
+    sessions = keyed.group_by("user_id", "session_id").agg(
+        pl.col("timestamp").min().alias("session_start"),
+        pl.col("timestamp").max().alias("session_end"),
+    )
+    local = pl.col("session_start").dt.convert_time_zone(timezone).dt.date()
+    return sessions.filter(local.is_between(first, end, closed="left")).select(
+        "user_id",
+        "session_start",
+        ((pl.col("session_end") - pl.col("session_start")).dt.total_microseconds() / 1e6).alias(
+            "duration_seconds"
+        ),
+    )
+
+
+def _period_frame(
+    first: date, start: date, end: date, grain: Grain, timezone: str
+) -> pl.DataFrame:
+    rows = []
+    current = first
+    while current < end:
+        natural_end = next_period_start(current, grain)
+        period_end = min(natural_end, end)
+        rows.append(
+            {
+                "period_start": current,
+                "period_end": period_end,
+                "days": (period_end - current).days,
+                "complete": period_end == natural_end,
+                "reported": current >= start,
+                "start_utc": local_bound(current, timezone),
+                "end_utc": local_bound(period_end, timezone),
+            }
+        )
+        current = natural_end
+    return pl.DataFrame(
+        rows,
+        schema={
+            "period_start": pl.Date,
+            "period_end": pl.Date,
+            "days": pl.Int64,
+            "complete": pl.Boolean,
+            "reported": pl.Boolean,
+            "start_utc": pl.Datetime("us", "UTC"),
+            "end_utc": pl.Datetime("us", "UTC"),
+        },
+    )
+
+
+def build_inputs(
+    tables: dict[str, pl.LazyFrame],
+    config: JourneyConfig,
+    *,
+    start: date,
+    end: date,
+    grain: Grain = "week",
+    by: tuple[str, ...] = (),
+    filters: dict[str, list[str]] | None = None,
+) -> KpiInputs:
+    """Aggregate the events once (one shared scan) into the tables KPI formulas read.
+
+    Parameters
+    ----------
+    tables
+        Validated canonical tables (``events`` and any of ``spend``, ``surveys``, ``tickets``).
+    config
+        The journey config (roles, time zone, touch rule).
+    start, end
+        Local dates of ``[start, end)``; ``start`` is aligned down to the grain.
+    grain
+        ``day``, ``week`` (ISO) or ``month``.
+    by
+        User-level breakdown columns (first touch in the period by default).
+    filters
+        Event-level filters ``{column: [values]}``, applied to every table that has the column.
+
+    Examples
+    --------
+    >>> inputs = build_inputs(loaded.tables, config, start=date(2026, 6, 1),
+    ...                       end=date(2026, 7, 1))  # doctest: +SKIP
+    """
+    if end <= start:
+        raise DataError(f"empty period: end {end} is not after start {start}")
+    aligned = align(start, grain)
+    first = previous_period(aligned, grain)
+    filters = filters or {}
+    unusable: dict[str, str] = {}
+    filtered: dict[str, pl.LazyFrame] = {}
+    for name, table in tables.items():
+        schema = table.collect_schema()
+        for column, values in filters.items():
+            if column in schema:
+                table = table.filter(pl.col(column).cast(pl.String).is_in(values))
+            elif name == "events":
+                raise DataError(
+                    f"filter column {column!r} is not in the events; available: "
+                    f"{', '.join(schema)}"
+                )
+            else:
+                unusable[name] = f"the {name} table has no column {column!r} to filter on"
+        if name == "spend":
+            for column in by:
+                if column not in schema:
+                    unusable[name] = f"the spend table has no column {column!r} to break down by"
+        filtered[name] = table
+
+    plans = _plans(filtered["events"], config, grain=grain, first=first, end=end, by=by)
+    names = list(plans)
+    collected = dict(zip(names, pl.collect_all([plans[n] for n in names]), strict=True))
+    bounds = collected.pop("bounds")
+    periods = _period_frame(first, aligned, end, grain, config.timezone)
+
+    user_day = collected["user_day"].with_columns(
+        pl.col("day").dt.truncate({"day": "1d", "week": "1w", "month": "1mo"}[grain])
+        .alias("period_start")
+    )
+    flags = [c for c in user_day.columns if c.startswith("has_")]
+    pick = "arg_max" if config.breakdown_touch == "last" else "arg_min"
+    touch = "last_ts" if config.breakdown_touch == "last" else "first_ts"
+    user_period = user_day.group_by("user_id", "period_start").agg(
+        pl.col("active").any(),
+        *(pl.col(c).any() for c in flags),
+        pl.col("n_purchase").sum(),
+        pl.col("n_payment_failed").sum(),
+        pl.col("revenue").sum(),
+        pl.col("first_ts").min(),
+        pl.col("last_ts").max(),
+        *(pl.col(c).get(getattr(pl.col(touch), pick)()).alias(c) for c in by),
+    )
+    # every row of the user in the period takes the period's breakdown value
+    user_day = user_day.drop(*by).join(
+        user_period.select("user_id", "period_start", *by), on=["user_id", "period_start"]
+    )
+    firsts = collected["user_firsts"].select(
+        "user_id",
+        "first_seen",
+        "first_purchase",
+        pl.when(pl.col("_orders") >= 2).then(pl.col("_second")).alias("second_purchase"),
+    )
+    sessions = collected["sessions"].with_columns(
+        period_start_expr("session_start", grain, config.timezone).alias("period_start")
+    )
+    sessions = sessions.join(
+        user_period.select("user_id", "period_start", *by),
+        on=["user_id", "period_start"],
+        how="left",
+    )
+    return KpiInputs(
+        config=config,
+        grain=grain,
+        timezone=config.timezone,
+        start=aligned,
+        end=end,
+        by=tuple(by),
+        periods=periods.lazy(),
+        user_day=user_day.lazy(),
+        user_period=user_period.lazy(),
+        user_firsts=firsts.lazy(),
+        sessions=sessions.lazy(),
+        timed_events=collected["timed_events"].lazy(),
+        data_start=bounds["data_start"].item(),
+        data_end=bounds["data_end"].item(),
+        spend=filtered.get("spend"),
+        surveys=filtered.get("surveys"),
+        tickets=filtered.get("tickets"),
+        unusable_tables=unusable,
+    )
+
+
+def explain_inputs(
+    events: pl.LazyFrame,
+    config: JourneyConfig,
+    *,
+    start: date,
+    end: date,
+    grain: Grain = "week",
+    by: tuple[str, ...] = (),
+) -> str:
+    """The optimised plan of the one pass over the events (shows the shared scan)."""
+    first = previous_period(align(start, grain), grain)
+    plans = _plans(events, config, grain=grain, first=first, end=end, by=by)
+    return pl.explain_all(list(plans.values()))

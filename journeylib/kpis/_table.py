@@ -1,0 +1,254 @@
+"""The KPI table: every KPI per period and breakdown, with intervals, changes and targets.
+
+All formulas run on the shared aggregates of :mod:`journeylib.kpis._inputs` and are collected
+together; this module adds the statistics of KPI_DEFINITIONS.md section 2: Wilson intervals for
+rates, the previous period's value and the change, the two-proportion z-test p-value of that
+change, and the status against the target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+from scipy import stats as distributions
+
+from journeylib.kpis._inputs import KpiInputs
+from journeylib.kpis._registry import KPI, get_kpi
+from journeylib.stats import two_proportion_ztest_expr, wilson_exprs
+
+__all__ = ["KPI_TABLE_COLUMNS", "compute_kpi_table", "kpis_of_journey"]
+
+#: Significance level of the "significant" flag on a change against the previous period.
+ALPHA = 0.05
+
+KPI_TABLE_COLUMNS = (
+    "period_start",
+    "period_end",
+    "complete",
+    "stage",
+    "kpi",
+    "unit",
+    "direction",
+    "value",
+    "numerator",
+    "denominator",
+    "ci_low",
+    "ci_high",
+    "previous",
+    "change",
+    "relative_change",
+    "p_value",
+    "significant",
+    "target",
+    "status",
+    "available",
+    "reason",
+)
+
+
+def kpis_of_journey(inputs: KpiInputs) -> list[str]:
+    """The KPI names the journey's stages hold, in stage order."""
+    return [kpi for stage in inputs.config.stages for kpi in stage.kpis]
+
+
+def _direction(kpi: KPI, inputs: KpiInputs) -> str:
+    if kpi.direction == "config":
+        return "higher" if inputs.config.surveys.ces.higher_is_better else "lower"
+    return kpi.direction
+
+
+def compute_kpi_table(inputs: KpiInputs, kpis: Sequence[str] | None = None) -> pl.DataFrame:
+    """Compute the KPI table for the reported periods of ``inputs``.
+
+    Parameters
+    ----------
+    inputs
+        The shared aggregates from :func:`journeylib.kpis.build_inputs`.
+    kpis
+        KPI names (default: every KPI of the journey's stages). ``feature_adoption_rate``
+        expands to one row per mapped feature.
+
+    Returns
+    -------
+    pl.DataFrame
+        One row per period x breakdown x KPI with the columns of :data:`KPI_TABLE_COLUMNS`
+        (breakdown columns after ``complete``). A KPI that cannot be computed has
+        ``available`` false, a null value and the ``reason``.
+    """
+    names = list(kpis) if kpis is not None else kpis_of_journey(inputs)
+    wanted: dict[str, KPI] = {}
+    for name in names:
+        wanted.setdefault(name.split("[", 1)[0], get_kpi(name))
+    plans: list[pl.LazyFrame] = []
+    computed: list[KPI] = []
+    unavailable: list[tuple[KPI, str]] = []
+    for kpi in wanted.values():
+        reason = kpi.missing_inputs(inputs)
+        if reason:
+            unavailable.append((kpi, reason))
+            continue
+        plans.append(_normalise(kpi.compute(inputs), kpi, inputs))
+        computed.append(kpi)
+    frames = pl.collect_all(plans) if plans else []
+    parts = [
+        _complete(frame, kpi, inputs) for frame, kpi in zip(frames, computed, strict=True)
+    ]
+    parts += [_unavailable(kpi, reason, inputs) for kpi, reason in unavailable]
+    table = pl.concat(parts, how="vertical_relaxed") if parts else _empty(inputs)
+    table = _add_statistics(table, inputs)
+    table = _add_targets(table, inputs)
+    selected = [n for n in names if "[" in n]
+    if selected and "feature_adoption_rate" not in names:
+        is_feature = pl.col("kpi").str.starts_with("feature_adoption_rate")
+        table = table.filter(~is_feature | pl.col("kpi").is_in(selected))
+    order = {name: index for index, name in enumerate(wanted)}
+    columns = [*KPI_TABLE_COLUMNS[:3], *inputs.by, *KPI_TABLE_COLUMNS[3:]]
+    return (
+        table.filter(pl.col("reported"))
+        .with_columns(
+            pl.col("kpi").str.split("[").list.first().replace_strict(order, return_dtype=pl.Int64)
+            .alias("_order")
+        )
+        .sort("_order", "kpi", *inputs.by, "period_start", nulls_last=True)
+        .select(columns)
+    )
+
+
+def _normalise(frame: pl.LazyFrame, kpi: KPI, inputs: KpiInputs) -> pl.LazyFrame:
+    schema = frame.collect_schema()
+    extra = []
+    if "kpi" not in schema:
+        extra.append(pl.lit(kpi.name).alias("kpi"))
+    if "se" not in schema:
+        extra.append(pl.lit(None, pl.Float64).alias("se"))
+    return frame.with_columns(extra).select(
+        "period_start",
+        *inputs.by,
+        "kpi",
+        pl.col("value").cast(pl.Float64),
+        pl.col("numerator").cast(pl.Float64),
+        pl.col("denominator").cast(pl.Float64),
+        pl.col("se").cast(pl.Float64),
+    )
+
+
+def _complete(frame: pl.DataFrame, kpi: KPI, inputs: KpiInputs) -> pl.DataFrame:
+    """Give every period a row for every (kpi, segment) seen, filling as the kind says."""
+    periods = inputs.periods.collect()
+    series = frame.select("kpi", *inputs.by).unique()
+    if series.height == 0:
+        series = pl.DataFrame(
+            {"kpi": [kpi.name], **{c: [None] for c in inputs.by}},
+            schema={"kpi": pl.String, **{c: frame.schema[c] for c in inputs.by}},
+        )
+    grid = periods.join(series, how="cross")
+    full = grid.join(frame, on=["period_start", "kpi", *inputs.by], how="left", nulls_equal=True)
+    if kpi.kind == "count":
+        full = full.with_columns(pl.col("value").fill_null(0.0))
+    elif kpi.kind in ("rate", "ratio"):
+        full = full.with_columns(
+            pl.col("numerator").fill_null(0.0), pl.col("denominator").fill_null(0.0)
+        )
+    return full.with_columns(
+        pl.lit(kpi.stage).alias("_default_stage"),
+        pl.lit(kpi.unit).alias("unit"),
+        pl.lit(_direction(kpi, inputs)).alias("direction"),
+        pl.lit(kpi.kind).alias("_kind"),
+        pl.lit(True).alias("available"),
+        pl.lit(None, pl.String).alias("reason"),
+    )
+
+
+def _unavailable(kpi: KPI, reason: str, inputs: KpiInputs) -> pl.DataFrame:
+    periods = inputs.periods.collect()
+    return periods.with_columns(
+        *(pl.lit(None, pl.String).alias(c) for c in inputs.by),
+        pl.lit(kpi.name).alias("kpi"),
+        *(pl.lit(None, pl.Float64).alias(c) for c in ("value", "numerator", "denominator", "se")),
+        pl.lit(kpi.stage).alias("_default_stage"),
+        pl.lit(kpi.unit).alias("unit"),
+        pl.lit(_direction(kpi, inputs)).alias("direction"),
+        pl.lit(kpi.kind).alias("_kind"),
+        pl.lit(False).alias("available"),
+        pl.lit(reason).alias("reason"),
+    )
+
+
+def _empty(inputs: KpiInputs) -> pl.DataFrame:
+    return inputs.periods.collect().clear()
+
+
+def _add_statistics(table: pl.DataFrame, inputs: KpiInputs) -> pl.DataFrame:
+    series = ["kpi", *inputs.by]
+    table = table.sort(*series, "period_start", nulls_last=True)
+    previous = {
+        name: pl.col(name).shift(1).over(series, order_by="period_start")
+        for name in ("value", "numerator", "denominator", "se")
+    }
+    is_rate = pl.col("_kind") == "rate"
+    low, high = wilson_exprs(pl.col("numerator"), pl.col("denominator"))
+    rate_p = two_proportion_ztest_expr(
+        pl.col("numerator"), pl.col("denominator"), pl.col("_prev_num"), pl.col("_prev_den")
+    )
+    se_diff = (pl.col("se") ** 2 + pl.col("_prev_se") ** 2).sqrt()
+    z = ((pl.col("value") - pl.col("previous")) / se_diff).abs()
+    se_p = z.map_batches(
+        lambda values: pl.Series(2 * distributions.norm.sf(values.to_numpy()), dtype=pl.Float64),
+        return_dtype=pl.Float64,
+    )
+    has_se = pl.col("se").is_not_null() & pl.col("_prev_se").is_not_null() & (se_diff > 0)
+    return (
+        table.with_columns(
+            previous["value"].alias("previous"),
+            previous["numerator"].alias("_prev_num"),
+            previous["denominator"].alias("_prev_den"),
+            previous["se"].alias("_prev_se"),
+        )
+        .with_columns(
+            pl.when(is_rate).then(low)
+            .when(pl.col("se").is_not_null()).then(pl.col("value") - 1.959964 * pl.col("se"))
+            .alias("ci_low"),
+            pl.when(is_rate).then(high)
+            .when(pl.col("se").is_not_null()).then(pl.col("value") + 1.959964 * pl.col("se"))
+            .alias("ci_high"),
+            (pl.col("value") - pl.col("previous")).alias("change"),
+            pl.when(pl.col("previous") != 0)
+            .then((pl.col("value") - pl.col("previous")) / pl.col("previous").abs())
+            .alias("relative_change"),
+            pl.when(is_rate & pl.col("_prev_den").is_not_null())
+            .then(rate_p)
+            .when(has_se)
+            .then(se_p)
+            .alias("p_value"),
+        )
+        .with_columns((pl.col("p_value") < ALPHA).alias("significant"))
+    )
+
+
+def _add_targets(table: pl.DataFrame, inputs: KpiInputs) -> pl.DataFrame:
+    config = inputs.config
+    stage_of = {kpi: stage.name for stage in config.stages for kpi in stage.kpis}
+    base = pl.col("kpi").str.split("[").list.first()
+    target = pl.coalesce(
+        pl.col("kpi").replace_strict(config.targets, default=None, return_dtype=pl.Float64),
+        base.replace_strict(config.targets, default=None, return_dtype=pl.Float64),
+    )
+    met = pl.when(pl.col("direction") == "lower").then(
+        pl.col("value") <= pl.col("target")
+    ).otherwise(pl.col("value") >= pl.col("target"))
+    return table.with_columns(
+        pl.coalesce(
+            pl.col("kpi").replace_strict(stage_of, default=None, return_dtype=pl.String),
+            base.replace_strict(stage_of, default=None, return_dtype=pl.String),
+            pl.col("_default_stage"),
+        ).alias("stage"),
+        target.alias("target"),
+    ).with_columns(
+        pl.when(pl.col("target").is_null() | pl.col("value").is_null())
+        .then(None)
+        .when(met)
+        .then(pl.lit("met"))
+        .otherwise(pl.lit("missed"))
+        .alias("status")
+    )

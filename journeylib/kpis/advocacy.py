@@ -1,0 +1,187 @@
+"""Advocacy KPIs: NPS, CSAT, CES, referral and review rates, and support resolution."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from journeylib.kpis._common import finish, keys, share_of_users
+from journeylib.kpis._inputs import KpiInputs
+from journeylib.kpis._registry import register
+from journeylib.periods import period_start_expr
+
+__all__: list[str] = []
+
+
+def _with_segments(inputs: KpiInputs, table: pl.LazyFrame, time_column: str) -> pl.LazyFrame:
+    """Rows of an optional table in the periods, with the breakdown columns.
+
+    A breakdown column the table has is used as it is; otherwise the row takes the user's
+    breakdown value in that period (null when the user has no event in it).
+    """
+    frame = table.filter(pl.col(time_column).is_not_null()).with_columns(
+        period_start_expr(time_column, inputs.grain, inputs.timezone).alias("period_start")
+    )
+    frame = frame.join(inputs.periods.select("period_start"), on="period_start", how="semi")
+    schema = frame.collect_schema()
+    borrowed = [c for c in inputs.by if c not in schema]
+    if borrowed and "user_id" in schema:
+        segments = inputs.user_period.select("user_id", "period_start", *borrowed)
+        frame = frame.join(segments, on=["user_id", "period_start"], how="left")
+    elif borrowed:
+        frame = frame.with_columns(pl.lit(None, pl.String).alias(c) for c in borrowed)
+    return frame
+
+
+def _answers(inputs: KpiInputs, survey: str) -> pl.LazyFrame:
+    assert inputs.surveys is not None
+    return _with_segments(
+        inputs, inputs.surveys.filter(pl.col("survey") == survey), "timestamp"
+    )
+
+
+@register(
+    "nps",
+    stage="advocacy",
+    unit="score",
+    direction="higher",
+    kind="score",
+    tables=("surveys",),
+    doc="0–10 scale: % of answers 9–10 − % of answers 0–6, from −100 to 100",
+)
+def nps(inputs: KpiInputs) -> pl.LazyFrame:
+    promoters = (pl.col("score") >= 9).sum()
+    detractors = (pl.col("score") <= 6).sum()
+    answers = pl.len()
+    grouped = _answers(inputs, "nps").group_by(keys(inputs)).agg(
+        promoters.alias("_promoters"), detractors.alias("_detractors"), answers.alias("_n")
+    )
+    share_pro = pl.col("_promoters") / pl.col("_n")
+    share_det = pl.col("_detractors") / pl.col("_n")
+    # standard error of the difference of two multinomial shares, on the -100..100 scale
+    se = 100 * ((share_pro + share_det - (share_pro - share_det) ** 2) / pl.col("_n")).sqrt()
+    return grouped.select(
+        *keys(inputs),
+        (100 * (share_pro - share_det)).alias("value"),
+        (pl.col("_promoters") - pl.col("_detractors")).cast(pl.Float64).alias("numerator"),
+        pl.col("_n").cast(pl.Float64).alias("denominator"),
+        se.alias("se"),
+    )
+
+
+@register(
+    "csat",
+    stage="advocacy",
+    unit="rate",
+    direction="higher",
+    kind="rate",
+    tables=("surveys",),
+    doc="1–5 scale: % of answers 4 or 5",
+)
+def csat(inputs: KpiInputs) -> pl.LazyFrame:
+    return finish(
+        _answers(inputs, "csat").group_by(keys(inputs)).agg(
+            (pl.col("score") >= 4).sum().alias("numerator"), pl.len().alias("denominator")
+        )
+    )
+
+
+@register(
+    "ces",
+    stage="advocacy",
+    unit="score",
+    direction="config",
+    kind="mean",
+    tables=("surveys",),
+    doc='mean score on the configured scale (default 1–7, "it was easy", higher is better)',
+)
+def ces(inputs: KpiInputs) -> pl.LazyFrame:
+    return _answers(inputs, "ces").group_by(keys(inputs)).agg(
+        pl.col("score").mean().alias("value"),
+        pl.col("score").sum().alias("numerator"),
+        pl.len().cast(pl.Float64).alias("denominator"),
+        (pl.col("score").std() / pl.len().sqrt()).alias("se"),
+    )
+
+
+@register(
+    "referral_rate",
+    stage="advocacy",
+    unit="rate",
+    direction="higher",
+    kind="rate",
+    roles=("referral", "purchase"),
+    doc="users with referral / users with purchase",
+)
+def referral_rate(inputs: KpiInputs) -> pl.LazyFrame:
+    return share_of_users(inputs, "referral", among="purchase")
+
+
+@register(
+    "review_rate",
+    stage="advocacy",
+    unit="rate",
+    direction="higher",
+    kind="rate",
+    roles=("review", "purchase"),
+    doc="users with review / users with purchase",
+)
+def review_rate(inputs: KpiInputs) -> pl.LazyFrame:
+    return share_of_users(inputs, "review", among="purchase")
+
+
+def _resolved(inputs: KpiInputs) -> pl.LazyFrame:
+    assert inputs.tickets is not None
+    return _with_segments(inputs, inputs.tickets, "resolved_at")
+
+
+@register(
+    "first_contact_resolution",
+    stage="advocacy",
+    unit="rate",
+    direction="higher",
+    kind="rate",
+    tables=("tickets",),
+    doc="resolved tickets in P with contacts = 1 / resolved tickets in P",
+)
+def first_contact_resolution(inputs: KpiInputs) -> pl.LazyFrame:
+    return finish(
+        _resolved(inputs).group_by(keys(inputs)).agg(
+            (pl.col("contacts") == 1).sum().alias("numerator"), pl.len().alias("denominator")
+        )
+    )
+
+
+@register(
+    "avg_handling_time",
+    stage="advocacy",
+    unit="duration",
+    direction="lower",
+    kind="mean",
+    tables=("tickets",),
+    doc="mean handle_minutes of tickets resolved in P",
+)
+def avg_handling_time(inputs: KpiInputs) -> pl.LazyFrame:
+    minutes = pl.col("handle_minutes")
+    return _resolved(inputs).group_by(keys(inputs)).agg(
+        (minutes.mean() * 60).alias("value"),
+        (minutes.sum() * 60).alias("numerator"),
+        minutes.count().cast(pl.Float64).alias("denominator"),
+    )
+
+
+@register(
+    "time_to_resolution",
+    stage="advocacy",
+    unit="duration",
+    direction="lower",
+    kind="mean",
+    tables=("tickets",),
+    doc="median (resolved_at − opened_at) for tickets resolved in P",
+)
+def time_to_resolution(inputs: KpiInputs) -> pl.LazyFrame:
+    seconds = (pl.col("resolved_at") - pl.col("opened_at")).dt.total_microseconds() / 1e6
+    return _resolved(inputs).group_by(keys(inputs)).agg(
+        seconds.median().alias("value"),
+        pl.lit(None, pl.Float64).alias("numerator"),
+        pl.len().cast(pl.Float64).alias("denominator"),
+    )

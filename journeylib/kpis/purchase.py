@@ -1,0 +1,226 @@
+"""Consideration and purchase KPIs: view, cart, lead and conversion rates, orders, revenue, AOV,
+payment success, cost per conversion, CAC and trial-to-paid."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import polars as pl
+
+from journeylib.kpis._common import cost_per, finish, keys, share_of_users
+from journeylib.kpis._inputs import KpiInputs, flag
+from journeylib.kpis._registry import register
+from journeylib.kpis._timed import two_step
+
+__all__: list[str] = []
+
+CART_WINDOW = timedelta(days=7)
+TRIAL_WINDOW = timedelta(days=30)
+
+
+@register(
+    "product_view_rate",
+    stage="consideration",
+    unit="rate",
+    direction="higher",
+    kind="rate",
+    roles=("visit", "product_view"),
+    doc="users with product_view / visitors",
+)
+def product_view_rate(inputs: KpiInputs) -> pl.LazyFrame:
+    return share_of_users(inputs, "product_view", among="visit")
+
+
+@register(
+    "add_to_cart_rate",
+    stage="consideration",
+    unit="rate",
+    direction="higher",
+    kind="rate",
+    roles=("product_view", "add_to_cart"),
+    doc="users with add_to_cart / users with product_view",
+)
+def add_to_cart_rate(inputs: KpiInputs) -> pl.LazyFrame:
+    return share_of_users(inputs, "add_to_cart", among="product_view")
+
+
+@register(
+    "cart_abandonment_rate",
+    stage="consideration",
+    unit="rate",
+    direction="lower",
+    kind="rate",
+    roles=("add_to_cart", "purchase"),
+    doc="1 − funnel(add_to_cart → purchase, window 7 days).conversion",
+)
+def cart_abandonment_rate(inputs: KpiInputs) -> pl.LazyFrame:
+    entries = two_step(inputs, "add_to_cart", "purchase", CART_WINDOW)
+    return finish(
+        entries.group_by(keys(inputs)).agg(
+            pl.col("reached_at").is_null().sum().alias("numerator"),
+            pl.len().alias("denominator"),
+        )
+    )
+
+
+@register(
+    "lead_rate",
+    stage="consideration",
+    unit="rate",
+    direction="higher",
+    kind="rate",
+    roles=("visit", "lead"),
+    doc="users with lead / visitors",
+)
+def lead_rate(inputs: KpiInputs) -> pl.LazyFrame:
+    return share_of_users(inputs, "lead", among="visit")
+
+
+@register(
+    "conversion_rate",
+    stage="purchase",
+    unit="rate",
+    direction="higher",
+    kind="rate",
+    roles=("visit", "purchase"),
+    doc="users with purchase / visitors",
+)
+def conversion_rate(inputs: KpiInputs) -> pl.LazyFrame:
+    return share_of_users(inputs, "purchase", among="visit")
+
+
+def _per_period(inputs: KpiInputs, value: pl.Expr) -> pl.LazyFrame:
+    return inputs.user_period.group_by(keys(inputs)).agg(
+        value.cast(pl.Float64).alias("value"),
+        pl.lit(None, pl.Float64).alias("numerator"),
+        pl.lit(None, pl.Float64).alias("denominator"),
+    )
+
+
+@register(
+    "orders",
+    stage="purchase",
+    unit="count",
+    direction="higher",
+    kind="count",
+    roles=("purchase",),
+    doc="count of purchase events",
+)
+def orders(inputs: KpiInputs) -> pl.LazyFrame:
+    return _per_period(inputs, pl.col("n_purchase").sum())
+
+
+@register(
+    "revenue",
+    stage="purchase",
+    unit="currency",
+    direction="higher",
+    kind="count",
+    roles=("purchase",),
+    doc="sum of the revenue of purchase events",
+)
+def revenue(inputs: KpiInputs) -> pl.LazyFrame:
+    return _per_period(inputs, pl.col("revenue").sum())
+
+
+@register(
+    "aov",
+    stage="purchase",
+    unit="currency",
+    direction="higher",
+    kind="ratio",
+    roles=("purchase",),
+    doc="revenue / orders",
+)
+def aov(inputs: KpiInputs) -> pl.LazyFrame:
+    return finish(
+        inputs.user_period.group_by(keys(inputs)).agg(
+            pl.col("revenue").sum().alias("numerator"),
+            pl.col("n_purchase").sum().alias("denominator"),
+        )
+    )
+
+
+@register(
+    "payment_success_rate",
+    stage="purchase",
+    unit="rate",
+    direction="higher",
+    kind="rate",
+    roles=("purchase", "payment_failed"),
+    doc="purchase events / (purchase + payment_failed events)",
+)
+def payment_success_rate(inputs: KpiInputs) -> pl.LazyFrame:
+    return finish(
+        inputs.user_period.group_by(keys(inputs)).agg(
+            pl.col("n_purchase").sum().alias("numerator"),
+            (pl.col("n_purchase") + pl.col("n_payment_failed")).sum().alias("denominator"),
+        )
+    )
+
+
+@register(
+    "cost_per_conversion",
+    stage="purchase",
+    unit="currency",
+    direction="lower",
+    kind="ratio",
+    tables=("spend",),
+    roles=("purchase",),
+    doc="cost / users with purchase",
+)
+def cost_per_conversion(inputs: KpiInputs) -> pl.LazyFrame:
+    buyers = inputs.user_period.group_by(keys(inputs)).agg(
+        pl.col(flag("purchase")).sum().alias("users")
+    )
+    return cost_per(inputs, buyers)
+
+
+@register(
+    "cac",
+    stage="purchase",
+    unit="currency",
+    direction="lower",
+    kind="ratio",
+    tables=("spend",),
+    roles=("purchase",),
+    doc="cost / new customers (users whose first purchase ever is in P)",
+)
+def cac(inputs: KpiInputs) -> pl.LazyFrame:
+    first_day = pl.col("first_purchase").dt.convert_time_zone(inputs.timezone).dt.date()
+    new_customers = (
+        inputs.user_period.filter(pl.col(flag("purchase")))
+        .join(inputs.user_firsts.select("user_id", first_day.alias("first_day")), on="user_id")
+        .join(inputs.periods.select("period_start", "period_end"), on="period_start")
+        .group_by(keys(inputs))
+        .agg(
+            (
+                (pl.col("first_day") >= pl.col("period_start"))
+                & (pl.col("first_day") < pl.col("period_end"))
+            )
+            .sum()
+            .alias("users")
+        )
+    )
+    return cost_per(inputs, new_customers)
+
+
+@register(
+    "trial_to_paid_rate",
+    stage="purchase",
+    unit="rate",
+    direction="higher",
+    kind="rate",
+    roles=("trial_start", "purchase"),
+    doc="users with trial_start in P who purchase within 30 days of it / those users",
+)
+def trial_to_paid_rate(inputs: KpiInputs) -> pl.LazyFrame:
+    entries = two_step(inputs, "trial_start", "purchase", TRIAL_WINDOW)
+    return finish(
+        entries.group_by(keys(inputs)).agg(
+            pl.col("reached_at").is_not_null().sum().alias("numerator"),
+            pl.len().alias("denominator"),
+        )
+    )
+
+

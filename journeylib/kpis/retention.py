@@ -1,0 +1,224 @@
+"""Retention KPIs: retention and churn, repeat purchase, ARPU, lifetime value, user growth."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from journeylib.kpis._common import finish, keys, ratio
+from journeylib.kpis._inputs import KpiInputs, flag
+from journeylib import _lifetime_value as lifetime_value
+from journeylib.kpis._registry import register
+
+__all__: list[str] = []
+
+
+def _transitions(inputs: KpiInputs) -> pl.LazyFrame:
+    """Per period P and segment: users active in the previous period, and how many stayed.
+
+    A user's segment is their value in the previous period (the population the rate is of).
+    """
+    active = inputs.user_period.filter(pl.col("active")).select("user_id", *keys(inputs))
+    periods = inputs.periods.select(
+        "period_start", pl.col("period_start").shift(1).alias("previous_start")
+    )
+    previous = active.join(
+        periods, left_on="period_start", right_on="previous_start", suffix="_next"
+    ).select(
+        "user_id",
+        pl.col("period_start_next").alias("period_start"),
+        *inputs.by,
+    )
+    stayed = active.select("user_id", "period_start").with_columns(pl.lit(True).alias("stayed"))
+    return (
+        previous.join(stayed, on=["user_id", "period_start"], how="left")
+        .group_by(keys(inputs))
+        .agg(
+            pl.len().alias("active_previous"),
+            pl.col("stayed").fill_null(False).sum().alias("retained"),
+        )
+    )
+
+
+@register(
+    "retention_rate",
+    stage="retention",
+    unit="rate",
+    direction="higher",
+    kind="rate",
+    doc="of users active in the previous period, share also active in P",
+)
+def retention_rate(inputs: KpiInputs) -> pl.LazyFrame:
+    return finish(
+        _transitions(inputs).select(
+            *keys(inputs),
+            pl.col("retained").alias("numerator"),
+            pl.col("active_previous").alias("denominator"),
+        )
+    )
+
+
+@register(
+    "churn_rate",
+    stage="retention",
+    unit="rate",
+    direction="lower",
+    kind="rate",
+    doc="1 − retention_rate",
+)
+def churn_rate(inputs: KpiInputs) -> pl.LazyFrame:
+    return finish(
+        _transitions(inputs).select(
+            *keys(inputs),
+            (pl.col("active_previous") - pl.col("retained")).alias("numerator"),
+            pl.col("active_previous").alias("denominator"),
+        )
+    )
+
+
+@register(
+    "user_growth_rate",
+    stage="retention",
+    unit="rate",
+    direction="higher",
+    kind="ratio",
+    doc="(new users in P − users churned in P) / users active in the previous period",
+)
+def user_growth_rate(inputs: KpiInputs) -> pl.LazyFrame:
+    first_day = pl.col("first_seen").dt.convert_time_zone(inputs.timezone).dt.date()
+    new_users = (
+        inputs.user_period.join(
+            inputs.user_firsts.select("user_id", first_day.alias("first_day")), on="user_id"
+        )
+        .join(inputs.periods.select("period_start", "period_end"), on="period_start")
+        .group_by(keys(inputs))
+        .agg(
+            (
+                (pl.col("first_day") >= pl.col("period_start"))
+                & (pl.col("first_day") < pl.col("period_end"))
+            )
+            .sum()
+            .alias("new_users")
+        )
+    )
+    joined = new_users.join(_transitions(inputs), on=keys(inputs), how="full", coalesce=True)
+    previous = pl.col("active_previous").fill_null(0).cast(pl.Int64)
+    churned = previous - pl.col("retained").fill_null(0).cast(pl.Int64)
+    numerator = (pl.col("new_users").fill_null(0).cast(pl.Int64) - churned).cast(pl.Float64)
+    denominator = pl.col("active_previous").fill_null(0).cast(pl.Float64)
+    return joined.select(
+        *keys(inputs),
+        ratio(numerator, denominator).alias("value"),
+        numerator.alias("numerator"),
+        denominator.alias("denominator"),
+    )
+
+
+@register(
+    "repeat_purchase_rate",
+    stage="retention",
+    unit="rate",
+    direction="higher",
+    kind="rate",
+    roles=("purchase",),
+    doc="customers with 2 or more orders up to the end of P / customers with 1 or more orders "
+    "up to the end of P",
+)
+def repeat_purchase_rate(inputs: KpiInputs) -> pl.LazyFrame:
+    # a customer's segment is their value in the period of their first purchase
+    first_period = inputs.user_period.filter(pl.col(flag("purchase"))).group_by("user_id").agg(
+        *(pl.col(c).sort_by("period_start").first() for c in inputs.by)
+    )
+    customers = inputs.user_firsts.filter(pl.col("first_purchase").is_not_null()).join(
+        first_period, on="user_id", how="left"
+    )
+    bounds = inputs.periods.select("period_start", pl.col("end_utc").alias("_end_utc"))
+    return finish(
+        customers.join(bounds, how="cross")
+        .group_by(keys(inputs))
+        .agg(
+            (pl.col("second_purchase") < pl.col("_end_utc")).sum().alias("numerator"),
+            (pl.col("first_purchase") < pl.col("_end_utc")).sum().alias("denominator"),
+        )
+    )
+
+
+@register(
+    "arpu",
+    stage="retention",
+    unit="currency",
+    direction="higher",
+    kind="ratio",
+    roles=("purchase",),
+    doc="revenue / active users",
+)
+def arpu(inputs: KpiInputs) -> pl.LazyFrame:
+    return finish(
+        inputs.user_period.group_by(keys(inputs)).agg(
+            pl.col("revenue").sum().alias("numerator"),
+            pl.col("active").sum().alias("denominator"),
+        )
+    )
+
+
+def _per_period_lifetime(inputs: KpiInputs, lifetime) -> pl.LazyFrame:  # noqa: ANN001
+    """Run a whole-data lifetime formula once per period, as the data stood at its end."""
+    purchases = inputs.timed_events.filter(
+        pl.col("event").is_in(inputs.config.events_for("purchase"))
+    )
+    if "revenue" not in purchases.collect_schema():
+        purchases = purchases.with_columns(pl.lit(None, pl.Float64).alias("revenue"))
+    frames = []
+    for row in inputs.periods.collect().iter_rows(named=True):
+        observed_until = row["end_utc"]
+        if inputs.data_end is not None:
+            observed_until = min(observed_until, inputs.data_end)
+        frames.append(
+            lifetime(purchases, observed_until).select(
+                pl.lit(row["period_start"]).alias("period_start"),
+                *(pl.lit(None, pl.String).alias(c) for c in inputs.by),
+                pl.col("value").cast(pl.Float64),
+                pl.lit(None, pl.Float64).alias("numerator"),
+                pl.lit(None, pl.Float64).alias("denominator"),
+            )
+        )
+    return pl.concat(frames)
+
+
+@register(
+    "ltv_90d",
+    stage="retention",
+    unit="currency",
+    direction="higher",
+    kind="mean",
+    roles=("purchase",),
+    doc="mean, over customers whose first purchase is at least 90 days before the data ends, "
+    "of their revenue in the 90 days from the first purchase (first included)",
+)
+def ltv_90d(inputs: KpiInputs) -> pl.LazyFrame:
+    # per period, "the data ends" at the period's end: the value as it stood then
+    names = inputs.config.events_for("purchase")
+    return _per_period_lifetime(
+        inputs,
+        lambda purchases, end: lifetime_value.ltv_90d(
+            purchases, purchase_events=names, data_end=end
+        ),
+    )
+
+
+@register(
+    "clv_simple",
+    stage="retention",
+    unit="currency",
+    direction="higher",
+    kind="mean",
+    roles=("purchase",),
+    doc="(revenue per customer per month) × (1 / monthly customer churn rate)",
+)
+def clv_simple(inputs: KpiInputs) -> pl.LazyFrame:
+    names = inputs.config.events_for("purchase")
+    return _per_period_lifetime(
+        inputs,
+        lambda purchases, end: lifetime_value.clv_simple(
+            purchases, purchase_events=names, timezone=inputs.timezone, data_end=end
+        ),
+    )
