@@ -10,7 +10,7 @@ SAMPLE_SEED ?= 7
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv system-deps sample validate test lint format bench clean
+.PHONY: help venv system-deps sample validate report test lint format bench clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -37,6 +37,9 @@ $(SAMPLE_DIR)/journey.yml:
 
 validate: $(STAMP) $(SAMPLE_DIR)/journey.yml ## Validate the sample data and print its data-quality summary
 	$(BIN)/journey validate $(SAMPLE_DIR)/journey.yml
+
+report: $(STAMP) $(SAMPLE_DIR)/journey.yml ## Run the weekly report on the sample data and print where its HTML is
+	$(BIN)/journey report run journey_report -p config_path "$(abspath $(SAMPLE_DIR))/journey.yml" -p as_of data_end -p period last_full_week
 
 test: $(STAMP) system-deps ## Run the whole test suite (browser and database tests included)
 	@# pytest exits 5 when it collects no test: that is not a failure of the suite

@@ -57,8 +57,12 @@ def add_analysis_commands(commands: argparse._SubParsersAction) -> None:
     score.set_defaults(handler=_run_score)
 
 
-def _command(commands: argparse._SubParsersAction, name: str, summary: str) -> argparse.ArgumentParser:
-    parser = commands.add_parser(name, help=summary, description=summary[0].upper() + summary[1:] + ".")
+def _command(
+    commands: argparse._SubParsersAction, name: str, summary: str
+) -> argparse.ArgumentParser:
+    parser = commands.add_parser(
+        name, help=summary, description=summary[0].upper() + summary[1:] + "."
+    )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("config", nargs="?", type=Path, help="the journey config (journey.yml)")
     source.add_argument(
@@ -70,7 +74,9 @@ def _command(commands: argparse._SubParsersAction, name: str, summary: str) -> a
     )
     parser.add_argument("--timezone", default="UTC", help="time zone with --events (UTC)")
     parser.add_argument("--start", type=_date, help="first day, YYYY-MM-DD (default: data start)")
-    parser.add_argument("--end", type=_date, help="day after the last, YYYY-MM-DD (default: data end)")
+    parser.add_argument(
+        "--end", type=_date, help="day after the last, YYYY-MM-DD (default: data end)"
+    )
     parser.add_argument("--grain", choices=("day", "week", "month"), default="week", help="(week)")
     parser.add_argument("--by", help="breakdown column(s), comma-separated")
     parser.add_argument(
@@ -87,14 +93,14 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
 
 
-def _duration(text: str):  # noqa: ANN202
+def _duration(text: str):
     try:
         return parse_duration(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _journey(args: argparse.Namespace):  # noqa: ANN202
+def _journey(args: argparse.Namespace):
     from journeylib.journey import load
 
     if args.config is not None:
@@ -102,7 +108,7 @@ def _journey(args: argparse.Namespace):  # noqa: ANN202
     return load(_adhoc_config(args.events, args.timezone))
 
 
-def _adhoc_config(path: Path, timezone: str):  # noqa: ANN202
+def _adhoc_config(path: Path, timezone: str):
     from journeylib.config import config_from_dict
     from journeylib.schema import ROLES
     from journeylib.sources import scan_source
@@ -112,14 +118,18 @@ def _adhoc_config(path: Path, timezone: str):  # noqa: ANN202
     )
     frame = scan_source("events", config.sources.events)
     if "event" not in frame.collect_schema():
-        raise DataError(f"--events {path}: no column 'event'; the file needs user_id, timestamp, event")
+        raise DataError(
+            f"--events {path}: no column 'event'; the file needs user_id, timestamp, event"
+        )
     features = (
         frame.select(pl.col("event").cast(pl.String).unique())
         .filter(pl.col("event").str.starts_with("feature:"))
         .collect()["event"]
         .to_list()
     )
-    roles = {role: [role] for role in ROLES} | {name: [name] for name in sorted(features) if len(name) > 8}
+    roles = {role: [role] for role in ROLES} | {
+        name: [name] for name in sorted(features) if len(name) > 8
+    }
     return config_from_dict(
         {
             "name": path.stem,
@@ -182,7 +192,9 @@ def _run_funnel(args: argparse.Namespace) -> int:
     if args.format == "json":
         _print_json(
             {
-                "steps": [{k: _plain(v) for k, v in r.items()} for r in frame.iter_rows(named=True)],
+                "steps": [
+                    {k: _plain(v) for k, v in r.items()} for r in frame.iter_rows(named=True)
+                ],
                 "in_progress": int(frame["in_progress"].sum()),
             }
         )
@@ -203,7 +215,9 @@ def _run_retention(args: argparse.Namespace) -> int:
     )
     if args.format == "json":
         cohorts = []
-        for (cohort,), cells in matrix.sort("cohort", "offset").group_by("cohort", maintain_order=True):
+        for (cohort,), cells in matrix.sort("cohort", "offset").group_by(
+            "cohort", maintain_order=True
+        ):
             cohorts.append(
                 {
                     "cohort": cohort.isoformat(),
@@ -228,8 +242,13 @@ def _run_score(args: argparse.Namespace) -> int:
         _print_json(
             {
                 "overall": _plain(result.overall),
-                "stages": [{k: _plain(v) for k, v in r.items()} for r in result.stages.iter_rows(named=True)],
-                "kpis": [{k: _plain(v) for k, v in r.items()} for r in result.kpis.iter_rows(named=True)],
+                "stages": [
+                    {k: _plain(v) for k, v in r.items()}
+                    for r in result.stages.iter_rows(named=True)
+                ],
+                "kpis": [
+                    {k: _plain(v) for k, v in r.items()} for r in result.kpis.iter_rows(named=True)
+                ],
                 "left_out": list(result.left_out),
             }
         )

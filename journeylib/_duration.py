@@ -29,9 +29,7 @@ def parse_duration(text: str | int | float | timedelta) -> timedelta:
         return timedelta(days=float(text))
     match = _PATTERN.match(str(text))
     if not match:
-        raise ValueError(
-            f"expected a duration such as 7d, 12h, 30m, 45s or 2w, got {text!r}"
-        )
+        raise ValueError(f"expected a duration such as 7d, 12h, 30m, 45s or 2w, got {text!r}")
     value, unit = float(match.group(1)), match.group(2)
     return timedelta(**{_UNITS[unit]: value})
 

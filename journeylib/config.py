@@ -168,9 +168,7 @@ class SourceConfig(_Strict):
         def substitute(match: re.Match[str]) -> str:
             name = match.group(1)
             if name not in os.environ:
-                raise ConfigError(
-                    "<environment>", [f"uri refers to ${{{name}}}, which is not set"]
-                )
+                raise ConfigError("<environment>", [f"uri refers to ${{{name}}}, which is not set"])
             return os.environ[name]
 
         return _ENV_VAR.sub(substitute, self.uri)

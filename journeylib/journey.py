@@ -26,6 +26,8 @@ from journeylib.periods import Grain, align, local_bound
 __all__ = ["Journey", "load"]
 
 DateLike = date | datetime | str
+#: KPIs that need the sessions table (a sort-free but extra aggregation of the events).
+SESSION_KPIS = frozenset({"avg_session_duration", "repeat_visit_rate"})
 
 
 class Journey:
@@ -60,9 +62,13 @@ class Journey:
     @cached_property
     def time_range(self) -> tuple[datetime, datetime]:
         """First and last event timestamps (UTC)."""
-        bounds = self.tables["events"].select(
-            pl.col("timestamp").min().alias("first"), pl.col("timestamp").max().alias("last")
-        ).collect()
+        bounds = (
+            self.tables["events"]
+            .select(
+                pl.col("timestamp").min().alias("first"), pl.col("timestamp").max().alias("last")
+            )
+            .collect()
+        )
         first, last = bounds.row(0)
         if first is None:
             raise DataError("the events table has no valid rows")
@@ -128,6 +134,7 @@ class Journey:
         from journeylib.kpis import build_inputs, compute_kpi_table
 
         start_day, end_day = self._local_range(start, end)
+        wanted = kpis if kpis is not None else [k for s in self.config.stages for k in s.kpis]
         inputs = build_inputs(
             self.tables,
             self.config,
@@ -136,6 +143,7 @@ class Journey:
             grain=grain,
             by=_as_tuple(by),
             filters=_as_filters(filters),
+            with_sessions=bool(SESSION_KPIS & {k.split("[", 1)[0] for k in wanted}),
         )
         return compute_kpi_table(inputs, kpis)
 
@@ -191,7 +199,9 @@ class Journey:
         names = [
             step if isinstance(step, str) else " | ".join(step) for step in definition["steps"]
         ]
-        excluded = [n for name in (exclude or definition["exclude"]) for n in self._step_events(name)]
+        excluded = [
+            n for name in (exclude or definition["exclude"]) for n in self._step_events(name)
+        ]
         result = compute_funnel(
             _filtered(self.tables["events"], _as_filters(filters)),
             steps=resolved,
@@ -307,7 +317,7 @@ class Journey:
         grain: Grain = "week",
         filters: Mapping[str, str | Sequence[str]] | None = None,
         table: pl.DataFrame | None = None,
-    ):  # noqa: ANN201 - JourneyScore, imported lazily
+    ):
         """The journey effectiveness score (section 5) of the latest period.
 
         Parameters
@@ -348,13 +358,16 @@ class Journey:
         )
 
 
-def load(config: str | os.PathLike[str] | JourneyConfig) -> Journey:
+def load(config: str | os.PathLike[str] | JourneyConfig, *, materialize: bool = True) -> Journey:
     """Load a journey: read and validate every source of its config.
 
     Parameters
     ----------
     config
         The path of a ``journey.yml`` or a :class:`JourneyConfig`.
+    materialize
+        Keep the validated tables in memory (default): sources are read and checked once.
+        ``False`` keeps them lazy, for data larger than memory (every analysis re-reads them).
 
     Returns
     -------
@@ -365,7 +378,7 @@ def load(config: str | os.PathLike[str] | JourneyConfig) -> Journey:
     >>> journey = load("data/sample/journey.yml")  # doctest: +SKIP
     >>> print(journey.quality.summary())  # doctest: +SKIP
     """
-    return Journey(load_tables(config))
+    return Journey(load_tables(config, materialize=materialize))
 
 
 def _as_date(value: DateLike, name: str) -> date:

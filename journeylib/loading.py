@@ -59,13 +59,19 @@ class LoadedTables:
         return written
 
 
-def load_tables(config: JourneyConfig | str | os.PathLike[str]) -> LoadedTables:
+def load_tables(
+    config: JourneyConfig | str | os.PathLike[str], *, materialize: bool = True
+) -> LoadedTables:
     """Read and validate every source of a journey.
 
     Parameters
     ----------
     config
         A :class:`JourneyConfig` or the path of a ``journey.yml``.
+    materialize
+        Keep the validated rows in memory (read, converted and checked once, in the same pass
+        as the quality summary). ``False`` keeps the tables lazy: every analysis then reads and
+        checks the sources again, which needs less memory for data larger than RAM.
 
     Returns
     -------
@@ -89,7 +95,7 @@ def load_tables(config: JourneyConfig | str | os.PathLike[str]) -> LoadedTables:
     qualities = []
     for table, source in config.sources.present().items():
         frame = scan_source(table, source)
-        validated = validate_table(table, frame, source, config)
+        validated = validate_table(table, frame, source, config, materialize=materialize)
         tables[table] = validated.data
         quarantine[table] = validated.quarantine
         qualities.append(validated.quality)

@@ -74,7 +74,11 @@ def test_roles_accept_a_single_name_or_a_list():
         {
             "name": "a",
             "sources": {"events": {"path": "e.csv"}},
-            "roles": {"visit": "page_view", "purchase": ["order", "order_v2"], "feature:export": "x"},
+            "roles": {
+                "visit": "page_view",
+                "purchase": ["order", "order_v2"],
+                "feature:export": "x",
+            },
         }
     )
     assert config.events_for("visit") == ["page_view"]
@@ -195,8 +199,7 @@ def test_unknown_kpi_in_a_stage_is_located(tmp_path):
 def test_a_kpi_cannot_sit_in_two_stages(tmp_path):
     found = problems(
         tmp_path,
-        MINIMAL
-        + "stages:\n  - {name: a, kpis: [ctr]}\n  - {name: b, kpis: [ctr]}\n",
+        MINIMAL + "stages:\n  - {name: a, kpis: [ctr]}\n  - {name: b, kpis: [ctr]}\n",
     )
     assert "KPI 'ctr' is in both stage 'a' and stage 'b'" in found[0]
 
@@ -255,9 +258,7 @@ def test_unset_environment_variable_in_uri(monkeypatch):
     config = config_from_dict(
         {
             "name": "a",
-            "sources": {
-                "events": {"uri": "postgresql://u:${JOURNEY_UNSET_PW}@h/db", "table": "e"}
-            },
+            "sources": {"events": {"uri": "postgresql://u:${JOURNEY_UNSET_PW}@h/db", "table": "e"}},
         }
     )
     with pytest.raises(ConfigError, match=r"\$\{JOURNEY_UNSET_PW\}, which is not set"):

@@ -56,7 +56,9 @@ def test_environment_yml_lists_the_same_packages_and_versions_as_pyproject():
 def test_environment_yml_python_matches_requires_python():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     environment = yaml.safe_load((ROOT / "environment.yml").read_text())
-    pythons = [d for d in environment["dependencies"] if isinstance(d, str) and split(d)[0] == "python"]
+    pythons = [
+        d for d in environment["dependencies"] if isinstance(d, str) and split(d)[0] == "python"
+    ]
     assert pythons == [f"python{project['requires-python']}"]
 
 

@@ -92,20 +92,38 @@ class KpiInputs:
         present |= {t for t in ("spend", "surveys", "tickets") if getattr(self, t) is not None}
         return frozenset(present)
 
-    def reported(self, frame: pl.LazyFrame) -> pl.LazyFrame:
-        """Keep only rows of periods that exist in :attr:`periods`."""
-        return frame.join(self.periods.select("period_start"), on="period_start", how="semi")
+    def within_periods(self, frame: pl.LazyFrame, time_column: str) -> pl.LazyFrame:
+        """Rows whose ``period_start`` is a period here and whose time is before its end.
+
+        The last period may be cut short by ``end``: rows after it are not in the period.
+        """
+        bounds = self.periods.select("period_start", pl.col("end_utc").alias("_period_end"))
+        return (
+            frame.join(bounds, on="period_start")
+            .filter(pl.col(time_column) < pl.col("_period_end"))
+            .drop("_period_end")
+        )
 
 
-def _role_exprs(config: JourneyConfig) -> list[pl.Expr]:
-    exprs = []
+def _role_bits(config: JourneyConfig) -> dict[str, int]:
+    """One bit per mapped role (and one for the activity roles), in config order."""
+    roles = list(config.roles)
+    if len(roles) > 62:
+        raise DataError(f"at most 62 roles can be mapped, the config maps {len(roles)}")
+    return {role: 1 << index for index, role in enumerate(roles)}
+
+
+def _event_masks(config: JourneyConfig, bits: dict[str, int]) -> dict[str, int]:
+    """Event name -> OR of the bits of every role it plays."""
+    masks: dict[str, int] = {}
     for role, names in config.roles.items():
-        exprs.append(pl.col("event").is_in(names).any().alias(flag(role)))
-    purchase = config.events_for("purchase")
-    failed = config.events_for("payment_failed")
-    exprs.append(pl.col("event").is_in(purchase).sum().cast(pl.Int64).alias("n_purchase"))
-    exprs.append(pl.col("event").is_in(failed).sum().cast(pl.Int64).alias("n_payment_failed"))
-    return exprs
+        for name in names:
+            masks[name] = masks.get(name, 0) | bits[role]
+    return masks
+
+
+def _has(mask: pl.Expr, bit: int) -> pl.Expr:
+    return (mask & pl.lit(bit, pl.UInt64)) != 0
 
 
 def _plans(
@@ -116,20 +134,25 @@ def _plans(
     first: date,
     end: date,
     by: tuple[str, ...],
+    with_sessions: bool = True,
 ) -> dict[str, pl.LazyFrame]:
+    """The lazy plans of the one pass; they share the scan of ``events``."""
     timezone = config.timezone
     schema = events.collect_schema()
     missing = [column for column in by if column not in schema]
     if missing:
-        dimensions = [c for c in schema if c not in ("user_id", "timestamp", "event", "revenue")]
+        canonical = ("user_id", "timestamp", "event", "revenue", "session_id")
+        dimensions = [c for c in schema if c not in canonical]
         raise DataError(
             f"breakdown column {missing[0]!r} is not in the events; "
             f"available dimensions: {', '.join(dimensions) or '(none)'}"
         )
     has_revenue = "revenue" in schema
-    purchase = config.events_for("purchase")
-    activity = [n for role in (config.activity_roles or []) for n in config.events_for(role)]
-    day = pl.col("timestamp").dt.convert_time_zone(timezone).dt.date().alias("day")
+    bits = _role_bits(config)
+    masks = _event_masks(config, bits)
+    activity_bits = sum(bits[role] for role in (config.activity_roles or []))
+    purchase_bit = bits.get("purchase", 0)
+    failed_bit = bits.get("payment_failed", 0)
     base = events.select(
         "user_id",
         "timestamp",
@@ -138,41 +161,33 @@ def _plans(
         *(["session_id"] if "session_id" in schema else []),
         *by,
     )
+    mask = pl.col("event").replace_strict(masks, default=0, return_dtype=pl.UInt64)
+    day = pl.col("timestamp").dt.convert_time_zone(timezone).dt.date().alias("day")
     pick = "arg_max" if config.breakdown_touch == "last" else "arg_min"
+    is_purchase = _has(pl.col("_mask"), purchase_bit) if purchase_bit else pl.lit(False)
     revenue = (
-        pl.col("revenue").filter(pl.col("event").is_in(purchase)).sum()
-        if has_revenue
-        else pl.lit(0.0)
+        pl.col("revenue").filter(is_purchase).sum().cast(pl.Float64) if has_revenue else pl.lit(0.0)
     )
-    active = pl.col("event").is_in(activity).any() if activity else pl.lit(True)
+    active = _has(pl.col("_mask"), activity_bits).any() if activity_bits else pl.lit(True)
     user_day = (
-        base.filter(
-            pl.col("timestamp").dt.convert_time_zone(timezone).dt.date().is_between(
-                first, end, closed="left"
-            )
-        )
+        base.with_columns(mask.alias("_mask"))
         .group_by("user_id", day)
         .agg(
             active.alias("active"),
-            *_role_exprs(config),
-            revenue.cast(pl.Float64).alias("revenue"),
+            pl.col("_mask").bitwise_or().alias("_roles"),
+            is_purchase.sum().cast(pl.Int64).alias("n_purchase"),
+            (_has(pl.col("_mask"), failed_bit) if failed_bit else pl.lit(False))
+            .sum()
+            .cast(pl.Int64)
+            .alias("n_payment_failed"),
+            revenue.alias("revenue"),
             pl.col("timestamp").min().alias("first_ts"),
             pl.col("timestamp").max().alias("last_ts"),
-            *(
-                pl.col(c).get(getattr(pl.col("timestamp"), pick)()).alias(c)
-                for c in by
-            ),
+            *(pl.col(c).get(getattr(pl.col("timestamp"), pick)()).alias(c) for c in by),
         )
     )
-    is_purchase = pl.col("event").is_in(purchase)
-    user_firsts = base.group_by("user_id").agg(
-        pl.col("timestamp").min().alias("first_seen"),
-        pl.col("timestamp").filter(is_purchase).min().alias("first_purchase"),
-        pl.col("timestamp").filter(is_purchase).bottom_k(2).max().alias("_second"),
-        is_purchase.sum().alias("_orders"),
-    )
-    timed_names = {n: r for r in TIMED_ROLES for n in config.events_for(r)}
-    timed_events = base.filter(pl.col("event").is_in(list(timed_names))).select(
+    timed_names = [n for r in TIMED_ROLES for n in config.events_for(r)]
+    timed_events = base.filter(pl.col("event").is_in(timed_names)).select(
         "user_id",
         "timestamp",
         "event",
@@ -180,41 +195,85 @@ def _plans(
     )
     return {
         "user_day": user_day,
-        "user_firsts": user_firsts,
         "timed_events": timed_events,
-        "sessions": _session_plan(base, schema, timezone, first, end),
-        "bounds": base.select(
-            pl.col("timestamp").min().alias("data_start"),
-            pl.col("timestamp").max().alias("data_end"),
-        ),
+        **({"sessions": _session_plan(base, schema)} if with_sessions else {}),
     }
 
 
-def _session_plan(
-    base: pl.LazyFrame, schema: pl.Schema, timezone: str, first: date, end: date
-) -> pl.LazyFrame:
-    frame = base.select("user_id", "timestamp", *(["session_id"] if "session_id" in schema else []))
+def _expand_roles(user_day: pl.DataFrame, config: JourneyConfig) -> pl.DataFrame:
+    """Turn the OR-ed role bits of each row into one ``has_<role>`` column per role."""
+    bits = _role_bits(config)
+    return user_day.with_columns(
+        _has(pl.col("_roles"), bit).alias(flag(role)) for role, bit in bits.items()
+    ).drop("_roles")
+
+
+def _firsts(
+    user_day: pl.DataFrame, timed_events: pl.DataFrame, config: JourneyConfig
+) -> pl.DataFrame:
+    """Per user over all the data: first event, first and second purchase."""
+    purchases = (
+        timed_events.filter(pl.col("event").is_in(config.events_for("purchase")))
+        .group_by("user_id")
+        .agg(
+            pl.col("timestamp").min().alias("first_purchase"),
+            pl.col("timestamp").bottom_k(2).max().alias("_second"),
+            pl.len().alias("_orders"),
+        )
+        .select(
+            "user_id",
+            "first_purchase",
+            pl.when(pl.col("_orders") >= 2).then(pl.col("_second")).alias("second_purchase"),
+        )
+    )
+    seen = user_day.group_by("user_id").agg(pl.col("first_ts").min().alias("first_seen"))
+    return seen.join(purchases, on="user_id", how="left")
+
+
+def _gap_sessions(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Sessions of events without ``session_id``: split at :data:`SESSION_GAP` of inactivity."""
     gap_key = (
         (pl.col("timestamp").diff().over("user_id", order_by="timestamp") > SESSION_GAP)
         .fill_null(True)
         .cum_sum()
         .over("user_id", order_by="timestamp")
-        .cast(pl.String)
     )
-    if "session_id" in schema:
-        with_id = frame.filter(pl.col("session_id").is_not_null())
-        without = frame.filter(pl.col("session_id").is_null()).with_columns(
-            pl.concat_str(pl.lit("~gap~"), gap_key).alias("session_id")
+    return (
+        frame.select("user_id", "timestamp")
+        .with_columns(pl.concat_str(pl.lit("~gap~"), gap_key.cast(pl.String)).alias("session_id"))
+        .group_by("user_id", "session_id")
+        .agg(
+            pl.col("timestamp").min().alias("session_start"),
+            pl.col("timestamp").max().alias("session_end"),
         )
-        keyed = pl.concat([with_id, without])
-    else:
-        keyed = frame.with_columns(gap_key.alias("session_id"))
-    sessions = keyed.group_by("user_id", "session_id").agg(
+    )
+
+
+def _session_plan(base: pl.LazyFrame, schema: pl.Schema) -> pl.LazyFrame:
+    """Sessions keyed by ``session_id``; events without one form a null-keyed group per user.
+
+    The null-keyed groups are split by inactivity afterwards (:func:`_sessions`), in a second
+    pass over only those events, so data with session ids is scanned once.
+    """
+    if "session_id" not in schema:
+        return _gap_sessions(base)
+    return base.group_by("user_id", "session_id").agg(
         pl.col("timestamp").min().alias("session_start"),
         pl.col("timestamp").max().alias("session_end"),
     )
+
+
+def _sessions(
+    keyed: pl.DataFrame, events: pl.LazyFrame, timezone: str, first: date, end: date
+) -> pl.DataFrame:
+    """Sessions starting in ``[first, end)`` with their duration in seconds."""
+    if keyed["session_id"].null_count():
+        without_id = events.filter(pl.col("session_id").is_null())
+        keyed = pl.concat(
+            [keyed.filter(pl.col("session_id").is_not_null()), _gap_sessions(without_id).collect()]
+        )
     local = pl.col("session_start").dt.convert_time_zone(timezone).dt.date()
-    return sessions.filter(local.is_between(first, end, closed="left")).select(
+    return keyed.filter(local.is_between(first, end, closed="left")).select(
         "user_id",
         "session_start",
         ((pl.col("session_end") - pl.col("session_start")).dt.total_microseconds() / 1e6).alias(
@@ -223,9 +282,7 @@ def _session_plan(
     )
 
 
-def _period_frame(
-    first: date, start: date, end: date, grain: Grain, timezone: str
-) -> pl.DataFrame:
+def _period_frame(first: date, start: date, end: date, grain: Grain, timezone: str) -> pl.DataFrame:
     rows = []
     current = first
     while current < end:
@@ -266,6 +323,7 @@ def build_inputs(
     grain: Grain = "week",
     by: tuple[str, ...] = (),
     filters: dict[str, list[str]] | None = None,
+    with_sessions: bool = True,
 ) -> KpiInputs:
     """Aggregate the events once (one shared scan) into the tables KPI formulas read.
 
@@ -283,6 +341,9 @@ def build_inputs(
         User-level breakdown columns (first touch in the period by default).
     filters
         Event-level filters ``{column: [values]}``, applied to every table that has the column.
+    with_sessions
+        Build the sessions table (needed by ``avg_session_duration`` and
+        ``repeat_visit_rate`` only).
 
     Examples
     --------
@@ -303,8 +364,7 @@ def build_inputs(
                 table = table.filter(pl.col(column).cast(pl.String).is_in(values))
             elif name == "events":
                 raise DataError(
-                    f"filter column {column!r} is not in the events; available: "
-                    f"{', '.join(schema)}"
+                    f"filter column {column!r} is not in the events; available: {', '.join(schema)}"
                 )
             else:
                 unusable[name] = f"the {name} table has no column {column!r} to filter on"
@@ -314,14 +374,26 @@ def build_inputs(
                     unusable[name] = f"the spend table has no column {column!r} to break down by"
         filtered[name] = table
 
-    plans = _plans(filtered["events"], config, grain=grain, first=first, end=end, by=by)
+    plans = _plans(
+        filtered["events"],
+        config,
+        grain=grain,
+        first=first,
+        end=end,
+        by=by,
+        with_sessions=with_sessions,
+    )
     names = list(plans)
     collected = dict(zip(names, pl.collect_all([plans[n] for n in names]), strict=True))
-    bounds = collected.pop("bounds")
     periods = _period_frame(first, aligned, end, grain, config.timezone)
+    all_days = _expand_roles(collected["user_day"], config)
+    firsts = _firsts(all_days, collected["timed_events"], config)
+    data_start = all_days["first_ts"].min()
+    data_end = all_days["last_ts"].max()
 
-    user_day = collected["user_day"].with_columns(
-        pl.col("day").dt.truncate({"day": "1d", "week": "1w", "month": "1mo"}[grain])
+    user_day = all_days.filter(pl.col("day").is_between(first, end, closed="left")).with_columns(
+        pl.col("day")
+        .dt.truncate({"day": "1d", "week": "1w", "month": "1mo"}[grain])
         .alias("period_start")
     )
     flags = [c for c in user_day.columns if c.startswith("has_")]
@@ -341,13 +413,17 @@ def build_inputs(
     user_day = user_day.drop(*by).join(
         user_period.select("user_id", "period_start", *by), on=["user_id", "period_start"]
     )
-    firsts = collected["user_firsts"].select(
-        "user_id",
-        "first_seen",
-        "first_purchase",
-        pl.when(pl.col("_orders") >= 2).then(pl.col("_second")).alias("second_purchase"),
-    )
-    sessions = collected["sessions"].with_columns(
+    if "sessions" in collected:
+        sessions = _sessions(collected["sessions"], filtered["events"], config.timezone, first, end)
+    else:
+        sessions = pl.DataFrame(
+            schema={
+                "user_id": pl.String,
+                "session_start": pl.Datetime("us", "UTC"),
+                "duration_seconds": pl.Float64,
+            }
+        )
+    sessions = sessions.with_columns(
         period_start_expr("session_start", grain, config.timezone).alias("period_start")
     )
     sessions = sessions.join(
@@ -368,8 +444,8 @@ def build_inputs(
         user_firsts=firsts.lazy(),
         sessions=sessions.lazy(),
         timed_events=collected["timed_events"].lazy(),
-        data_start=bounds["data_start"].item(),
-        data_end=bounds["data_end"].item(),
+        data_start=data_start,
+        data_end=data_end,
         spend=filtered.get("spend"),
         surveys=filtered.get("surveys"),
         tickets=filtered.get("tickets"),

@@ -91,9 +91,7 @@ def compute_kpi_table(inputs: KpiInputs, kpis: Sequence[str] | None = None) -> p
         plans.append(_normalise(kpi.compute(inputs), kpi, inputs))
         computed.append(kpi)
     frames = pl.collect_all(plans) if plans else []
-    parts = [
-        _complete(frame, kpi, inputs) for frame, kpi in zip(frames, computed, strict=True)
-    ]
+    parts = [_complete(frame, kpi, inputs) for frame, kpi in zip(frames, computed, strict=True)]
     parts += [_unavailable(kpi, reason, inputs) for kpi, reason in unavailable]
     table = pl.concat(parts, how="vertical_relaxed") if parts else _empty(inputs)
     table = _add_statistics(table, inputs)
@@ -107,7 +105,10 @@ def compute_kpi_table(inputs: KpiInputs, kpis: Sequence[str] | None = None) -> p
     return (
         table.filter(pl.col("reported"))
         .with_columns(
-            pl.col("kpi").str.split("[").list.first().replace_strict(order, return_dtype=pl.Int64)
+            pl.col("kpi")
+            .str.split("[")
+            .list.first()
+            .replace_strict(order, return_dtype=pl.Int64)
             .alias("_order")
         )
         .sort("_order", "kpi", *inputs.by, "period_start", nulls_last=True)
@@ -206,11 +207,15 @@ def _add_statistics(table: pl.DataFrame, inputs: KpiInputs) -> pl.DataFrame:
             previous["se"].alias("_prev_se"),
         )
         .with_columns(
-            pl.when(is_rate).then(low)
-            .when(pl.col("se").is_not_null()).then(pl.col("value") - 1.959964 * pl.col("se"))
+            pl.when(is_rate)
+            .then(low)
+            .when(pl.col("se").is_not_null())
+            .then(pl.col("value") - 1.959964 * pl.col("se"))
             .alias("ci_low"),
-            pl.when(is_rate).then(high)
-            .when(pl.col("se").is_not_null()).then(pl.col("value") + 1.959964 * pl.col("se"))
+            pl.when(is_rate)
+            .then(high)
+            .when(pl.col("se").is_not_null())
+            .then(pl.col("value") + 1.959964 * pl.col("se"))
             .alias("ci_high"),
             (pl.col("value") - pl.col("previous")).alias("change"),
             pl.when(pl.col("previous") != 0)
@@ -234,9 +239,11 @@ def _add_targets(table: pl.DataFrame, inputs: KpiInputs) -> pl.DataFrame:
         pl.col("kpi").replace_strict(config.targets, default=None, return_dtype=pl.Float64),
         base.replace_strict(config.targets, default=None, return_dtype=pl.Float64),
     )
-    met = pl.when(pl.col("direction") == "lower").then(
-        pl.col("value") <= pl.col("target")
-    ).otherwise(pl.col("value") >= pl.col("target"))
+    met = (
+        pl.when(pl.col("direction") == "lower")
+        .then(pl.col("value") <= pl.col("target"))
+        .otherwise(pl.col("value") >= pl.col("target"))
+    )
     return table.with_columns(
         pl.coalesce(
             pl.col("kpi").replace_strict(stage_of, default=None, return_dtype=pl.String),

@@ -18,19 +18,24 @@ from journeylib.periods import period_start_expr
 __all__ = ["two_step"]
 
 
-def two_step(inputs: KpiInputs, entry_role: str, target_role: str, window: timedelta) -> pl.LazyFrame:
+def two_step(
+    inputs: KpiInputs, entry_role: str, target_role: str, window: timedelta
+) -> pl.LazyFrame:
     """Per entry: ``user_id``, ``period_start``, breakdown, ``entered_at``, ``reached_at``.
 
     ``reached_at`` is null when the user did not reach the target role within the window.
     """
     config = inputs.config
     events = inputs.timed_events
+    in_periods = inputs.within_periods(
+        events.filter(pl.col("event").is_in(config.events_for(entry_role))).with_columns(
+            period_start_expr("timestamp", inputs.grain, inputs.timezone).alias("period_start")
+        ),
+        "timestamp",
+    )
     entries = (
-        events.filter(pl.col("event").is_in(config.events_for(entry_role)))
-        .with_columns(period_start_expr("timestamp", inputs.grain, inputs.timezone).alias("period_start"))
-        .group_by("user_id", "period_start")
+        in_periods.group_by("user_id", "period_start")
         .agg(pl.col("timestamp").min().alias("entered_at"))
-        .join(inputs.periods.select("period_start"), on="period_start", how="semi")
         .sort("entered_at")
     )
     targets = (

@@ -21,7 +21,7 @@ def _with_segments(inputs: KpiInputs, table: pl.LazyFrame, time_column: str) -> 
     frame = table.filter(pl.col(time_column).is_not_null()).with_columns(
         period_start_expr(time_column, inputs.grain, inputs.timezone).alias("period_start")
     )
-    frame = frame.join(inputs.periods.select("period_start"), on="period_start", how="semi")
+    frame = inputs.within_periods(frame, time_column)
     schema = frame.collect_schema()
     borrowed = [c for c in inputs.by if c not in schema]
     if borrowed and "user_id" in schema:
@@ -34,9 +34,7 @@ def _with_segments(inputs: KpiInputs, table: pl.LazyFrame, time_column: str) -> 
 
 def _answers(inputs: KpiInputs, survey: str) -> pl.LazyFrame:
     assert inputs.surveys is not None
-    return _with_segments(
-        inputs, inputs.surveys.filter(pl.col("survey") == survey), "timestamp"
-    )
+    return _with_segments(inputs, inputs.surveys.filter(pl.col("survey") == survey), "timestamp")
 
 
 @register(
@@ -52,8 +50,10 @@ def nps(inputs: KpiInputs) -> pl.LazyFrame:
     promoters = (pl.col("score") >= 9).sum()
     detractors = (pl.col("score") <= 6).sum()
     answers = pl.len()
-    grouped = _answers(inputs, "nps").group_by(keys(inputs)).agg(
-        promoters.alias("_promoters"), detractors.alias("_detractors"), answers.alias("_n")
+    grouped = (
+        _answers(inputs, "nps")
+        .group_by(keys(inputs))
+        .agg(promoters.alias("_promoters"), detractors.alias("_detractors"), answers.alias("_n"))
     )
     share_pro = pl.col("_promoters") / pl.col("_n")
     share_det = pl.col("_detractors") / pl.col("_n")
@@ -62,7 +62,9 @@ def nps(inputs: KpiInputs) -> pl.LazyFrame:
     return grouped.select(
         *keys(inputs),
         (100 * (share_pro - share_det)).alias("value"),
-        (pl.col("_promoters") - pl.col("_detractors")).cast(pl.Float64).alias("numerator"),
+        (pl.col("_promoters").cast(pl.Int64) - pl.col("_detractors").cast(pl.Int64))
+        .cast(pl.Float64)
+        .alias("numerator"),
         pl.col("_n").cast(pl.Float64).alias("denominator"),
         se.alias("se"),
     )
@@ -79,9 +81,9 @@ def nps(inputs: KpiInputs) -> pl.LazyFrame:
 )
 def csat(inputs: KpiInputs) -> pl.LazyFrame:
     return finish(
-        _answers(inputs, "csat").group_by(keys(inputs)).agg(
-            (pl.col("score") >= 4).sum().alias("numerator"), pl.len().alias("denominator")
-        )
+        _answers(inputs, "csat")
+        .group_by(keys(inputs))
+        .agg((pl.col("score") >= 4).sum().alias("numerator"), pl.len().alias("denominator"))
     )
 
 
@@ -95,11 +97,15 @@ def csat(inputs: KpiInputs) -> pl.LazyFrame:
     doc='mean score on the configured scale (default 1–7, "it was easy", higher is better)',
 )
 def ces(inputs: KpiInputs) -> pl.LazyFrame:
-    return _answers(inputs, "ces").group_by(keys(inputs)).agg(
-        pl.col("score").mean().alias("value"),
-        pl.col("score").sum().alias("numerator"),
-        pl.len().cast(pl.Float64).alias("denominator"),
-        (pl.col("score").std() / pl.len().sqrt()).alias("se"),
+    return (
+        _answers(inputs, "ces")
+        .group_by(keys(inputs))
+        .agg(
+            pl.col("score").mean().alias("value"),
+            pl.col("score").sum().alias("numerator"),
+            pl.len().cast(pl.Float64).alias("denominator"),
+            (pl.col("score").std() / pl.len().sqrt()).alias("se"),
+        )
     )
 
 
@@ -145,9 +151,9 @@ def _resolved(inputs: KpiInputs) -> pl.LazyFrame:
 )
 def first_contact_resolution(inputs: KpiInputs) -> pl.LazyFrame:
     return finish(
-        _resolved(inputs).group_by(keys(inputs)).agg(
-            (pl.col("contacts") == 1).sum().alias("numerator"), pl.len().alias("denominator")
-        )
+        _resolved(inputs)
+        .group_by(keys(inputs))
+        .agg((pl.col("contacts") == 1).sum().alias("numerator"), pl.len().alias("denominator"))
     )
 
 
@@ -162,10 +168,14 @@ def first_contact_resolution(inputs: KpiInputs) -> pl.LazyFrame:
 )
 def avg_handling_time(inputs: KpiInputs) -> pl.LazyFrame:
     minutes = pl.col("handle_minutes")
-    return _resolved(inputs).group_by(keys(inputs)).agg(
-        (minutes.mean() * 60).alias("value"),
-        (minutes.sum() * 60).alias("numerator"),
-        minutes.count().cast(pl.Float64).alias("denominator"),
+    return (
+        _resolved(inputs)
+        .group_by(keys(inputs))
+        .agg(
+            (minutes.mean() * 60).alias("value"),
+            (minutes.sum() * 60).alias("numerator"),
+            minutes.count().cast(pl.Float64).alias("denominator"),
+        )
     )
 
 
@@ -180,8 +190,12 @@ def avg_handling_time(inputs: KpiInputs) -> pl.LazyFrame:
 )
 def time_to_resolution(inputs: KpiInputs) -> pl.LazyFrame:
     seconds = (pl.col("resolved_at") - pl.col("opened_at")).dt.total_microseconds() / 1e6
-    return _resolved(inputs).group_by(keys(inputs)).agg(
-        seconds.median().alias("value"),
-        pl.lit(None, pl.Float64).alias("numerator"),
-        pl.len().cast(pl.Float64).alias("denominator"),
+    return (
+        _resolved(inputs)
+        .group_by(keys(inputs))
+        .agg(
+            seconds.median().alias("value"),
+            pl.lit(None, pl.Float64).alias("numerator"),
+            pl.len().cast(pl.Float64).alias("denominator"),
+        )
     )

@@ -95,9 +95,7 @@ def unique_visitors(inputs: KpiInputs) -> pl.LazyFrame:
     doc="visitors whose first event ever is in P",
 )
 def new_visitors(inputs: KpiInputs) -> pl.LazyFrame:
-    first_period = (
-        pl.col("first_seen").dt.convert_time_zone(inputs.timezone).dt.date()
-    )
+    first_period = pl.col("first_seen").dt.convert_time_zone(inputs.timezone).dt.date()
     visitors = inputs.user_period.filter(pl.col(flag("visit"))).join(
         inputs.user_firsts.select("user_id", first_period.alias("first_day")), on="user_id"
     )
@@ -139,7 +137,5 @@ def engagement_rate(inputs: KpiInputs) -> pl.LazyFrame:
     doc="cost / users with a lead event",
 )
 def cost_per_lead(inputs: KpiInputs) -> pl.LazyFrame:
-    leads = inputs.user_period.group_by(keys(inputs)).agg(
-        pl.col(flag("lead")).sum().alias("users")
-    )
+    leads = inputs.user_period.group_by(keys(inputs)).agg(pl.col(flag("lead")).sum().alias("users"))
     return cost_per(inputs, leads)

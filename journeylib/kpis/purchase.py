@@ -222,5 +222,3 @@ def trial_to_paid_rate(inputs: KpiInputs) -> pl.LazyFrame:
             pl.len().alias("denominator"),
         )
     )
-
-

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 import polars as pl
 
+from journeylib import _lifetime_value as lifetime_value
 from journeylib.kpis._common import finish, keys, ratio
 from journeylib.kpis._inputs import KpiInputs, flag
-from journeylib import _lifetime_value as lifetime_value
 from journeylib.kpis._registry import register
 
 __all__: list[str] = []
@@ -125,8 +128,10 @@ def user_growth_rate(inputs: KpiInputs) -> pl.LazyFrame:
 )
 def repeat_purchase_rate(inputs: KpiInputs) -> pl.LazyFrame:
     # a customer's segment is their value in the period of their first purchase
-    first_period = inputs.user_period.filter(pl.col(flag("purchase"))).group_by("user_id").agg(
-        *(pl.col(c).sort_by("period_start").first() for c in inputs.by)
+    first_period = (
+        inputs.user_period.filter(pl.col(flag("purchase")))
+        .group_by("user_id")
+        .agg(*(pl.col(c).sort_by("period_start").first() for c in inputs.by))
     )
     customers = inputs.user_firsts.filter(pl.col("first_purchase").is_not_null()).join(
         first_period, on="user_id", how="left"
@@ -160,7 +165,9 @@ def arpu(inputs: KpiInputs) -> pl.LazyFrame:
     )
 
 
-def _per_period_lifetime(inputs: KpiInputs, lifetime) -> pl.LazyFrame:  # noqa: ANN001
+def _per_period_lifetime(
+    inputs: KpiInputs, lifetime: Callable[[pl.LazyFrame, datetime], pl.LazyFrame]
+) -> pl.LazyFrame:
     """Run a whole-data lifetime formula once per period, as the data stood at its end."""
     purchases = inputs.timed_events.filter(
         pl.col("event").is_in(inputs.config.events_for("purchase"))

@@ -119,7 +119,9 @@ def mau(inputs: KpiInputs) -> pl.LazyFrame:
     doc="dau / mau",
 )
 def stickiness(inputs: KpiInputs) -> pl.LazyFrame:
-    joined = _daily_active(inputs).join(_monthly_active(inputs), on=keys(inputs), how="full", coalesce=True)
+    joined = _daily_active(inputs).join(
+        _monthly_active(inputs), on=keys(inputs), how="full", coalesce=True
+    )
     return joined.select(
         *keys(inputs),
         ratio(pl.col("dau"), pl.col("mau")).alias("value"),
@@ -146,8 +148,15 @@ def feature_adoption_rate(inputs: KpiInputs) -> pl.LazyFrame:
     ]
     if not frames:
         schema = {"period_start": pl.Date, **{c: pl.String for c in inputs.by}}
-        empty = pl.LazyFrame(schema=schema | {"numerator": pl.Float64, "denominator": pl.Float64,
-                                              "value": pl.Float64, "kpi": pl.String})
+        empty = pl.LazyFrame(
+            schema=schema
+            | {
+                "numerator": pl.Float64,
+                "denominator": pl.Float64,
+                "value": pl.Float64,
+                "kpi": pl.String,
+            }
+        )
         return empty
     return pl.concat(frames, how="vertical_relaxed")
 

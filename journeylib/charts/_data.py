@@ -1,0 +1,61 @@
+"""Checks and casts every builder applies to its input frame before charting."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import altair as alt
+import polars as pl
+
+from journeylib.errors import DataError
+
+__all__ = ["MAX_ROWS", "heading", "latest", "prepare"]
+
+#: Altair refuses more rows by default; builders take aggregated frames far below it.
+MAX_ROWS = 5000
+
+
+def prepare(frame: pl.DataFrame, builder: str, required: Sequence[str]) -> pl.DataFrame:
+    """Check the columns and the row count, and make every column serialisable.
+
+    Durations become Float64 seconds, Decimals Float64. Raises :class:`DataError` naming the
+    builder and the missing columns, and ``ValueError`` above :data:`MAX_ROWS` rows.
+    """
+    if isinstance(frame, pl.LazyFrame):
+        raise TypeError(f"{builder}: expected an aggregated pl.DataFrame, got a LazyFrame")
+    missing = [name for name in required if name not in frame.columns]
+    if missing:
+        raise DataError(
+            f"{builder}: input frame lacks column(s) {', '.join(missing)}; "
+            f"expected {', '.join(required)}; found {', '.join(frame.columns) or 'no columns'}"
+        )
+    if frame.height > MAX_ROWS:
+        raise ValueError(
+            f"{builder}: {frame.height} rows, more than the {MAX_ROWS} a chart takes; "
+            "aggregate the frame in Polars before charting"
+        )
+    casts = []
+    for name, dtype in frame.schema.items():
+        if isinstance(dtype, pl.Duration):
+            casts.append((pl.col(name).dt.total_microseconds() / 1e6).alias(name))
+        elif isinstance(dtype, pl.Decimal):
+            casts.append(pl.col(name).cast(pl.Float64))
+    return frame.with_columns(casts) if casts else frame
+
+
+def latest(frame: pl.DataFrame, column: str, builder: str, chosen: object = None) -> pl.DataFrame:
+    """The rows of the chosen value of ``column`` (default: its latest value)."""
+    values = frame.get_column(column).drop_nulls().unique().sort()
+    if values.len() == 0:
+        raise DataError(f"{builder}: column '{column}' has no values; expected at least one row")
+    wanted = values[-1] if chosen is None else chosen
+    rows = frame.filter(pl.col(column) == wanted)
+    if rows.height == 0:
+        found = ", ".join(str(v) for v in values.to_list())
+        raise DataError(f"{builder}: no rows with {column} = {wanted}; found {found}")
+    return rows
+
+
+def heading(title: str, subtitle: Sequence[str] = ()) -> alt.Title:
+    """A chart title with an optional subtitle (one line per entry)."""
+    return alt.Title(title, subtitle=list(subtitle) if subtitle else alt.Undefined)

@@ -1,0 +1,503 @@
+"""``ReportContext``: what a report notebook shows, section by section.
+
+The report notebook only sets parameters and calls these methods in order, with markdown for
+the story between them. Every number comes from :class:`journeylib.journey.Journey`; every
+chart from :mod:`journeylib.charts`; this module decides which ones each section shows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import platform
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from journeylib.charts._format import format_value
+from journeylib.journey import Journey, load
+from journeylib.periods import Grain, local_bound, previous_period
+from journeylib.report import display
+from journeylib.report.period import ReportPeriod, resolve_period
+from journeylib.report.story import headline_sentences, kpi_label
+
+__all__ = ["ReportContext"]
+
+_PREVIOUS = {"day": "the previous day", "week": "the previous week", "month": "the previous month"}
+
+
+@dataclass
+class ReportContext:
+    """The resolved inputs of one report run and the sections it shows."""
+
+    journey: Journey
+    period: ReportPeriod
+    parameters: dict[str, Any]
+    title: str
+    funnel_name: str | None
+    trend_periods: int
+    filters: dict[str, list[str]]
+    started: float = field(default_factory=time.monotonic)
+    _cache: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def create(
+        cls,
+        config_path: str,
+        *,
+        period: str = "last_full_week",
+        as_of: str = "now",
+        grain: Grain = "week",
+        filters: Mapping[str, Sequence[str] | str] | None = None,
+        comparison: str = "previous",
+        title: str = "Customer journey report",
+        funnel: str | None = None,
+        trend_periods: int = 8,
+    ) -> ReportContext:
+        """Load the journey and resolve the period (parameters as the notebook names them)."""
+        from journeylib.errors import DataError
+
+        if comparison != "previous":
+            raise DataError(f"comparison: only 'previous' is supported, got {comparison!r}")
+        started = time.monotonic()
+        journey = load(config_path)
+        resolved = resolve_period(
+            period,
+            grain=grain,
+            as_of=as_of,
+            timezone=journey.config.timezone,
+            data_end=journey.time_range[1],
+        )
+        if resolved.end != _period_end(resolved.start, resolved.grain):
+            raise DataError(
+                f"period {period!r} must be exactly one {resolved.grain} "
+                f"(from {resolved.start} to {_period_end(resolved.start, resolved.grain)})"
+            )
+        _check_has_data(journey, resolved)
+        normalised = {k: [v] if isinstance(v, str) else list(v) for k, v in (filters or {}).items()}
+        return cls(
+            journey=journey,
+            period=resolved,
+            parameters={
+                "config_path": config_path,
+                "period": period,
+                "as_of": as_of,
+                "grain": grain,
+                "filters": normalised,
+                "comparison": comparison,
+                "title": title,
+                "funnel": funnel,
+                "trend_periods": trend_periods,
+            },
+            title=title,
+            funnel_name=funnel,
+            trend_periods=trend_periods,
+            filters=normalised,
+            started=started,
+        )
+
+    # ----------------------------------------------------------------- computed once
+
+    @property
+    def currency(self) -> str:
+        return self.journey.config.currency
+
+    @property
+    def previous_label(self) -> str:
+        return _PREVIOUS[self.period.grain]
+
+    def kpi_table(self) -> pl.DataFrame:
+        """KPIs over the trend window; the last period is the report period."""
+        if "kpis" not in self._cache:
+            start = self.period.start
+            for _ in range(max(self.trend_periods, 2) - 1):
+                start = previous_period(start, self.period.grain)
+            self._cache["kpis"] = self.journey.kpis(
+                start=start, end=self.period.end, grain=self.period.grain, filters=self.filters
+            )
+        return self._cache["kpis"]
+
+    def current(self) -> pl.DataFrame:
+        """The report period's rows of the KPI table."""
+        return self.kpi_table().filter(pl.col("period_start") == self.period.start)
+
+    def scores(self) -> tuple[Any, Any]:
+        """Journey scores of the report period and of the previous one."""
+        if "scores" not in self._cache:
+            table = self.kpi_table()
+            previous_start = previous_period(self.period.start, self.period.grain)
+            this = self.journey.score(
+                table=table.filter(pl.col("period_start") == self.period.start)
+            )
+            before = self.journey.score(
+                table=table.filter(pl.col("period_start") == previous_start)
+            )
+            self._cache["scores"] = (this, before)
+        return self._cache["scores"]
+
+    # ----------------------------------------------------------------- sections
+
+    def show_header(self) -> None:
+        """Title, period and the run marker the report runner reads."""
+        display.show(
+            {
+                "text/html": (
+                    f'<h1>{html.escape(self.title)}</h1><p class="meta">'
+                    f"{html.escape(self.journey.config.name)} · "
+                    f"{html.escape(self.period.description)}</p>"
+                ),
+                "text/plain": f"{self.title}: {self.period.description}",
+            },
+            "run",
+            period=self.period.label,
+            title=f"{self.title} — {self.period.description}",
+        )
+
+    def show_headline(self) -> None:
+        """The overall score, the biggest significant movers, targets and data quality."""
+        this, before = self.scores()
+        sentences = headline_sentences(
+            self.kpi_table(),
+            period_start=self.period.start,
+            period_text=self.period.description,
+            previous_label=self.previous_label,
+            overall=this.overall,
+            previous_overall=before.overall,
+            currency=self.currency,
+            quarantined=self.journey.quality.rows_quarantined,
+        )
+        display.show_headline(sentences)
+
+    def show_journey_map(self) -> None:
+        """Stage scores as a journey map, and what the score left out."""
+        from journeylib.charts import journey_map
+
+        this, _ = self.scores()
+        display.show_section(
+            "Journey score",
+            "Each KPI with a target scores 100 × value / target (capped at 100; inverted when "
+            "lower is better); stages and the overall score are weighted means.",
+        )
+        display.show_chart(journey_map(this.stages), name="journey-map", title="Stage scores")
+        if this.left_out:
+            display.show_text("Left out of the score: " + "; ".join(this.left_out) + ".")
+
+    def show_stage(self, stage: str) -> None:
+        """A stage's KPIs against the previous period and target: scorecards and a table."""
+        from journeylib.charts import kpi_scorecards
+
+        rows = self.current().filter(pl.col("stage") == stage)
+        display.show_section(stage.capitalize())
+        if rows.height == 0:
+            display.show_text(f"The journey config puts no KPI in the {stage} stage.")
+            return
+        display.show_chart(
+            kpi_scorecards(rows, currency=self.currency),
+            name=f"scorecards-{stage}",
+            title=f"{stage.capitalize()} KPIs",
+        )
+        display.show_table(
+            _kpi_rows(rows, self.currency),
+            name=f"kpis-{stage}",
+            classes=_kpi_classes,
+            headers={"kpi": "KPI", "previous": f"previous ({self.previous_label})"},
+        )
+
+    def show_stages(self) -> None:
+        """Every stage of the journey, in the config's order."""
+        for stage in self.journey.config.stages:
+            self.show_stage(stage.name)
+
+    def show_trends(self, kpis: Sequence[str]) -> None:
+        """Trend charts with confidence bands and target lines for chosen KPIs."""
+        from journeylib.charts import kpi_trend
+
+        display.show_section(
+            "Trends", f"The last {self.trend_periods} {self.period.grain}s, with 95% intervals."
+        )
+        table = self.kpi_table()
+        for kpi in kpis:
+            rows = table.filter(pl.col("kpi") == kpi)
+            if rows.height and rows["available"].any():
+                display.show_chart(
+                    kpi_trend(rows, kpi, currency=self.currency),
+                    name=f"trend-{kpi}",
+                    title=f"{kpi_label(kpi)} by {self.period.grain}",
+                )
+
+    def show_funnel(self) -> None:
+        """The configured funnel for entries in the report period."""
+        from journeylib.charts import funnel_chart
+
+        funnels = self.journey.config.funnels
+        if not funnels:
+            display.show_text("The journey config defines no funnel.")
+            return
+        name = self.funnel_name or next(iter(funnels))
+        display.show_section(
+            "Funnel",
+            f"Entries in {self.period.description}; window "
+            f"{funnels[name].window_text} (steps may complete after the period).",
+        )
+        steps = self.journey.funnel(
+            name, start=self.period.start, end=self.period.end, filters=self.filters
+        )
+        display.show_chart(funnel_chart(steps), name="funnel", title=f"Funnel '{name}'")
+        in_progress = int(steps["in_progress"].sum())
+        if in_progress:
+            display.show_text(
+                f"{in_progress:,} users are still inside their conversion window and counted as "
+                "in progress, not as lost."
+            )
+
+    def show_retention(self, cohorts: int = 8) -> None:
+        """Weekly (or monthly) cohort retention for the last cohorts before the period end."""
+        from journeylib.charts import retention_heatmap
+
+        grain: Grain = "month" if self.period.grain == "month" else "week"
+        display.show_section(
+            "Retention",
+            f"Share of each {grain}'s new users active again k {grain}s later; blank cells are "
+            "not fully observed yet.",
+        )
+        start = self.period.end
+        for _ in range(cohorts):
+            start = previous_period(start, grain)
+        matrix = self.journey.retention(
+            start=start, end=self.period.end, grain=grain, max_offset=cohorts, filters=self.filters
+        )
+        display.show_chart(retention_heatmap(matrix), name="retention", title="Cohort retention")
+
+    def show_channels(self, column: str = "channel") -> None:
+        """Cost per conversion against conversion rate per channel, for the report period."""
+        from journeylib.charts import channel_comparison
+
+        display.show_section("Channels")
+        schema = self.journey.tables["events"].collect_schema()
+        if column not in schema:
+            display.show_text(f"The events have no {column!r} column to compare.")
+            return
+        table = self.journey.kpis(
+            start=self.period.start,
+            end=self.period.end,
+            grain=self.period.grain,
+            by=column,
+            filters=self.filters,
+            kpis=["conversion_rate", "cost_per_conversion", "unique_visitors"],
+        )
+        display.show_chart(channel_comparison(table), name="channels", title="Channels")
+
+    def show_surveys(self) -> None:
+        """NPS and CSAT answer distributions in the report period."""
+        from journeylib.charts import survey_distribution
+        from journeylib.surveys import score_distribution
+
+        display.show_section("Voice of the customer")
+        surveys = self.journey.tables.get("surveys")
+        if surveys is None:
+            display.show_text(
+                "No surveys table is configured: NPS, CSAT and CES are not available."
+            )
+            return
+        scale = self.journey.config.surveys.ces
+        distribution = score_distribution(
+            surveys,
+            start=local_bound(self.period.start, self.journey.config.timezone),
+            end=local_bound(self.period.end, self.journey.config.timezone),
+            ces_min=int(scale.min),
+            ces_max=int(scale.max),
+        ).collect()
+        for survey in ("nps", "csat"):
+            display.show_chart(
+                survey_distribution(distribution, survey=survey),
+                name=f"survey-{survey}",
+                title=f"{survey.upper()} answers",
+            )
+
+    def show_quality(self) -> None:
+        """The data-quality summary: quarantined rows per table and rule, duplicates, notes."""
+        from journeylib.charts import data_quality_panel
+
+        display.show_section("Data quality")
+        quality = self.journey.quality
+        frame = quality.to_frame()
+        display.show_chart(data_quality_panel(frame), name="data-quality", title="Data quality")
+        display.show_table(
+            frame.select(
+                "table",
+                "rows_read",
+                "rows_kept",
+                "rows_quarantined",
+                "duplicates_removed",
+                "rule",
+                "column",
+                "count",
+                "examples",
+            ),
+            name="data-quality",
+            formats={
+                c: _thousands
+                for c in (
+                    "rows_read",
+                    "rows_kept",
+                    "rows_quarantined",
+                    "duplicates_removed",
+                    "count",
+                )
+            },
+        )
+        notes = [note for table in quality.tables for note in table.notes]
+        if quality.missing:
+            notes.append(
+                "Not configured: "
+                + ", ".join(quality.missing)
+                + " (their KPIs are reported as not available)."
+            )
+        if notes:
+            display.show_text("\n\n".join(notes))
+
+    def show_glossary(self) -> None:
+        """Every KPI shown, with its definition, unit and direction, from the registry."""
+        from journeylib.kpis import get_kpi
+
+        display.show_section("Glossary")
+        shown = self.current()["kpi"].unique(maintain_order=True).to_list()
+        rows = []
+        for name in shown:
+            kpi = get_kpi(name)
+            direction = kpi.direction
+            if direction == "config":
+                scale = self.journey.config.surveys.ces
+                direction = "higher" if scale.higher_is_better else "lower"
+                doc = f"{kpi.doc} (scale {scale.min:g}–{scale.max:g})"
+            else:
+                doc = kpi.doc
+            rows.append(
+                {
+                    "kpi": kpi_label(name),
+                    "stage": kpi.stage,
+                    "definition": doc,
+                    "unit": kpi.unit,
+                    "better": direction,
+                }
+            )
+        display.show_table(pl.DataFrame(rows), name="glossary", headers={"kpi": "KPI"})
+
+    def show_run_metadata(self) -> None:
+        """Parameters, data fingerprint, versions and run time: what makes the run reproducible."""
+        import journeylib
+
+        display.show_section("About this report")
+        first, last = self.journey.time_range
+        rows = [
+            ("journey", self.journey.config.name),
+            ("period", f"{self.period.start} to {self.period.end} (end excluded)"),
+            *((f"parameter {k}", repr(v)) for k, v in self.parameters.items()),
+            ("events (validated)", f"{self._event_count():,}"),
+            ("data time range (UTC)", f"{first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M}"),
+            ("data content hash (sha256 of the source files)", self._content_hash()),
+            ("journeylib", journeylib.__version__),
+            ("polars", pl.__version__),
+            ("python", platform.python_version()),
+            ("generated at (UTC)", datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")),
+            ("run time", f"{time.monotonic() - self.started:.1f} s"),
+        ]
+        display.show_table(
+            pl.DataFrame(rows, schema=["item", "value"], orient="row"), name="run-metadata"
+        )
+
+    def _event_count(self) -> int:
+        return self.journey.tables["events"].select(pl.len()).collect().item()
+
+    def _content_hash(self) -> str:
+        digest = hashlib.sha256()
+        files = []
+        for source in self.journey.config.sources.present().values():
+            if source.path is None:
+                return "not available for database sources"
+            path = Path(source.path)
+            files += sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            digest.update(file.name.encode())
+            with file.open("rb") as handle:
+                for chunk in iter(lambda h=handle: h.read(1 << 20), b""):
+                    digest.update(chunk)
+        return digest.hexdigest()[:16]
+
+
+def _period_end(start: date, grain: Grain) -> date:
+    from journeylib.periods import next_period_start
+
+    return next_period_start(start, grain)
+
+
+def _check_has_data(journey: Journey, period: ReportPeriod) -> None:
+    from journeylib.errors import DataError
+
+    first, last = journey.time_range
+    start = local_bound(period.start, journey.config.timezone)
+    end = local_bound(period.end, journey.config.timezone)
+    if end <= first or start > last:
+        raise DataError(
+            f"empty period: {period.description} ({period.start} to {period.end}) has no events; "
+            f"the data covers {first:%Y-%m-%d} to {last:%Y-%m-%d} (UTC). "
+            "For historical or sample data, set as_of='data_end'."
+        )
+
+
+def _thousands(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _kpi_rows(rows: pl.DataFrame, currency: str) -> pl.DataFrame:
+    records = []
+    for row in rows.iter_rows(named=True):
+        unit = row["unit"]
+        change = (
+            ""
+            if row["change"] is None
+            else format_value(abs(row["change"]), unit, currency=currency)
+        )
+        if change:
+            change = ("+" if row["change"] > 0 else "−") + change
+        records.append(
+            {
+                "kpi": kpi_label(row["kpi"]),
+                "value": format_value(row["value"], unit, currency=currency)
+                if row["available"]
+                else f"not available: {row['reason']}",
+                "previous": format_value(row["previous"], unit, currency=currency),
+                "change": change,
+                "p value": "" if row["p_value"] is None else f"{row['p_value']:.3f}",
+                "target": format_value(row["target"], unit, currency=currency)
+                if row["target"] is not None
+                else "",
+                "status": row["status"] or "",
+                "_good": _is_good(row),
+                "_significant": bool(row["significant"]),
+            }
+        )
+    return pl.DataFrame(records)
+
+
+def _is_good(row: dict) -> bool | None:
+    if row["change"] is None or row["change"] == 0:
+        return None
+    return (row["change"] > 0) == (row["direction"] == "higher")
+
+
+def _kpi_classes(row: dict, column: str) -> str | None:
+    if column in ("value", "previous", "target", "p value"):
+        return "num"
+    if column == "change" and row.get("_significant"):
+        return "good" if row.get("_good") else "bad"
+    if column == "status":
+        return {"met": "good", "missed": "bad"}.get(row["status"])
+    if column == "change":
+        return "muted"
+    return None

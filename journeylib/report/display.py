@@ -1,0 +1,169 @@
+"""Display helpers for report notebooks: charts, tables and text as tagged outputs.
+
+Each output carries ``{"journeylib": {"role": ...}}`` metadata, the contract with the email
+builder (:mod:`journeylib.report.email`) and the HTML renderer:
+
+- a chart is one output with ``text/html`` (a static PNG that the offline Vega bundle of the
+  rendered report turns into the interactive chart), ``image/png`` (for email and for viewers
+  that run no JavaScript) and ``text/plain`` (its title);
+- a table is an HTML ``<table>`` with classes ``num``, ``good``, ``bad``, ``muted``;
+- headline, section and text outputs are HTML fragments with a plain-text twin.
+
+This module never computes a number: it only presents what the engine computed.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal
+
+import polars as pl
+
+__all__ = [
+    "chart_bundle",
+    "show",
+    "show_chart",
+    "show_headline",
+    "show_section",
+    "show_table",
+    "show_text",
+    "table_html",
+]
+
+Role = Literal["headline", "section", "text", "table", "chart", "run"]
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def _slug(name: str) -> str:
+    return _SLUG.sub("-", name.lower()).strip("-") or "chart"
+
+
+def show(data: Mapping[str, Any], role: Role, **metadata: Any) -> None:
+    """Display a mime bundle tagged with its journeylib role (no-op outside IPython)."""
+    from IPython.display import display
+
+    display(dict(data), raw=True, metadata={"journeylib": {"role": role, **metadata}})
+
+
+def chart_bundle(chart: Any, *, name: str, title: str | None = None, scale: float = 2) -> dict:
+    """The mime bundle of a chart: interactive-ready HTML, a PNG rendered offline, a title.
+
+    Parameters
+    ----------
+    chart
+        An Altair chart (anything with ``to_dict()``).
+    name
+        A name unique in the report (its slug becomes the element id and the email cid).
+    title
+        The text shown to readers without images.
+    scale
+        PNG pixel density.
+    """
+    import vl_convert
+
+    spec = chart.to_dict()
+    slug = _slug(name)
+    png = vl_convert.vegalite_to_png(spec, scale=scale)
+    encoded = base64.b64encode(png).decode("ascii")
+    label = title or name
+    spec_json = json.dumps(spec, sort_keys=True).replace("</", "<\\/")
+    markup = (
+        f'<div class="journeylib-chart" id="chart-{slug}" data-chart="{slug}">'
+        f'<img alt="{html.escape(label)}" src="data:image/png;base64,{encoded}" '
+        f'style="max-width:100%"></div>'
+        f'<script type="application/json" id="spec-{slug}">{spec_json}</script>'
+    )
+    return {"text/html": markup, "image/png": encoded, "text/plain": label}
+
+
+def show_chart(chart: Any, *, name: str, title: str | None = None) -> None:
+    """Display a chart for the report (see :func:`chart_bundle`)."""
+    bundle = chart_bundle(chart, name=name, title=title)
+    show(bundle, "chart", name=_slug(name), title=title or name)
+
+
+def show_headline(sentences: Sequence[str]) -> None:
+    """Display the headline: the first thing the reader (and the email) sees."""
+    items = "".join(f"<li>{html.escape(s)}</li>" for s in sentences)
+    show(
+        {
+            "text/html": f'<div class="headline"><ul>{items}</ul></div>',
+            "text/plain": "\n".join(f"- {s}" for s in sentences),
+        },
+        "headline",
+    )
+
+
+def show_section(title: str, intro: str | None = None) -> None:
+    """Display a section title (and an optional one-paragraph introduction)."""
+    markup = f"<h2>{html.escape(title)}</h2>"
+    if intro:
+        markup += f"<p>{html.escape(intro)}</p>"
+    show({"text/html": markup, "text/plain": title}, "section")
+
+
+def show_text(text: str) -> None:
+    """Display a paragraph of plain text."""
+    paragraphs = "".join(f"<p>{html.escape(p)}</p>" for p in text.split("\n\n") if p.strip())
+    show({"text/html": paragraphs, "text/plain": text}, "text")
+
+
+CellClass = Callable[[dict[str, Any], str], str | None]
+
+
+def table_html(
+    frame: pl.DataFrame,
+    *,
+    formats: Mapping[str, Callable[[Any], str]] | None = None,
+    classes: CellClass | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> str:
+    """An HTML table of a small frame, cells formatted and classed for email-safe styling.
+
+    Parameters
+    ----------
+    frame
+        At most a few hundred rows (a report table, not data).
+    formats
+        Column -> formatter of a value (default: ``str``, empty for null).
+    classes
+        ``(row, column) -> class`` among ``num``, ``good``, ``bad``, ``muted``.
+    headers
+        Column -> header text.
+
+    Columns whose name starts with ``_`` are not shown; ``classes`` can read them.
+    """
+    formats = formats or {}
+    headers = headers or {}
+    visible = [c for c in frame.columns if not c.startswith("_")]
+    head = "".join(f"<th>{html.escape(headers.get(c, c))}</th>" for c in visible)
+    rows = []
+    for row in frame.iter_rows(named=True):
+        cells = []
+        for column in visible:
+            value = row[column]
+            text = "" if value is None else formats.get(column, str)(value)
+            css = classes(row, column) if classes else None
+            attribute = f' class="{css}"' if css else ""
+            cells.append(f"<td{attribute}>{html.escape(text)}</td>")
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def show_table(
+    frame: pl.DataFrame,
+    *,
+    name: str,
+    formats: Mapping[str, Callable[[Any], str]] | None = None,
+    classes: CellClass | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> None:
+    """Display a report table (see :func:`table_html`)."""
+    markup = table_html(frame, formats=formats, classes=classes, headers=headers)
+    with pl.Config(tbl_rows=-1, tbl_cols=-1):
+        plain = str(frame.select(c for c in frame.columns if not c.startswith("_")))
+    show({"text/html": markup, "text/plain": plain}, "table", name=_slug(name))

@@ -1,0 +1,112 @@
+"""Report periods: ``last_full_week``, ``last_full_month``, ``last_full_day`` or explicit dates.
+
+A relative period is the last full one before an anchor day: ``as_of`` ``now`` (today in the
+journey's time zone, for scheduled runs), ``data_end`` (the day after the last event, for
+sample and historical data) or an explicit ``YYYY-MM-DD``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from journeylib.errors import DataError
+from journeylib.periods import Grain, align, previous_period
+
+__all__ = ["ReportPeriod", "resolve_period"]
+
+RELATIVE = {"last_full_day": "day", "last_full_week": "week", "last_full_month": "month"}
+
+
+@dataclass(frozen=True)
+class ReportPeriod:
+    """A resolved report period ``[start, end)`` in local dates, and its folder label."""
+
+    start: date
+    end: date
+    grain: Grain
+    label: str
+
+    @property
+    def description(self) -> str:
+        last = self.end - timedelta(days=1)
+        if self.grain == "week":
+            return f"week {self.label} ({self.start:%d %b} – {last:%d %b %Y})"
+        if self.grain == "month":
+            return f"{self.start:%B %Y}"
+        if self.start == last:
+            return f"{self.start:%A %d %B %Y}"
+        return f"{self.start:%d %b %Y} – {last:%d %b %Y}"
+
+
+def _anchor(as_of: str | date, timezone: str, data_end: datetime | None) -> date:
+    if isinstance(as_of, date):
+        return as_of
+    if as_of == "now":
+        return datetime.now(ZoneInfo(timezone)).date()
+    if as_of == "data_end":
+        if data_end is None:
+            raise DataError("as_of 'data_end' needs data: the events table is empty")
+        return data_end.astimezone(ZoneInfo(timezone)).date() + timedelta(days=1)
+    try:
+        return date.fromisoformat(as_of)
+    except ValueError:
+        raise DataError(
+            f"as_of: expected 'now', 'data_end' or a date YYYY-MM-DD, got {as_of!r}"
+        ) from None
+
+
+def resolve_period(
+    period: str,
+    *,
+    grain: Grain = "week",
+    as_of: str | date = "now",
+    timezone: str = "UTC",
+    data_end: datetime | None = None,
+) -> ReportPeriod:
+    """Resolve a period parameter into local dates.
+
+    Parameters
+    ----------
+    period
+        ``last_full_day``, ``last_full_week``, ``last_full_month``, or
+        ``YYYY-MM-DD..YYYY-MM-DD`` (end exclusive).
+    grain
+        The grain of an explicit period (relative periods bring their own).
+    as_of, timezone, data_end
+        The anchor of relative periods (see the module docstring).
+
+    Examples
+    --------
+    >>> resolve_period("last_full_week", as_of=date(2026, 11, 1)).label
+    '2026-W43'
+    """
+    if period in RELATIVE:
+        period_grain: Grain = RELATIVE[period]  # type: ignore[assignment]
+        anchor = _anchor(as_of, timezone, data_end)
+        end = align(anchor, period_grain)
+        start = previous_period(end, period_grain)
+        return ReportPeriod(start, end, period_grain, _label(start, end, period_grain))
+    first, sep, last = period.partition("..")
+    try:
+        start, end = date.fromisoformat(first), date.fromisoformat(last)
+    except ValueError:
+        start = end = None
+    if not sep or start is None or end is None:
+        raise DataError(
+            "period: expected last_full_day, last_full_week, last_full_month or "
+            f"YYYY-MM-DD..YYYY-MM-DD (end exclusive), got {period!r}"
+        )
+    if end <= start:
+        raise DataError(f"period {period!r} is empty: the end must be after the start")
+    return ReportPeriod(start, end, grain, f"{start.isoformat()}_{end.isoformat()}")
+
+
+def _label(start: date, end: date, grain: Grain) -> str:
+    if grain == "week":
+        year, week, _ = start.isocalendar()
+        return f"{year}-W{week:02d}"
+    if grain == "month":
+        return f"{start:%Y-%m}"
+    return start.isoformat()

@@ -1,0 +1,300 @@
+"""Run a report notebook with Papermill into ``reports/<name>/<period>/``, render, email.
+
+The run executes in a staging folder beside the target and is published with a rename, so a
+report folder is either absent or complete (executed notebook + HTML), never half-written. A
+notebook that raises never produces a report and never sends one: its executed notebook is
+kept under ``reports/<name>/_failed/`` and the job's owner gets an alert.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import traceback
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from journeylib.errors import JourneyError
+
+__all__ = ["ReportResult", "find_notebook", "run_report"]
+
+NOTEBOOK_DIR = Path("notebooks")
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """What a report run produced.
+
+    ``ok`` is true only when the notebook ran, the report was published and, when asked,
+    the email was accepted by the server.
+    """
+
+    ok: bool
+    name: str
+    notebook: Path
+    folder: Path | None = None
+    html: Path | None = None
+    period: str | None = None
+    title: str | None = None
+    error: str | None = None
+    emailed_to: tuple[str, ...] = ()
+    alerted: str | None = None
+    seconds: float = 0.0
+
+
+def find_notebook(report: str | os.PathLike[str], *, root: Path | None = None) -> Path:
+    """The notebook of a report: a path to an ``.ipynb``, or a name in ``notebooks/``."""
+    candidate = Path(report)
+    if candidate.suffix == ".ipynb" or candidate.exists():
+        if not candidate.is_file():
+            raise JourneyError(f"report notebook {candidate} does not exist")
+        return candidate
+    folder = (root or Path.cwd()) / NOTEBOOK_DIR
+    path = folder / f"{report}.ipynb"
+    if not path.is_file():
+        known = sorted(p.stem for p in folder.glob("*.ipynb")) if folder.is_dir() else []
+        raise JourneyError(
+            f"no report named {report!r}: {path} does not exist; "
+            f"reports: {', '.join(known) or '(none)'}"
+        )
+    return path
+
+
+def run_report(
+    report: str | os.PathLike[str],
+    *,
+    parameters: Mapping[str, Any] | None = None,
+    out_root: str | os.PathLike[str] = "reports",
+    email_to: Sequence[str] = (),
+    owner: str | None = None,
+    now: datetime | None = None,
+    kernel_name: str = "python3",
+    timeout: int = 1800,
+    smtp: Any = None,
+) -> ReportResult:
+    """Execute a report notebook, publish its HTML, and email it when recipients are given.
+
+    Parameters
+    ----------
+    report
+        A notebook path or a report name (``journey_report`` -> ``notebooks/journey_report``).
+    parameters
+        Papermill parameters (they override the notebook's ``parameters`` cell).
+    out_root
+        The reports folder; the report lands in ``<out_root>/<name>/<period>/``.
+    email_to
+        Recipients of the report email (none: no email).
+    owner
+        Who is alerted when the run fails.
+    now
+        The run's clock (a scheduled slot): sets ``as_of`` when the parameters leave it out.
+    kernel_name, timeout
+        Jupyter kernel, and the limit in seconds for each cell.
+    smtp
+        :class:`journeylib.report.email.SmtpSettings` (default: from the environment when an
+        email is to be sent).
+
+    Returns
+    -------
+    ReportResult
+
+    Examples
+    --------
+    >>> run_report("journey_report", parameters={"as_of": "data_end"})  # doctest: +SKIP
+    """
+    import papermill
+
+    started = time.monotonic()
+    notebook = find_notebook(report)
+    name = notebook.stem
+    root = Path(out_root)
+    params = dict(parameters or {})
+    if now is not None and "as_of" not in params:
+        params["as_of"] = now.date().isoformat()
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S")
+    staging = root / name / f".run-{stamp}-{os.getpid()}"
+    staging.mkdir(parents=True, exist_ok=False)
+    executed = staging / "report.ipynb"
+    try:
+        papermill.execute_notebook(
+            str(notebook),
+            str(executed),
+            parameters=params,
+            kernel_name=kernel_name,
+            cwd=str(notebook.parent.resolve()),
+            progress_bar=False,
+            start_timeout=120,
+            execution_timeout=timeout,
+        )
+    except Exception as exc:  # a failing notebook never becomes a report
+        return _failed(exc, name, notebook, staging, executed, owner, smtp, started)
+
+    executed_nb = nbformat.read(executed, as_version=4)
+    run = _run_metadata(executed_nb)
+    period = run.get("period") or stamp
+    title = run.get("title") or name
+    executed_nb.metadata["journeylib"] = {
+        "title": title,
+        "period": period,
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    nbformat.write(executed_nb, executed)
+    from journeylib.report.render import render_html
+
+    (staging / "report.html").write_text(render_html(executed_nb, title=title), encoding="utf-8")
+    folder = _publish(staging, root / name / period)
+    html_path = folder / "report.html"
+    result = ReportResult(
+        ok=True,
+        name=name,
+        notebook=folder / "report.ipynb",
+        folder=folder,
+        html=html_path,
+        period=period,
+        title=title,
+        seconds=time.monotonic() - started,
+    )
+    if not email_to:
+        return result
+    return _email(result, executed_nb, email_to, owner, smtp, started)
+
+
+def _run_metadata(notebook: nbformat.NotebookNode) -> dict[str, Any]:
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            meta = output.get("metadata", {}).get("journeylib", {})
+            if meta.get("role") == "run":
+                return dict(meta)
+    return {}
+
+
+def _publish(staging: Path, target: Path) -> Path:
+    """Swap the staging folder in place of ``target`` (never a half-written report)."""
+    previous = None
+    if target.exists():
+        previous = target.with_name(f".old-{target.name}-{os.getpid()}")
+        os.replace(target, previous)
+    os.replace(staging, target)
+    if previous is not None:
+        shutil.rmtree(previous, ignore_errors=True)
+    return target
+
+
+def _error_text(exc: BaseException) -> str:
+    from papermill.exceptions import PapermillExecutionError
+
+    if isinstance(exc, PapermillExecutionError):
+        lines = [line for line in exc.traceback[-6:] if line.strip()]
+        return f"{exc.ename}: {exc.evalue} (cell {exc.exec_count})\n" + "\n".join(lines)
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip()
+
+
+def _strip_ansi(text: str) -> str:
+    import re
+
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+def _failed(
+    exc: BaseException,
+    name: str,
+    notebook: Path,
+    staging: Path,
+    executed: Path,
+    owner: str | None,
+    smtp: Any,
+    started: float,
+) -> ReportResult:
+    error = _strip_ansi(_error_text(exc))
+    kept = staging.parent / "_failed" / staging.name.removeprefix(".run-")
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(staging, kept)
+    kept_notebook = kept / executed.name
+    alerted = None
+    if owner:
+        alerted = _alert(name, error, kept_notebook, owner, smtp)
+    return ReportResult(
+        ok=False,
+        name=name,
+        notebook=kept_notebook if kept_notebook.exists() else notebook,
+        folder=kept,
+        error=error,
+        alerted=alerted,
+        seconds=time.monotonic() - started,
+    )
+
+
+def _alert(name: str, error: str, notebook: Path, owner: str, smtp: Any) -> str | None:
+    """Send the failure alert to the owner; returns the owner, or None when it could not go."""
+    from journeylib.report.email import SmtpSettings, build_failure_alert, send_message
+
+    try:
+        settings = smtp or SmtpSettings.from_env()
+        message = build_failure_alert(
+            job=name,
+            error=error,
+            notebook_path=str(notebook),
+            sender=settings.sender,
+            owner=owner,
+        )
+        send_message(message, settings)
+    except JourneyError:
+        return None
+    return owner
+
+
+def _email(
+    result: ReportResult,
+    notebook: nbformat.NotebookNode,
+    recipients: Sequence[str],
+    owner: str | None,
+    smtp: Any,
+    started: float,
+) -> ReportResult:
+    from dataclasses import replace
+
+    from journeylib.report.email import (
+        Attachment,
+        SmtpSettings,
+        build_message,
+        email_body_from_notebook,
+        send_message,
+    )
+
+    try:
+        settings = smtp or SmtpSettings.from_env()
+        body = email_body_from_notebook(notebook)
+        assert result.html is not None
+        attachment = Attachment(
+            f"{result.name}-{result.period}.html", result.html.read_bytes(), "text/html"
+        )
+        message = build_message(
+            body,
+            subject=f"{result.title} — {result.period}",
+            sender=settings.sender,
+            recipients=list(recipients),
+            attachments=[attachment],
+        )
+        sent = send_message(message, settings)
+    except JourneyError as exc:
+        alerted = (
+            _alert(
+                result.name,
+                f"the report was written but not emailed: {exc}",
+                result.notebook,
+                owner,
+                smtp,
+            )
+            if owner
+            else None
+        )
+        return replace(
+            result, ok=False, error=str(exc), alerted=alerted, seconds=time.monotonic() - started
+        )
+    return replace(result, emailed_to=tuple(sent.accepted), seconds=time.monotonic() - started)

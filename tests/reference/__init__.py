@@ -1,0 +1,1 @@
+"""Independent reference implementations (plain SQL in DuckDB) that the tests compare against."""

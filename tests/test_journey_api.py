@@ -1,0 +1,258 @@
+"""The analyst API (``journeylib.load(...)``) and the ``journey`` CLI on a small sample company."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import polars as pl
+import pytest
+
+import journeylib
+from journeylib.cli import main
+from journeylib.sample import generate_sample
+
+BERLIN = ZoneInfo("Europe/Berlin")
+FUNNEL_STEP_KEYS = {
+    "step",
+    "users",
+    "conversion_from_first",
+    "conversion_from_previous",
+    "median_seconds_from_previous",
+}
+KPI_JSON_KEYS = {
+    "period_start",
+    "kpi",
+    "value",
+    "numerator",
+    "denominator",
+    "ci_low",
+    "ci_high",
+    "previous",
+    "p_value",
+    "breakdown",
+}
+
+
+@pytest.fixture(scope="module")
+def sample_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return generate_sample(tmp_path_factory.mktemp("sample"), users=2000, seed=3).config_path
+
+
+@pytest.fixture(scope="module")
+def journey(sample_config: Path) -> journeylib.Journey:
+    return journeylib.load(sample_config)
+
+
+@pytest.fixture(scope="module")
+def weekly(journey: journeylib.Journey) -> pl.DataFrame:
+    return journey.kpis(grain="week")
+
+
+# --------------------------------------------------------------------------- Journey API
+
+
+def test_kpis_default_range_covers_the_whole_data(
+    journey: journeylib.Journey, weekly: pl.DataFrame
+) -> None:
+    first, last = journey.time_range
+    first_day, last_day = first.astimezone(BERLIN).date(), last.astimezone(BERLIN).date()
+    assert weekly["period_start"].min() == first_day - timedelta(days=first_day.weekday())
+    assert weekly["period_end"].max() == last_day + timedelta(days=1)
+
+
+def test_weekly_orders_add_up_to_the_purchase_events(
+    journey: journeylib.Journey, weekly: pl.DataFrame
+) -> None:
+    purchase = journey.config.events_for("purchase")
+    events = journey.tables["events"].filter(pl.col("event").is_in(purchase))
+    expected = events.select(pl.len()).collect().item()
+    orders = weekly.filter(pl.col("kpi") == "orders")["value"].sum()
+    assert orders == expected
+
+
+def test_kpis_table_has_every_kpi_of_the_journey(
+    journey: journeylib.Journey, weekly: pl.DataFrame
+) -> None:
+    names = {name.split("[")[0] for name in weekly["kpi"].unique()}
+    assert names == {kpi for stage in journey.config.stages for kpi in stage.kpis}
+    # the sample maps every table and role: everything is available
+    assert weekly.filter(~pl.col("available"))["kpi"].unique().to_list() == []
+
+
+def test_kpis_by_channel_splits_visitors_into_channels(journey: journeylib.Journey) -> None:
+    by_channel = journey.kpis(by="channel", kpis=["unique_visitors"])
+    whole = journey.kpis(kpis=["unique_visitors"])
+    assert "channel" in by_channel.columns
+    assert by_channel["channel"].n_unique() > 1
+    summed = by_channel.group_by("period_start").agg(pl.col("value").sum()).sort("period_start")
+    assert summed["value"].to_list() == whole.sort("period_start")["value"].to_list()
+
+
+def test_bad_by_column_names_the_available_dimensions(journey: journeylib.Journey) -> None:
+    with pytest.raises(journeylib.DataError, match=r"'colour'.*available dimensions:.*channel"):
+        journey.kpis(by="colour")
+
+
+def test_default_funnel_is_the_first_of_the_config(journey: journeylib.Journey) -> None:
+    funnel = journey.funnel()
+    first = next(iter(journey.config.funnels.values()))
+    assert funnel["step_name"].to_list() == first.steps
+    users = funnel["users"].to_list()
+    assert users == sorted(users, reverse=True)
+    assert funnel["conversion_from_first"][0] == 1.0
+
+
+def test_funnel_with_steps_and_window(journey: journeylib.Journey) -> None:
+    three_days = journey.funnel(["visit", "purchase"], window="3d")
+    seven_days = journey.funnel(["visit", "purchase"], window="7d")
+    assert three_days["step_name"].to_list() == ["visit", "purchase"]
+    assert three_days["users"][0] == seven_days["users"][0]
+    assert three_days["users"][1] <= seven_days["users"][1]
+
+
+def test_monthly_retention_starts_at_one(journey: journeylib.Journey) -> None:
+    matrix = journey.retention(grain="month")
+    assert {"cohort", "offset", "cohort_size", "retention"} <= set(matrix.columns)
+    observed = matrix.filter(pl.col("offset") == 0, pl.col("retention").is_not_null())
+    assert observed.height > 0
+    assert observed["retention"].to_list() == [1.0] * observed.height
+    assert matrix["retention"].drop_nulls().is_between(0, 1).all()
+    # the last cohort's month ends after the data: not observed, null rather than 0
+    assert matrix.sort("cohort")["retention"][-1] is None
+
+
+def test_monthly_score(journey: journeylib.Journey) -> None:
+    pytest.importorskip("journeylib.score", reason="journeylib.score is not written yet")
+    result = journey.score(grain="month")
+    assert result.overall is None or 0 <= result.overall <= 100
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def run_json(capsys: pytest.CaptureFixture[str], argv: list[str]) -> object:
+    code = main(argv)
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    return json.loads(captured.out)
+
+
+def test_cli_kpis_json(capsys: pytest.CaptureFixture[str], sample_config: Path) -> None:
+    rows = run_json(
+        capsys,
+        ["kpis", str(sample_config), "--format", "json", "--grain", "month", "--by", "channel",
+         "--kpi", "conversion_rate", "--kpi", "orders"],
+    )  # fmt: skip
+    assert isinstance(rows, list)
+    assert rows
+    for row in rows:
+        assert set(row) >= KPI_JSON_KEYS
+        assert set(row["breakdown"]) == {"channel"}
+        date.fromisoformat(row["period_start"])
+    assert {row["kpi"] for row in rows} == {"conversion_rate", "orders"}
+
+
+def test_cli_funnel_json(capsys: pytest.CaptureFixture[str], sample_config: Path) -> None:
+    payload = run_json(capsys, ["funnel", str(sample_config), "--format", "json"])
+    assert set(payload) == {"steps", "in_progress"}
+    assert isinstance(payload["in_progress"], int)
+    steps = payload["steps"]
+    assert [s["step"] for s in steps] == list(range(1, len(steps) + 1))
+    for step in steps:
+        assert set(step) >= FUNNEL_STEP_KEYS
+    assert steps[0]["median_seconds_from_previous"] is None
+
+
+def test_cli_retention_json(capsys: pytest.CaptureFixture[str], sample_config: Path) -> None:
+    payload = run_json(capsys, ["retention", str(sample_config), "--grain", "month",
+                                "--format", "json"])  # fmt: skip
+    assert set(payload) == {"cohorts"}
+    for cohort in payload["cohorts"]:
+        assert set(cohort) == {"cohort", "size", "retention"}
+        date.fromisoformat(cohort["cohort"])
+        assert cohort["size"] > 0
+        assert cohort["retention"][0] in (1.0, None)
+    assert payload["cohorts"][-1]["retention"][-1] is None
+
+
+def test_cli_score_json(capsys: pytest.CaptureFixture[str], sample_config: Path) -> None:
+    pytest.importorskip("journeylib.score", reason="journeylib.score is not written yet")
+    payload = run_json(capsys, ["score", str(sample_config), "--grain", "month",
+                                "--format", "json"])  # fmt: skip
+    assert {"overall", "stages", "kpis", "left_out"} <= set(payload)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "table"])
+def test_cli_kpis_csv_and_table(
+    capsys: pytest.CaptureFixture[str], sample_config: Path, fmt: str
+) -> None:
+    code = main(["kpis", str(sample_config), "--format", fmt, "--kpi", "orders",
+                 "--start", "2026-06-01", "--end", "2026-07-01", "--grain", "month"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "orders" in out
+    if fmt == "csv":
+        frame = pl.read_csv(out.encode())
+        assert frame.height == 1
+        assert frame["period_start"].cast(pl.String).to_list() == ["2026-06-01"]
+
+
+def test_cli_missing_config_exits_2_with_a_clear_message(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    missing = tmp_path / "nope.yml"
+    code = main(["kpis", str(missing), "--format", "json"])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.out == ""
+    assert str(missing) in captured.err
+    assert "does not exist" in captured.err
+
+
+# --------------------------------------------------------------------------- ad hoc --events
+
+
+@pytest.fixture
+def adhoc_events(tmp_path: Path) -> Path:
+    # a: view 10:00, buy 11:00 (1 h); b: view 10:00, buy next day 09:00 (23 h); c: view only
+    path = tmp_path / "events.csv"
+    path.write_text(
+        "user_id,timestamp,event\n"
+        "a,2026-03-02T10:00:00Z,page_view\n"
+        "a,2026-03-02T11:00:00Z,order_done\n"
+        "b,2026-03-02T10:00:00Z,page_view\n"
+        "b,2026-03-03T09:00:00Z,order_done\n"
+        "c,2026-03-04T10:00:00Z,page_view\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("window", "users", "median"),
+    [
+        # 7 days: a (3600 s) and b (82800 s) convert -> median 43200 s
+        ([], [3, 2], 43200.0),
+        # 12 hours: only a
+        (["--window", "12h"], [3, 1], 3600.0),
+    ],
+    ids=["default-7d", "12h"],
+)
+def test_cli_adhoc_funnel_on_raw_event_names(
+    capsys: pytest.CaptureFixture[str],
+    adhoc_events: Path,
+    window: list[str],
+    users: list[int],
+    median: float,
+) -> None:
+    payload = run_json(
+        capsys,
+        ["funnel", "--events", str(adhoc_events), "--steps", "page_view,order_done",
+         "--format", "json", *window],
+    )  # fmt: skip
+    assert [s["users"] for s in payload["steps"]] == users
+    assert payload["steps"][1]["median_seconds_from_previous"] == pytest.approx(median)
+    assert payload["steps"][1]["conversion_from_previous"] == pytest.approx(users[1] / 3)
