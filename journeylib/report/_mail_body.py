@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 __all__ = ["EmailBody", "chart_cid", "email_body_from_notebook"]
 
 ROLES = ("headline", "section", "text", "table", "chart")
+#: Tagged outputs that are for the report page only (the run marker with the page title).
+PAGE_ONLY_ROLES = ("run",)
 MAX_IMAGE_WIDTH = 600
 # Gmail cuts the HTML part off after about 102 KB and shows "[Message clipped]".
 GMAIL_CLIP_BYTES = 102_000
@@ -168,6 +170,8 @@ def _tagged_outputs(notebook: Any) -> Iterator[tuple[str, str, Mapping[str, Any]
                 continue
             where = f"cell {cell_index} output {output_index}"
             role = tags.get("role")
+            if role in PAGE_ONLY_ROLES or tags.get("email") is False:
+                continue
             if role not in ROLES:
                 raise EmailContentError(
                     f"{where}: unknown journeylib role {role!r}; expected one of {', '.join(ROLES)}"

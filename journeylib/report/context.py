@@ -51,7 +51,7 @@ class ReportContext:
         config_path: str,
         *,
         period: str = "last_full_week",
-        as_of: str = "now",
+        as_of: str = "data_end",
         grain: Grain = "week",
         filters: Mapping[str, Sequence[str] | str] | None = None,
         comparison: str = "previous",
@@ -184,8 +184,19 @@ class ReportContext:
             "lower is better); stages and the overall score are weighted means.",
         )
         display.show_chart(journey_map(this.stages), name="journey-map", title="Stage scores")
-        if this.left_out:
-            display.show_text("Left out of the score: " + "; ".join(this.left_out) + ".")
+        left_out = this.kpis.filter(pl.col("left_out_reason").is_not_null())
+        sentences = [
+            f"Left out of the score ({reason}, {len(names)}): "
+            + ", ".join(kpi_label(name) for name in names)
+            + "."
+            for (reason,), names in (
+                (key, group["kpi"].to_list())
+                for key, group in left_out.group_by("left_out_reason", maintain_order=True)
+            )
+        ]
+        sentences += [item + "." for item in this.left_out if item.startswith("stage ")]
+        if sentences:
+            display.show_text("\n\n".join(sentences))
 
     def show_stage(self, stage: str) -> None:
         """A stage's KPIs against the previous period and target: scorecards and a table."""
@@ -200,6 +211,7 @@ class ReportContext:
             kpi_scorecards(rows, currency=self.currency),
             name=f"scorecards-{stage}",
             title=f"{stage.capitalize()} KPIs",
+            email=False,
         )
         display.show_table(
             _kpi_rows(rows, self.currency),
@@ -228,6 +240,7 @@ class ReportContext:
                     kpi_trend(rows, kpi, currency=self.currency),
                     name=f"trend-{kpi}",
                     title=f"{kpi_label(kpi)} by {self.period.grain}",
+                    email=False,
                 )
 
     def show_funnel(self) -> None:
@@ -317,6 +330,7 @@ class ReportContext:
                 survey_distribution(distribution, survey=survey),
                 name=f"survey-{survey}",
                 title=f"{survey.upper()} answers",
+                email=False,
             )
 
     def show_quality(self) -> None:
@@ -326,7 +340,9 @@ class ReportContext:
         display.show_section("Data quality")
         quality = self.journey.quality
         frame = quality.to_frame()
-        display.show_chart(data_quality_panel(frame), name="data-quality", title="Data quality")
+        display.show_chart(
+            data_quality_panel(frame), name="data-quality", title="Data quality", email=False
+        )
         display.show_table(
             frame.select(
                 "table",

@@ -3,9 +3,9 @@
 Each output carries ``{"journeylib": {"role": ...}}`` metadata, the contract with the email
 builder (:mod:`journeylib.report.email`) and the HTML renderer:
 
-- a chart is one output with ``text/html`` (a static PNG that the offline Vega bundle of the
-  rendered report turns into the interactive chart), ``image/png`` (for email and for viewers
-  that run no JavaScript) and ``text/plain`` (its title);
+- a chart is one output with ``image/png`` (rendered offline by vl-convert: for JupyterLab,
+  email and readers without JavaScript), ``text/plain`` (its title) and its Vega-Lite spec in
+  the metadata, which the HTML report draws interactively with an inline Vega bundle;
 - a table is an HTML ``<table>`` with classes ``num``, ``good``, ``bad``, ``muted``;
 - headline, section and text outputs are HTML fragments with a plain-text twin.
 
@@ -25,6 +25,7 @@ import polars as pl
 
 __all__ = [
     "chart_bundle",
+    "chart_markup",
     "show",
     "show_chart",
     "show_headline",
@@ -66,24 +67,40 @@ def chart_bundle(chart: Any, *, name: str, title: str | None = None, scale: floa
     import vl_convert
 
     spec = chart.to_dict()
-    slug = _slug(name)
     png = vl_convert.vegalite_to_png(spec, scale=scale)
-    encoded = base64.b64encode(png).decode("ascii")
-    label = title or name
+    return {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": title or name}
+
+
+def chart_markup(spec: Mapping[str, Any], *, name: str, title: str) -> str:
+    """HTML of an interactive chart: a holder and its Vega-Lite spec as JSON.
+
+    The rendered report's inline Vega-Embed bundle draws every holder; nothing is fetched.
+    """
+    slug = _slug(name)
     spec_json = json.dumps(spec, sort_keys=True).replace("</", "<\\/")
-    markup = (
-        f'<div class="journeylib-chart" id="chart-{slug}" data-chart="{slug}">'
-        f'<img alt="{html.escape(label)}" src="data:image/png;base64,{encoded}" '
-        f'style="max-width:100%"></div>'
+    return (
+        f'<div class="journeylib-chart" id="chart-{slug}" data-chart="{slug}" '
+        f'role="img" aria-label="{html.escape(title)}"></div>'
         f'<script type="application/json" id="spec-{slug}">{spec_json}</script>'
     )
-    return {"text/html": markup, "image/png": encoded, "text/plain": label}
 
 
-def show_chart(chart: Any, *, name: str, title: str | None = None) -> None:
-    """Display a chart for the report (see :func:`chart_bundle`)."""
+def show_chart(chart: Any, *, name: str, title: str | None = None, email: bool = True) -> None:
+    """Display a chart for the report (see :func:`chart_bundle`).
+
+    The output holds a PNG (for JupyterLab, email and readers without JavaScript) and, in its
+    metadata, the Vega-Lite spec the HTML report draws interactively. ``email=False`` keeps a
+    chart out of the email body (the attached report still has it), to keep mail small.
+    """
     bundle = chart_bundle(chart, name=name, title=title)
-    show(bundle, "chart", name=_slug(name), title=title or name)
+    show(
+        bundle,
+        "chart",
+        name=_slug(name),
+        title=title or name,
+        spec=chart.to_dict(),
+        email=email,
+    )
 
 
 def show_headline(sentences: Sequence[str]) -> None:

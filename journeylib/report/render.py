@@ -3,8 +3,8 @@
 nbconvert's ``basic`` template gives the cells' outputs without any page shell (its ``lab``
 template loads require.js, MathJax and mermaid from a CDN). This module wraps them in a
 self-contained page: inline CSS, and the Vega / Vega-Lite / Vega-Embed bundle inline (from
-vl-convert, about 0.9 MB, once per page) that turns each chart's static PNG into the
-interactive chart. A reader with JavaScript off, or offline, still sees every chart as PNG.
+vl-convert, about 0.9 MB, once per page) that draws each chart from its spec, with tooltips.
+Nothing is fetched: the report shows every chart with the network off.
 """
 
 from __future__ import annotations
@@ -45,9 +45,7 @@ _EMBED = """
 document.querySelectorAll('.journeylib-chart').forEach(function (holder) {
   var spec = document.getElementById('spec-' + holder.dataset.chart);
   if (!spec || !window.vegaEmbed) { return; }
-  var image = holder.querySelector('img');
   window.vegaEmbed(holder, JSON.parse(spec.textContent), {actions: false, renderer: 'svg'})
-    .then(function () { if (image && image.parentNode) { image.remove(); } })
     .catch(function (error) { holder.setAttribute('data-embed-error', String(error)); });
 });
 """
@@ -58,6 +56,21 @@ def _vega_bundle() -> str:
     import vl_convert
 
     return vl_convert.javascript_bundle().replace("</script", "<\\/script")
+
+
+def _interactive_charts(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy whose chart outputs are interactive holders (their PNG stays in the notebook)."""
+    from journeylib.report.display import chart_markup
+
+    copy = nbformat.from_dict(notebook)
+    for cell in copy.cells:
+        for output in cell.get("outputs", []):
+            meta = output.get("metadata", {}).get("journeylib", {})
+            if meta.get("role") == "chart" and meta.get("spec"):
+                markup = chart_markup(meta["spec"], name=meta["name"], title=meta["title"])
+                output["data"] = {"text/html": markup}
+                output["metadata"] = {}
+    return copy
 
 
 def render_html(notebook: nbformat.NotebookNode, *, title: str) -> str:
@@ -83,7 +96,7 @@ def render_html(notebook: nbformat.NotebookNode, *, title: str) -> str:
     exporter.register_preprocessor(
         TagRemovePreprocessor(remove_cell_tags={ANALYST_ONLY}, enabled=True), enabled=True
     )
-    body, _ = exporter.from_notebook_node(notebook)
+    body, _ = exporter.from_notebook_node(_interactive_charts(notebook))
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'

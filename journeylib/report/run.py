@@ -276,7 +276,7 @@ def _email(
         )
         message = build_message(
             body,
-            subject=f"{result.title} — {result.period}",
+            subject=result.title or result.name,
             sender=settings.sender,
             recipients=list(recipients),
             attachments=[attachment],
