@@ -2,9 +2,12 @@
 
 Every event gets an integer ``order_key = epoch_us * scale + event_code``, where the codes number
 the funnel's event names alphabetically: ordering by it means "earliest, and among equal
-timestamps the smallest event name", and ``order_key // scale`` is the timestamp again. Each
+timestamps the smallest event name", ``order_key // scale`` is the timestamp again and
+``order_key % scale`` the event code, so the collected events need no string column. Each
 step is one hash join of the attempts still in the funnel with that step's events, a filter on
 the keys and a minimum per attempt, so the work shrinks with the funnel and nothing is sorted.
+The entries and every step's candidates are cut from the collected events in one
+``collect_all`` on the streaming engine.
 """
 
 from __future__ import annotations
@@ -27,22 +30,30 @@ def _scale(code_count: int) -> int:
 
 
 def add_order_key(events: pl.LazyFrame, funnel_names: Sequence[str]) -> pl.LazyFrame:
-    """Add ``_order_key``; names outside ``funnel_names`` share the last code (strict mode)."""
+    """Replace ``timestamp`` and ``event`` by ``_order_key``.
+
+    Names outside ``funnel_names`` share the last code (strict mode).
+    """
     names = sorted(funnel_names)
     code = pl.col("event").replace_strict(
         names, list(range(len(names))), default=len(names), return_dtype=pl.Int64
     )
-    return events.with_columns(
-        (pl.col("timestamp").dt.epoch("us") * _scale(len(names)) + code).alias(KEY)
-    )
+    order_key = pl.col("timestamp").dt.epoch("us") * _scale(len(names)) + code
+    return events.with_columns(order_key.alias(KEY)).drop("timestamp", "event")
 
 
 class _Keys:
     """Conversions between timestamps and order keys for one set of funnel names."""
 
     def __init__(self, funnel_names: Sequence[str], window: timedelta) -> None:
-        self.scale = _scale(len(set(funnel_names)))
+        self.names = sorted(set(funnel_names))
+        self.scale = _scale(len(self.names))
         self.window_us = window // _US
+
+    def named(self, names: Sequence[str]) -> pl.Expr:
+        """True for the keys of events named ``names``."""
+        codes = [self.names.index(name) for name in set(names) if name in self.names]
+        return (pl.col(KEY) % self.scale).is_in(codes)
 
     def floor(self, key: pl.Expr) -> pl.Expr:
         """The smallest key of the same timestamp."""
@@ -60,19 +71,19 @@ class _Keys:
 
 
 def _entries(
-    events: pl.DataFrame,
+    events: pl.LazyFrame,
     first_names: Sequence[str],
     keys: _Keys,
     start: datetime,
     end: datetime,
     best: bool,
-) -> pl.DataFrame:
+) -> pl.LazyFrame:
     """The attempts: each unit's first step-1 event in ``[start, end)``, or (``best``) all.
 
     ``first`` marks the earliest attempt of each unit.
     """
     entries = events.filter(
-        pl.col("event").is_in(list(first_names)),
+        keys.named(first_names),
         pl.col(KEY) >= keys.bound(start),
         pl.col(KEY) < keys.bound(end),
     ).select(UNIT, pl.col(KEY).alias("key_1"))
@@ -134,7 +145,7 @@ def _excluded(
     attempts: pl.DataFrame, events: pl.DataFrame, exclude: Sequence[str], last: int, keys: _Keys
 ) -> pl.Series:
     """Attempts with an exclusion event from entry to the last step (or the window end)."""
-    exclusions = events.filter(pl.col("event").is_in(list(exclude))).select(UNIT, KEY)
+    exclusions = events.filter(keys.named(exclude)).select(UNIT, KEY)
     bound = (
         pl.when(pl.col("reached") == last)
         .then(keys.floor(pl.col(f"key_{last}")) + (keys.scale - 1))
@@ -163,20 +174,19 @@ def match_units(
 ) -> pl.DataFrame:
     """One row per unit: ``reached``, ``t_1..t_K`` (null past it), ``entry_time``, ``latest_entry``.
 
-    ``events`` carries ``_unit``, ``event``, ``_order_key`` (and ``_segment``, taken from the
-    entry event). With ``best`` the attempt reaching the furthest step wins (ties: the
-    earliest); units whose every attempt is excluded are dropped.
+    ``events`` carries ``_unit``, ``_order_key`` (and ``_segment``, taken from the entry
+    event). With ``best`` the attempt reaching the furthest step wins (ties: the earliest);
+    units whose every attempt is excluded are dropped.
     """
     keys = _Keys(funnel_names, window)
-    attempts = _entries(events, steps[0], keys, start, end, best)
+    scan = events.lazy()
+    plans = [_entries(scan, steps[0], keys, start, end, best)]
+    plans += [scan.filter(keys.named(names)).select(UNIT, KEY) for names in steps[1:]]
+    attempts, *step_candidates = pl.collect_all(plans)
     state = attempts.select("attempt", UNIT, "key_1")
-    by_name = events.select("event", UNIT, KEY).partition_by("event", as_dict=True)
-    empty = events.select(UNIT, KEY).clear()
     finished: list[pl.DataFrame] = []
-    for index in range(1, len(steps)):
+    for index, candidates in enumerate(step_candidates, start=1):
         step = index + 1
-        parts = [by_name[(name,)].drop("event") for name in steps[index] if (name,) in by_name]
-        candidates = pl.concat(parts) if parts else empty
         used_steps = [j + 1 for j in range(index) if set(steps[j]) & set(steps[index])]
         advanced = _next_step(state, candidates, step, used_steps, keys)
         if strict:

@@ -24,10 +24,20 @@ from journeylib.periods import (
     previous_period,
 )
 
-__all__ = ["SESSION_GAP", "TIMED_ROLES", "KpiInputs", "build_inputs", "explain_inputs", "flag"]
+__all__ = [
+    "SESSION_GAP",
+    "TIMED_ROLES",
+    "KpiInputs",
+    "build_inputs",
+    "explain_inputs",
+    "flag",
+    "user_key",
+]
 
 #: Inactivity that ends a session when the events carry no ``session_id``.
 SESSION_GAP = timedelta(minutes=30)
+#: Seed of :func:`user_key` (fixed: keys are compared within one computation only).
+USER_KEY_SEED = 20_261_123
 #: Roles whose individual events timed KPIs (windows, medians) need.
 TIMED_ROLES = ("signup", "activation", "trial_start", "add_to_cart", "purchase")
 
@@ -105,6 +115,20 @@ class KpiInputs:
         )
 
 
+def user_key(column: pl.Expr) -> pl.Expr:
+    """The integer key that stands for a user id in the aggregates (a 64-bit hash).
+
+    Grouping and joining on 64-bit integers instead of strings makes the aggregates several
+    times faster. Two different user ids share a key with a probability of about n² / 2⁶⁵
+    (3 in 100 million for a million users); the aggregates hold no user ids, only counts.
+    """
+    return column.cast(pl.String).hash(seed=USER_KEY_SEED)
+
+
+def _keyed(events: pl.LazyFrame) -> pl.LazyFrame:
+    return events.with_columns(user_key(pl.col("user_id")).alias("user_id"))
+
+
 def _role_bits(config: JourneyConfig) -> dict[str, int]:
     """One bit per mapped role (and one for the activity roles), in config order."""
     roles = list(config.roles)
@@ -153,7 +177,7 @@ def _plans(
     activity_bits = sum(bits[role] for role in (config.activity_roles or []))
     purchase_bit = bits.get("purchase", 0)
     failed_bit = bits.get("payment_failed", 0)
-    base = events.select(
+    base = _keyed(events).select(
         "user_id",
         "timestamp",
         "event",
@@ -386,7 +410,7 @@ def build_inputs(
     names = list(plans)
     collected = dict(zip(names, pl.collect_all([plans[n] for n in names]), strict=True))
     periods = _period_frame(first, aligned, end, grain, config.timezone)
-    all_days = _expand_roles(collected["user_day"], config)
+    all_days = collected["user_day"]
     firsts = _firsts(all_days, collected["timed_events"], config)
     data_start = all_days["first_ts"].min()
     data_end = all_days["last_ts"].max()
@@ -396,12 +420,11 @@ def build_inputs(
         .dt.truncate({"day": "1d", "week": "1w", "month": "1mo"}[grain])
         .alias("period_start")
     )
-    flags = [c for c in user_day.columns if c.startswith("has_")]
     pick = "arg_max" if config.breakdown_touch == "last" else "arg_min"
     touch = "last_ts" if config.breakdown_touch == "last" else "first_ts"
     user_period = user_day.group_by("user_id", "period_start").agg(
         pl.col("active").any(),
-        *(pl.col(c).any() for c in flags),
+        pl.col("_roles").bitwise_or(),
         pl.col("n_purchase").sum(),
         pl.col("n_payment_failed").sum(),
         pl.col("revenue").sum(),
@@ -409,16 +432,21 @@ def build_inputs(
         pl.col("last_ts").max(),
         *(pl.col(c).get(getattr(pl.col(touch), pick)()).alias(c) for c in by),
     )
-    # every row of the user in the period takes the period's breakdown value
-    user_day = user_day.drop(*by).join(
-        user_period.select("user_id", "period_start", *by), on=["user_id", "period_start"]
-    )
+    user_period = _expand_roles(user_period, config)
+    user_day = user_day.drop("_roles")
+    if by:
+        # every row of the user in the period takes the period's breakdown value
+        user_day = user_day.drop(*by).join(
+            user_period.select("user_id", "period_start", *by), on=["user_id", "period_start"]
+        )
     if "sessions" in collected:
-        sessions = _sessions(collected["sessions"], filtered["events"], config.timezone, first, end)
+        sessions = _sessions(
+            collected["sessions"], _keyed(filtered["events"]), config.timezone, first, end
+        )
     else:
         sessions = pl.DataFrame(
             schema={
-                "user_id": pl.String,
+                "user_id": pl.UInt64,
                 "session_start": pl.Datetime("us", "UTC"),
                 "duration_seconds": pl.Float64,
             }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from journeylib.kpis._common import finish, keys, share_of_users
-from journeylib.kpis._inputs import KpiInputs
+from journeylib.kpis._inputs import KpiInputs, user_key
 from journeylib.kpis._registry import register
 from journeylib.periods import period_start_expr
 
@@ -25,8 +25,12 @@ def _with_segments(inputs: KpiInputs, table: pl.LazyFrame, time_column: str) -> 
     schema = frame.collect_schema()
     borrowed = [c for c in inputs.by if c not in schema]
     if borrowed and "user_id" in schema:
-        segments = inputs.user_period.select("user_id", "period_start", *borrowed)
-        frame = frame.join(segments, on=["user_id", "period_start"], how="left")
+        segments = inputs.user_period.select(
+            pl.col("user_id").alias("_user_key"), "period_start", *borrowed
+        )
+        frame = frame.with_columns(user_key(pl.col("user_id")).alias("_user_key")).join(
+            segments, on=["_user_key", "period_start"], how="left"
+        )
     elif borrowed:
         frame = frame.with_columns(pl.lit(None, pl.String).alias(c) for c in borrowed)
     return frame

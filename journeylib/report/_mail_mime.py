@@ -107,6 +107,9 @@ def build_message(
         message.add_attachment(
             attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename
         )
+        if maintype == "text":
+            # bytes of a text part are UTF-8 here; without the parameter readers assume ASCII
+            message.get_payload()[-1].set_param("charset", "utf-8")
     for part in message.walk():
         if part is not message:
             del part["MIME-Version"]

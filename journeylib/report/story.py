@@ -25,7 +25,7 @@ def kpi_label(kpi: str) -> str:
     """
     base, _, feature = kpi.partition("[")
     acronyms = {"nps", "csat", "ces", "cac", "aov", "arpu", "ctr", "dau", "mau", "clv", "ltv"}
-    words = [w.upper() if w in acronyms else w for w in base.replace("_90d", " 90d").split("_")]
+    words = [w.upper() if w in acronyms else w for w in base.split("_")]
     text = " ".join(words)
     text = text[0].upper() + text[1:] if text else text
     return f"{text} ({feature.rstrip(']')})" if feature else text
