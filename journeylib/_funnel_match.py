@@ -34,10 +34,10 @@ def add_order_key(events: pl.LazyFrame, funnel_names: Sequence[str]) -> pl.LazyF
 
     Names outside ``funnel_names`` share the last code (strict mode).
     """
-    names = sorted(funnel_names)
-    code = pl.col("event").replace_strict(
-        names, list(range(len(names))), default=len(names), return_dtype=pl.Int64
-    )
+    names = sorted(set(funnel_names))
+    # an enum's physical codes are the category positions; cheaper than replace_strict
+    as_enum = pl.col("event").cast(pl.Enum(names), strict=False)
+    code = as_enum.to_physical().cast(pl.Int64).fill_null(len(names))
     order_key = pl.col("timestamp").dt.epoch("us") * _scale(len(names)) + code
     return events.with_columns(order_key.alias(KEY)).drop("timestamp", "event")
 
@@ -113,13 +113,14 @@ def _next_step(
         conditions.append(pl.col("rows") > used)
     needed = ["attempt", UNIT, "key_1", f"key_{step - 1}", *(f"key_{j}" for j in used_steps)]
     found = (
-        state.select(list(dict.fromkeys(needed)))
-        .join(candidates, on=UNIT)
+        state.lazy()
+        .select(list(dict.fromkeys(needed)))
+        .join(candidates.lazy(), on=UNIT)
         .filter(*conditions)
         .group_by("attempt")
         .agg(pl.col(KEY).min().alias(f"key_{step}"))
     )
-    return state.join(found, on="attempt")
+    return state.lazy().join(found, on="attempt").collect()
 
 
 def _strict_filter(
@@ -202,20 +203,24 @@ def match_units(
     )
     if exclude:
         reached = reached.filter(~_excluded(reached, events, exclude, len(steps), keys))
-    latest = reached.group_by(UNIT).agg(pl.col("key_1").max().alias("latest_key"))
-    chosen = reached.sort(["reached", "key_1", "attempt"], descending=[True, False, False])
-    chosen = chosen.unique(UNIT, keep="first", maintain_order=True)
-    return (
-        chosen.join(latest, on=UNIT)
-        .join(_entry_rows(attempts, events), on=UNIT)
-        .select(
-            UNIT,
-            "reached",
-            *(keys.timestamp(pl.col(c)).alias(f"t_{c[4:]}") for c in key_columns),
-            keys.timestamp(pl.col("latest_key")).alias("latest_entry"),
-            keys.timestamp(pl.col("entry_key")).alias("entry_time"),
-            *([SEGMENT] if SEGMENT in events.columns else []),
-        )
+    if best:
+        latest = reached.group_by(UNIT).agg(pl.col("key_1").max().alias("latest_key"))
+        chosen = reached.sort(["reached", "key_1", "attempt"], descending=[True, False, False])
+        chosen = chosen.unique(UNIT, keep="first", maintain_order=True).join(latest, on=UNIT)
+    else:
+        # one attempt per unit: it is the chosen, the latest and the first one
+        chosen = reached.with_columns(latest_key=pl.col("key_1"))
+    if best or SEGMENT in events.columns:
+        chosen = chosen.join(_entry_rows(attempts, events), on=UNIT)
+    else:
+        chosen = chosen.with_columns(entry_key=pl.col("key_1"))
+    return chosen.select(
+        UNIT,
+        "reached",
+        *(keys.timestamp(pl.col(c)).alias(f"t_{c[4:]}") for c in key_columns),
+        keys.timestamp(pl.col("latest_key")).alias("latest_entry"),
+        keys.timestamp(pl.col("entry_key")).alias("entry_time"),
+        *([SEGMENT] if SEGMENT in events.columns else []),
     )
 
 

@@ -7,6 +7,8 @@ import polars as pl
 from journeylib.kpis._inputs import KpiInputs, flag
 
 __all__ = [
+    "exact_mean",
+    "exact_sum",
     "keys",
     "ratio",
     "share_of_users",
@@ -19,6 +21,21 @@ __all__ = [
 def keys(inputs: KpiInputs) -> list[str]:
     """The grouping keys of every KPI row: the period and the breakdown columns."""
     return ["period_start", *inputs.by]
+
+
+def exact_sum(column: pl.Expr, *, scale: int = 1_000_000) -> pl.Expr:
+    """Sum of a float column in integer units of ``1 / scale``: the same result in every run.
+
+    Float additions depend on their order, which parallel aggregation does not fix; integer
+    sums do not, so totals and means built on them repeat to the last digit.
+    """
+    return (column * scale).round().cast(pl.Int64).sum() / scale
+
+
+def exact_mean(column: pl.Expr, *, scale: int = 1_000_000) -> pl.Expr:
+    """Mean of the non-null values of a float column, as :func:`exact_sum` / count."""
+    count = column.count()
+    return pl.when(count > 0).then(exact_sum(column, scale=scale) / count)
 
 
 def ratio(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:

@@ -31,11 +31,14 @@ __all__ = [
     "build_inputs",
     "explain_inputs",
     "flag",
+    "revenue_micro",
     "user_key",
 ]
 
 #: Inactivity that ends a session when the events carry no ``session_id``.
 SESSION_GAP = timedelta(minutes=30)
+#: Revenue is summed in millionths of the currency unit (see :func:`revenue_micro`).
+MICRO = 1_000_000
 #: Seed of :func:`user_key` (fixed: keys are compared within one computation only).
 USER_KEY_SEED = 20_261_123
 #: Roles whose individual events timed KPIs (windows, medians) need.
@@ -58,7 +61,7 @@ class KpiInputs:
         (False for the period before ``start``, kept for the previous-period values).
     user_day, user_period
         One row per user and local day / period with ``active``, ``has_<role>`` flags,
-        ``n_purchase``, ``n_payment_failed``, ``revenue`` and the breakdown columns (the
+        ``n_purchase``, ``n_payment_failed``, ``revenue_micro`` and the breakdown columns (the
         user's first-touch value in the period, or last touch if the config says so).
     user_firsts
         Per user over ALL the data: ``first_seen`` (UTC), ``first_purchase``,
@@ -123,6 +126,15 @@ def user_key(column: pl.Expr) -> pl.Expr:
     (3 in 100 million for a million users); the aggregates hold no user ids, only counts.
     """
     return column.cast(pl.String).hash(seed=USER_KEY_SEED)
+
+
+def revenue_micro(column: pl.Expr) -> pl.Expr:
+    """Revenue in integer millionths of the currency unit.
+
+    Sums of integers do not depend on the order of addition, so every total (and every report
+    built on it) is the same to the last digit from run to run, whatever the threads did.
+    """
+    return (column * MICRO).round().cast(pl.Int64)
 
 
 def _keyed(events: pl.LazyFrame) -> pl.LazyFrame:
@@ -190,7 +202,9 @@ def _plans(
     pick = "arg_max" if config.breakdown_touch == "last" else "arg_min"
     is_purchase = _has(pl.col("_mask"), purchase_bit) if purchase_bit else pl.lit(False)
     revenue = (
-        pl.col("revenue").filter(is_purchase).sum().cast(pl.Float64) if has_revenue else pl.lit(0.0)
+        revenue_micro(pl.col("revenue")).filter(is_purchase).sum()
+        if has_revenue
+        else pl.lit(0, pl.Int64)
     )
     active = _has(pl.col("_mask"), activity_bits).any() if activity_bits else pl.lit(True)
     user_day = (
@@ -204,7 +218,7 @@ def _plans(
             .sum()
             .cast(pl.Int64)
             .alias("n_payment_failed"),
-            revenue.alias("revenue"),
+            revenue.alias("revenue_micro"),
             pl.col("timestamp").min().alias("first_ts"),
             pl.col("timestamp").max().alias("last_ts"),
             *(pl.col(c).get(getattr(pl.col("timestamp"), pick)()).alias(c) for c in by),
@@ -427,7 +441,7 @@ def build_inputs(
         pl.col("_roles").bitwise_or(),
         pl.col("n_purchase").sum(),
         pl.col("n_payment_failed").sum(),
-        pl.col("revenue").sum(),
+        pl.col("revenue_micro").sum(),
         pl.col("first_ts").min(),
         pl.col("last_ts").max(),
         *(pl.col(c).get(getattr(pl.col(touch), pick)()).alias(c) for c in by),

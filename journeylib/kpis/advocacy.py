@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from journeylib.kpis._common import finish, keys, share_of_users
+from journeylib.kpis._common import exact_mean, exact_sum, finish, keys, share_of_users
 from journeylib.kpis._inputs import KpiInputs, user_key
 from journeylib.kpis._registry import register
 from journeylib.periods import period_start_expr
@@ -101,14 +101,18 @@ def csat(inputs: KpiInputs) -> pl.LazyFrame:
     doc='mean score on the configured scale (default 1–7, "it was easy", higher is better)',
 )
 def ces(inputs: KpiInputs) -> pl.LazyFrame:
+    # sums of scores and of squared scores in exact integer units: the same in every run
+    score = pl.col("score")
+    total, squares, n = exact_sum(score, scale=1000), exact_sum(score**2, scale=1000), pl.len()
+    variance = (squares - total**2 / n) / (n - 1)
     return (
         _answers(inputs, "ces")
         .group_by(keys(inputs))
         .agg(
-            pl.col("score").mean().alias("value"),
-            pl.col("score").sum().alias("numerator"),
-            pl.len().cast(pl.Float64).alias("denominator"),
-            (pl.col("score").std() / pl.len().sqrt()).alias("se"),
+            (total / n).alias("value"),
+            total.alias("numerator"),
+            n.cast(pl.Float64).alias("denominator"),
+            pl.when(n > 1).then((variance.clip(lower_bound=0) / n).sqrt()).alias("se"),
         )
     )
 
@@ -171,14 +175,14 @@ def first_contact_resolution(inputs: KpiInputs) -> pl.LazyFrame:
     doc="mean handle_minutes of tickets resolved in P",
 )
 def avg_handling_time(inputs: KpiInputs) -> pl.LazyFrame:
-    minutes = pl.col("handle_minutes")
+    seconds = pl.col("handle_minutes") * 60
     return (
         _resolved(inputs)
         .group_by(keys(inputs))
         .agg(
-            (minutes.mean() * 60).alias("value"),
-            (minutes.sum() * 60).alias("numerator"),
-            minutes.count().cast(pl.Float64).alias("denominator"),
+            exact_mean(seconds).alias("value"),
+            exact_sum(seconds).alias("numerator"),
+            seconds.count().cast(pl.Float64).alias("denominator"),
         )
     )
 

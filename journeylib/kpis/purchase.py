@@ -8,7 +8,7 @@ from datetime import timedelta
 import polars as pl
 
 from journeylib.kpis._common import cost_per, finish, keys, share_of_users
-from journeylib.kpis._inputs import KpiInputs, flag
+from journeylib.kpis._inputs import MICRO, KpiInputs, flag
 from journeylib.kpis._registry import register
 from journeylib.kpis._timed import two_step
 
@@ -120,7 +120,7 @@ def orders(inputs: KpiInputs) -> pl.LazyFrame:
     doc="sum of the revenue of purchase events",
 )
 def revenue(inputs: KpiInputs) -> pl.LazyFrame:
-    return _per_period(inputs, pl.col("revenue").sum())
+    return _per_period(inputs, pl.col("revenue_micro").sum() / MICRO)
 
 
 @register(
@@ -135,7 +135,7 @@ def revenue(inputs: KpiInputs) -> pl.LazyFrame:
 def aov(inputs: KpiInputs) -> pl.LazyFrame:
     return finish(
         inputs.user_period.group_by(keys(inputs)).agg(
-            pl.col("revenue").sum().alias("numerator"),
+            (pl.col("revenue_micro").sum() / MICRO).alias("numerator"),
             pl.col("n_purchase").sum().alias("denominator"),
         )
     )

@@ -9,7 +9,7 @@ import polars as pl
 
 from journeylib import _lifetime_value as lifetime_value
 from journeylib.kpis._common import finish, keys, ratio
-from journeylib.kpis._inputs import KpiInputs, flag
+from journeylib.kpis._inputs import MICRO, KpiInputs, flag, revenue_micro
 from journeylib.kpis._registry import register
 
 __all__: list[str] = []
@@ -159,7 +159,7 @@ def repeat_purchase_rate(inputs: KpiInputs) -> pl.LazyFrame:
 def arpu(inputs: KpiInputs) -> pl.LazyFrame:
     return finish(
         inputs.user_period.group_by(keys(inputs)).agg(
-            pl.col("revenue").sum().alias("numerator"),
+            (pl.col("revenue_micro").sum() / MICRO).alias("numerator"),
             pl.col("active").sum().alias("denominator"),
         )
     )
@@ -174,6 +174,9 @@ def _per_period_lifetime(
     )
     if "revenue" not in purchases.collect_schema():
         purchases = purchases.with_columns(pl.lit(None, pl.Float64).alias("revenue"))
+    # integer-valued millionths: the sums inside the formula are exact, so the value is the same
+    # from run to run; the result is scaled back below
+    purchases = purchases.with_columns(revenue_micro(pl.col("revenue")).cast(pl.Float64))
     frames = []
     for row in inputs.periods.collect().iter_rows(named=True):
         observed_until = row["end_utc"]
@@ -183,7 +186,7 @@ def _per_period_lifetime(
             lifetime(purchases, observed_until).select(
                 pl.lit(row["period_start"]).alias("period_start"),
                 *(pl.lit(None, pl.String).alias(c) for c in inputs.by),
-                pl.col("value").cast(pl.Float64),
+                (pl.col("value").cast(pl.Float64) / MICRO).alias("value"),
                 pl.lit(None, pl.Float64).alias("numerator"),
                 pl.lit(None, pl.Float64).alias("denominator"),
             )

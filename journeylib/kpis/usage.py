@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import polars as pl
 
-from journeylib.kpis._common import finish, keys, ratio, share_of_users
+from journeylib.kpis._common import exact_mean, exact_sum, finish, keys, ratio, share_of_users
 from journeylib.kpis._inputs import KpiInputs, flag
 from journeylib.kpis._registry import register
 from journeylib.kpis._timed import two_step
@@ -171,9 +171,10 @@ def feature_adoption_rate(inputs: KpiInputs) -> pl.LazyFrame:
     "else split at 30 minutes of inactivity",
 )
 def avg_session_duration(inputs: KpiInputs) -> pl.LazyFrame:
+    seconds = pl.col("duration_seconds")
     return inputs.sessions.group_by(keys(inputs)).agg(
-        pl.col("duration_seconds").mean().alias("value"),
-        pl.col("duration_seconds").sum().alias("numerator"),
+        exact_mean(seconds).alias("value"),
+        exact_sum(seconds).alias("numerator"),
         pl.len().cast(pl.Float64).alias("denominator"),
     )
 
