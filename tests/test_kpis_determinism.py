@@ -12,8 +12,7 @@ from journeylib.sample import generate_sample
 def test_kpi_table_is_identical_across_runs(tmp_path):
     result = generate_sample(tmp_path / "s", users=4000, seed=9)
     tables = [
-        journeylib.load(result.config_path).kpis(grain="week", start="2026-08-03")
-        for _ in range(3)
+        journeylib.load(result.config_path).kpis(grain="week", start="2026-08-03") for _ in range(3)
     ]
     # exact equality, floats included: money and durations are summed in integer units
     for other in tables[1:]:
