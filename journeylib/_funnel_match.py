@@ -162,7 +162,7 @@ def _excluded(
 
 
 def match_units(
-    events: pl.DataFrame,
+    events: pl.LazyFrame,
     *,
     steps: Sequence[Sequence[str]],
     funnel_names: Sequence[str],
@@ -172,18 +172,27 @@ def match_units(
     best: bool,
     strict: bool,
     exclude: Sequence[str],
-) -> pl.DataFrame:
+    also: Sequence[pl.LazyFrame] = (),
+) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
     """One row per unit: ``reached``, ``t_1..t_K`` (null past it), ``entry_time``, ``latest_entry``.
+
+    The entries and each step's candidates are collected from ``events`` in one streaming
+    pass, with the plans ``also`` (their results are returned second). The events themselves
+    are only held in memory when strict mode, exclusions or a breakdown need them.
 
     ``events`` carries ``_unit``, ``_order_key`` (and ``_segment``, taken from the entry
     event). With ``best`` the attempt reaching the furthest step wins (ties: the earliest);
     units whose every attempt is excluded are dropped.
     """
     keys = _Keys(funnel_names, window)
-    scan = events.lazy()
-    plans = [_entries(scan, steps[0], keys, start, end, best)]
-    plans += [scan.filter(keys.named(names)).select(UNIT, KEY) for names in steps[1:]]
-    attempts, *step_candidates = pl.collect_all(plans)
+    segmented = SEGMENT in events.collect_schema().names()
+    plans = [_entries(events, steps[0], keys, start, end, best)]
+    plans += [events.filter(keys.named(names)).select(UNIT, KEY) for names in steps[1:]]
+    if strict or exclude or segmented:
+        plans.append(events)
+    collected = pl.collect_all([*plans, *also])
+    attempts, step_candidates = collected[0], collected[1 : len(steps)]
+    every_event = collected[len(steps)] if len(plans) > len(steps) else None
     state = attempts.select("attempt", UNIT, "key_1")
     finished: list[pl.DataFrame] = []
     for index, candidates in enumerate(step_candidates, start=1):
@@ -191,7 +200,7 @@ def match_units(
         used_steps = [j + 1 for j in range(index) if set(steps[j]) & set(steps[index])]
         advanced = _next_step(state, candidates, step, used_steps, keys)
         if strict:
-            advanced = _strict_filter(advanced, events, step, keys)
+            advanced = _strict_filter(advanced, every_event, step, keys)
         stopped = state.join(advanced.select("attempt"), on="attempt", how="anti")
         finished.append(stopped.with_columns(reached=pl.lit(step - 1, pl.Int32)))
         state = advanced
@@ -202,7 +211,7 @@ def match_units(
         pl.lit(None, pl.Int64).alias(c) for c in key_columns if c not in reached.columns
     )
     if exclude:
-        reached = reached.filter(~_excluded(reached, events, exclude, len(steps), keys))
+        reached = reached.filter(~_excluded(reached, every_event, exclude, len(steps), keys))
     if best:
         latest = reached.group_by(UNIT).agg(pl.col("key_1").max().alias("latest_key"))
         chosen = reached.sort(["reached", "key_1", "attempt"], descending=[True, False, False])
@@ -210,27 +219,28 @@ def match_units(
     else:
         # one attempt per unit: it is the chosen, the latest and the first one
         chosen = reached.with_columns(latest_key=pl.col("key_1"))
-    if best or SEGMENT in events.columns:
-        chosen = chosen.join(_entry_rows(attempts, events), on=UNIT)
+    if best or segmented:
+        chosen = chosen.join(_entry_rows(attempts, every_event), on=UNIT)
     else:
         chosen = chosen.with_columns(entry_key=pl.col("key_1"))
-    return chosen.select(
+    units = chosen.select(
         UNIT,
         "reached",
         *(keys.timestamp(pl.col(c)).alias(f"t_{c[4:]}") for c in key_columns),
         keys.timestamp(pl.col("latest_key")).alias("latest_entry"),
         keys.timestamp(pl.col("entry_key")).alias("entry_time"),
-        *([SEGMENT] if SEGMENT in events.columns else []),
+        *([SEGMENT] if segmented else []),
     )
+    return units, collected[len(plans) :]
 
 
-def _entry_rows(attempts: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
+def _entry_rows(attempts: pl.DataFrame, events: pl.DataFrame | None) -> pl.DataFrame:
     """Per unit: the time of its first entry and (with a breakdown) the entry's segment.
 
     Identical entry rows with different segment values resolve to the smallest value.
     """
     first = attempts.filter("first").select(UNIT, "key_1").unique()
-    if SEGMENT not in events.columns:
+    if events is None or SEGMENT not in events.columns:
         return first.select(UNIT, pl.col("key_1").alias("entry_key"))
     segments = events.select(UNIT, pl.col(KEY).alias("key_1"), SEGMENT)
     return (

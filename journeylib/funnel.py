@@ -185,13 +185,10 @@ def compute_funnel(
     ]
     if not strict:
         in_range.append(pl.col("event").is_in(funnel_names))
-    plans = [add_order_key(events.filter(*in_range).select(selected), funnel_names)]
-    if data_end is None:
-        plans.append(events.select(pl.col("timestamp").max()))
-    collected = pl.collect_all(plans)
-    observed_end = data_end.astimezone(_UTC) if data_end else collected[-1].item()
-    units = match_units(
-        collected[0],
+    keyed = add_order_key(events.filter(*in_range).select(selected), funnel_names)
+    also = [events.select(pl.col("timestamp").max())] if data_end is None else []
+    units, collected = match_units(
+        keyed,
         steps=steps,
         funnel_names=funnel_names,
         start=start,
@@ -200,7 +197,9 @@ def compute_funnel(
         best=attempt == "best",
         strict=strict,
         exclude=list(exclude),
+        also=also,
     )
+    observed_end = data_end.astimezone(_UTC) if data_end else collected[-1].item()
     still_open = (
         pl.col("latest_entry") + window > observed_end if observed_end is not None else False
     )

@@ -15,12 +15,14 @@ from typing import Literal
 import polars as pl
 
 from journeylib._lifetime_value import clv_simple, ltv_90d
+from journeylib._retention_pairs import cohorts_and_counts
 from journeylib._retention_periods import (
     data_end_expr,
     local_wall_clock,
     period_after,
     period_index,
 )
+from journeylib._retention_zone import local_period_start
 from journeylib.periods import (
     Grain,
     local_bound,
@@ -55,26 +57,20 @@ def _user_activity(
     timezone: str,
     cohort_events: Sequence[str] | None,
     return_events: Sequence[str] | None,
-    mode: RetentionMode,
 ) -> pl.LazyFrame:
-    """The one pass over the events: per user, the cohort, the return periods and last event.
+    """The one pass over the events for ``on_or_after``: per user, cohort, last return, last event.
 
     A period start never decreases with time, so the cohort is the period of the earliest cohort
-    event and, for ``on_or_after``, the latest return period is the period of the latest return
-    event: both are computed on one timestamp per user, not per event.
+    event and the latest return period is the period of the latest return event: both are
+    computed on one timestamp per user, not per event.
     """
     return_timestamp = pl.col("timestamp")
     if return_events is not None:
         return_timestamp = return_timestamp.filter(_event_flag(return_events))
     first_cohort_event = pl.col("timestamp").filter(_event_flag(cohort_events)).min()
-    if mode == "on":
-        # Distinct periods are taken per user afterwards: much cheaper than inside the group_by.
-        returns = period_start_expr(return_timestamp, grain, timezone).alias("return_periods")
-    else:
-        returns = period_start_expr(return_timestamp.max(), grain, timezone).alias("last_return")
     return events.group_by("user_id").agg(
         period_start_expr(first_cohort_event, grain, timezone).alias("cohort"),
-        returns,
+        period_start_expr(return_timestamp.max(), grain, timezone).alias("last_return"),
         last_seen=pl.col("timestamp").max(),
     )
 
@@ -148,11 +144,15 @@ def retention_matrix(
         raise ValueError(f"unknown retention mode {mode!r}; expected 'on' or 'on_or_after'")
     if max_offset is not None and max_offset < 0:
         raise ValueError(f"max_offset must be 0 or more, got {max_offset}")
-    users = _user_activity(events, grain, timezone, cohort_events, return_events, mode).cache()
+    if mode == "on":
+        sizes, counts = cohorts_and_counts(events, grain, timezone, cohort_events, return_events)
+        users = events.select(last_seen=pl.col("timestamp").max())
+    else:
+        users = _user_activity(events, grain, timezone, cohort_events, return_events).cache()
+        cohorts = users.filter(pl.col("cohort").is_not_null())
+        sizes = cohorts.group_by("cohort").agg(cohort_size=pl.len().cast(pl.Int64))
     end = data_end_expr(data_end, pl.col("last_seen").max())
 
-    cohorts = users.filter(pl.col("cohort").is_not_null())
-    sizes = cohorts.group_by("cohort").agg(cohort_size=pl.len().cast(pl.Int64))
     if cohort_start is not None:
         sizes = sizes.filter(pl.col("cohort") >= cohort_start)
     if cohort_end is not None:
@@ -172,16 +172,7 @@ def retention_matrix(
     )
 
     cohort_index = period_index("cohort", grain)
-    if mode == "on":
-        counts = (
-            cohorts.select("cohort", period=pl.col("return_periods").list.unique())
-            .explode("period", empty_as_null=False)
-            .with_columns(offset=period_index("period", grain) - cohort_index)
-            .filter(pl.col("offset") >= 0)
-            .group_by("cohort", "offset")
-            .agg(users=pl.len().cast(pl.Int64))
-        )
-    else:
+    if mode == "on_or_after":
         counts = (
             cohorts.select("cohort", offset=period_index("last_return", grain) - cohort_index)
             .filter(pl.col("offset") >= 0)
@@ -274,7 +265,7 @@ def period_retention(
             pl.col("timestamp").is_between(first, last, closed="left"),
             _event_flag(activity_events),
         )
-        .select("user_id", period=period_start_expr("timestamp", grain, timezone))
+        .select("user_id", period=local_period_start("timestamp", grain, timezone))
         .unique()
     )
     transitions = (

@@ -9,7 +9,12 @@ from __future__ import annotations
 from journeylib.kpis import advocacy, awareness, purchase, retention, usage
 from journeylib.kpis._inputs import KpiInputs, build_inputs, explain_inputs
 from journeylib.kpis._registry import KPI, REGISTRY, get_kpi
-from journeylib.kpis._table import KPI_TABLE_COLUMNS, compute_kpi_table, kpis_of_journey
+from journeylib.kpis._table import (
+    KPI_TABLE_COLUMNS,
+    compare_with,
+    compute_kpi_table,
+    kpis_of_journey,
+)
 
 __all__ = [
     "KPI",
@@ -17,6 +22,7 @@ __all__ = [
     "REGISTRY",
     "KpiInputs",
     "build_inputs",
+    "compare_with",
     "compute_kpi_table",
     "explain_inputs",
     "get_kpi",

@@ -14,10 +14,10 @@ import polars as pl
 from scipy import stats as distributions
 
 from journeylib.kpis._inputs import KpiInputs
-from journeylib.kpis._registry import KPI, get_kpi
+from journeylib.kpis._registry import KPI, REGISTRY, get_kpi
 from journeylib.stats import two_proportion_ztest_expr, wilson_exprs
 
-__all__ = ["KPI_TABLE_COLUMNS", "compute_kpi_table", "kpis_of_journey"]
+__all__ = ["KPI_TABLE_COLUMNS", "compare_with", "compute_kpi_table", "kpis_of_journey"]
 
 #: Significance level of the "significant" flag on a change against the previous period.
 ALPHA = 0.05
@@ -35,6 +35,7 @@ KPI_TABLE_COLUMNS = (
     "denominator",
     "ci_low",
     "ci_high",
+    "se",
     "previous",
     "change",
     "relative_change",
@@ -183,10 +184,25 @@ def _empty(inputs: KpiInputs) -> pl.DataFrame:
 def _add_statistics(table: pl.DataFrame, inputs: KpiInputs) -> pl.DataFrame:
     series = ["kpi", *inputs.by]
     table = table.sort(*series, "period_start", nulls_last=True)
-    previous = {
-        name: pl.col(name).shift(1).over(series, order_by="period_start")
-        for name in ("value", "numerator", "denominator", "se")
-    }
+    return _statistics(
+        table.with_columns(
+            pl.col(name).shift(1).over(series, order_by="period_start").alias(alias)
+            for name, alias in _PREVIOUS.items()
+        )
+    )
+
+
+#: Column of a period -> column holding the same quantity in the period it is compared with.
+_PREVIOUS = {
+    "value": "previous",
+    "numerator": "_prev_num",
+    "denominator": "_prev_den",
+    "se": "_prev_se",
+}
+
+
+def _statistics(table: pl.DataFrame) -> pl.DataFrame:
+    """Intervals, change and p-value against the comparison columns of :data:`_PREVIOUS`."""
     is_rate = pl.col("_kind") == "rate"
     low, high = wilson_exprs(pl.col("numerator"), pl.col("denominator"))
     rate_p = two_proportion_ztest_expr(
@@ -199,36 +215,61 @@ def _add_statistics(table: pl.DataFrame, inputs: KpiInputs) -> pl.DataFrame:
         return_dtype=pl.Float64,
     )
     has_se = pl.col("se").is_not_null() & pl.col("_prev_se").is_not_null() & (se_diff > 0)
-    return (
-        table.with_columns(
-            previous["value"].alias("previous"),
-            previous["numerator"].alias("_prev_num"),
-            previous["denominator"].alias("_prev_den"),
-            previous["se"].alias("_prev_se"),
-        )
-        .with_columns(
-            pl.when(is_rate)
-            .then(low)
-            .when(pl.col("se").is_not_null())
-            .then(pl.col("value") - 1.959964 * pl.col("se"))
-            .alias("ci_low"),
-            pl.when(is_rate)
-            .then(high)
-            .when(pl.col("se").is_not_null())
-            .then(pl.col("value") + 1.959964 * pl.col("se"))
-            .alias("ci_high"),
-            (pl.col("value") - pl.col("previous")).alias("change"),
-            pl.when(pl.col("previous") != 0)
-            .then((pl.col("value") - pl.col("previous")) / pl.col("previous").abs())
-            .alias("relative_change"),
-            pl.when(is_rate & pl.col("_prev_den").is_not_null())
-            .then(rate_p)
-            .when(has_se)
-            .then(se_p)
-            .alias("p_value"),
-        )
-        .with_columns((pl.col("p_value") < ALPHA).alias("significant"))
+    return table.with_columns(
+        pl.when(is_rate)
+        .then(low)
+        .when(pl.col("se").is_not_null())
+        .then(pl.col("value") - 1.959964 * pl.col("se"))
+        .alias("ci_low"),
+        pl.when(is_rate)
+        .then(high)
+        .when(pl.col("se").is_not_null())
+        .then(pl.col("value") + 1.959964 * pl.col("se"))
+        .alias("ci_high"),
+        (pl.col("value") - pl.col("previous")).alias("change"),
+        pl.when(pl.col("previous") != 0)
+        .then((pl.col("value") - pl.col("previous")) / pl.col("previous").abs())
+        .alias("relative_change"),
+        pl.when(is_rate & pl.col("_prev_den").is_not_null())
+        .then(rate_p)
+        .when(has_se)
+        .then(se_p)
+        .alias("p_value"),
+    ).with_columns((pl.col("p_value") < ALPHA).alias("significant"))
+
+
+def compare_with(
+    table: pl.DataFrame, comparison: pl.DataFrame, *, by: Sequence[str] = ()
+) -> pl.DataFrame:
+    """Re-base a KPI table's ``previous``, change and p-values on another table's values.
+
+    Parameters
+    ----------
+    table
+        KPI table rows (one period) as :func:`compute_kpi_table` returns them.
+    comparison
+        KPI table rows of the comparison period (e.g. the same week a year earlier).
+    by
+        The breakdown columns both tables share.
+
+    Returns
+    -------
+    pl.DataFrame
+        ``table`` with ``previous``, ``change``, ``relative_change``, ``p_value`` and
+        ``significant`` computed against ``comparison`` (null where it has no such row).
+    """
+    kinds = {name: kpi.kind for name, kpi in REGISTRY.items()}
+    base = pl.col("kpi").str.split("[").list.first()
+    against = comparison.select(
+        "kpi", *by, *(pl.col(name).alias(alias) for name, alias in _PREVIOUS.items())
     )
+    joined = table.drop(*_PREVIOUS.values(), strict=False).join(
+        against, on=["kpi", *by], how="left", nulls_equal=True
+    )
+    rebased = _statistics(
+        joined.with_columns(base.replace_strict(kinds, default="count").alias("_kind"))
+    )
+    return rebased.select(table.columns)
 
 
 def _add_targets(table: pl.DataFrame, inputs: KpiInputs) -> pl.DataFrame:

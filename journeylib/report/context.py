@@ -13,7 +13,7 @@ import platform
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ class ReportContext:
     trend_periods: int
     filters: dict[str, list[str]]
     started: float = field(default_factory=time.monotonic)
+    comparison: ReportPeriod | None = None
     _cache: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -62,9 +63,10 @@ class ReportContext:
         """Load the journey and resolve the period (parameters as the notebook names them)."""
         from journeylib.errors import DataError
 
-        if comparison != "previous":
-            raise DataError(f"comparison: only 'previous' is supported, got {comparison!r}")
+        from journeylib.charts import use_theme
+
         started = time.monotonic()
+        use_theme()
         journey = load(config_path)
         resolved = resolve_period(
             period,
@@ -79,6 +81,7 @@ class ReportContext:
                 f"(from {resolved.start} to {_period_end(resolved.start, resolved.grain)})"
             )
         _check_has_data(journey, resolved)
+        compared = _comparison_period(comparison, resolved)
         normalised = {k: [v] if isinstance(v, str) else list(v) for k, v in (filters or {}).items()}
         return cls(
             journey=journey,
@@ -99,6 +102,7 @@ class ReportContext:
             trend_periods=trend_periods,
             filters=normalised,
             started=started,
+            comparison=compared,
         )
 
     # ----------------------------------------------------------------- computed once
@@ -109,7 +113,9 @@ class ReportContext:
 
     @property
     def previous_label(self) -> str:
-        return _PREVIOUS[self.period.grain]
+        if self.comparison is None:
+            return _PREVIOUS[self.period.grain]
+        return self.comparison.description
 
     def kpi_table(self) -> pl.DataFrame:
         """KPIs over the trend window; the last period is the report period."""
@@ -122,21 +128,34 @@ class ReportContext:
             )
         return self._cache["kpis"]
 
+    def compared_rows(self) -> pl.DataFrame:
+        """The KPI rows the report period is compared with."""
+        if self.comparison is None:
+            previous_start = previous_period(self.period.start, self.period.grain)
+            return self.kpi_table().filter(pl.col("period_start") == previous_start)
+        if "compared" not in self._cache:
+            self._cache["compared"] = self.journey.kpis(
+                start=self.comparison.start,
+                end=self.comparison.end,
+                grain=self.period.grain,
+                filters=self.filters,
+            ).filter(pl.col("period_start") == self.comparison.start)
+        return self._cache["compared"]
+
     def current(self) -> pl.DataFrame:
-        """The report period's rows of the KPI table."""
-        return self.kpi_table().filter(pl.col("period_start") == self.period.start)
+        """The report period's rows, their change and p-values against the comparison."""
+        rows = self.kpi_table().filter(pl.col("period_start") == self.period.start)
+        if self.comparison is None:
+            return rows
+        from journeylib.kpis import compare_with
+
+        return compare_with(rows, self.compared_rows())
 
     def scores(self) -> tuple[Any, Any]:
-        """Journey scores of the report period and of the previous one."""
+        """Journey scores of the report period and of the period it is compared with."""
         if "scores" not in self._cache:
-            table = self.kpi_table()
-            previous_start = previous_period(self.period.start, self.period.grain)
-            this = self.journey.score(
-                table=table.filter(pl.col("period_start") == self.period.start)
-            )
-            before = self.journey.score(
-                table=table.filter(pl.col("period_start") == previous_start)
-            )
+            this = self.journey.score(table=self.current())
+            before = self.journey.score(table=self.compared_rows())
             self._cache["scores"] = (this, before)
         return self._cache["scores"]
 
@@ -162,7 +181,7 @@ class ReportContext:
         """The overall score, the biggest significant movers, targets and data quality."""
         this, before = self.scores()
         sentences = headline_sentences(
-            self.kpi_table(),
+            self.current(),
             period_start=self.period.start,
             period_text=self.period.description,
             previous_label=self.previous_label,
@@ -444,6 +463,29 @@ class ReportContext:
                 for chunk in iter(lambda h=handle: h.read(1 << 20), b""):
                     digest.update(chunk)
         return digest.hexdigest()[:16]
+
+
+def _comparison_period(comparison: str, period: ReportPeriod) -> ReportPeriod | None:
+    """``previous`` (None: the KPI table's previous period), ``previous_year`` or dates."""
+    from journeylib.errors import DataError
+
+    if comparison == "previous":
+        return None
+    if comparison == "previous_year":
+        # weeks and days: 52 weeks earlier, so weekdays line up; months: the same month
+        if period.grain == "month":
+            start = period.start.replace(year=period.start.year - 1)
+        else:
+            start = period.start - timedelta(weeks=52)
+        end = _period_end(start, period.grain)
+        return resolve_period(f"{start}..{end}", grain=period.grain)
+    compared = resolve_period(comparison, grain=period.grain)
+    if compared.end != _period_end(compared.start, period.grain):
+        raise DataError(
+            f"comparison {comparison!r} must be one {period.grain}, like the report period "
+            "(or use 'previous' or 'previous_year')"
+        )
+    return compared
 
 
 def _period_end(start: date, grain: Grain) -> date:

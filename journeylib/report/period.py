@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from journeylib.errors import DataError
-from journeylib.periods import Grain, align, previous_period
+from journeylib.periods import Grain, align, next_period_start, previous_period
 
 __all__ = ["ReportPeriod", "resolve_period"]
 
@@ -100,6 +100,8 @@ def resolve_period(
         )
     if end <= start:
         raise DataError(f"period {period!r} is empty: the end must be after the start")
+    if align(start, grain) == start and next_period_start(start, grain) == end:
+        return ReportPeriod(start, end, grain, _label(start, end, grain))
     return ReportPeriod(start, end, grain, f"{start.isoformat()}_{end.isoformat()}")
 
 
