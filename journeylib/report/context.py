@@ -61,9 +61,8 @@ class ReportContext:
         trend_periods: int = 8,
     ) -> ReportContext:
         """Load the journey and resolve the period (parameters as the notebook names them)."""
-        from journeylib.errors import DataError
-
         from journeylib.charts import use_theme
+        from journeylib.errors import DataError
 
         started = time.monotonic()
         use_theme()
