@@ -251,16 +251,24 @@ def test_data_end_anchor_is_the_day_after_the_last_event_in_local_time(timezone,
 @pytest.mark.parametrize(
     ("period", "grain", "start", "end", "label"),
     [
-        ("2026-10-01..2026-10-08", "week", date(2026, 10, 1), date(2026, 10, 8), None),
-        ("2026-02-01..2026-03-01", "month", date(2026, 2, 1), date(2026, 3, 1), None),
-        ("2026-12-31..2027-01-01", "day", date(2026, 12, 31), date(2027, 1, 1), None),
+        # not one ISO week (Thursday to Thursday): labelled by its dates
+        (
+            "2026-10-01..2026-10-08",
+            "week",
+            date(2026, 10, 1),
+            date(2026, 10, 8),
+            "2026-10-01_2026-10-08",
+        ),
+        # exactly one period of the grain: labelled like the relative periods
+        ("2026-10-05..2026-10-12", "week", date(2026, 10, 5), date(2026, 10, 12), "2026-W41"),
+        ("2026-02-01..2026-03-01", "month", date(2026, 2, 1), date(2026, 3, 1), "2026-02"),
+        ("2026-12-31..2027-01-01", "day", date(2026, 12, 31), date(2027, 1, 1), "2026-12-31"),
     ],
 )
 def test_explicit_range_is_taken_as_given_end_exclusive(period, grain, start, end, label):
     resolved = resolve_period(period, grain=grain)
-    first, _, last = period.partition("..")
     assert (resolved.start, resolved.end, resolved.grain) == (start, end, grain)
-    assert resolved.label == f"{first}_{last}"
+    assert resolved.label == label
 
 
 @pytest.mark.parametrize(
