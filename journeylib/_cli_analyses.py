@@ -110,7 +110,7 @@ def _journey(args: argparse.Namespace):
 
 def _adhoc_config(path: Path, timezone: str):
     from journeylib.config import config_from_dict
-    from journeylib.schema import ROLES
+    from journeylib.schema import ROLES, is_known_role
     from journeylib.sources import scan_source
 
     config = config_from_dict(
@@ -128,7 +128,7 @@ def _adhoc_config(path: Path, timezone: str):
         .to_list()
     )
     roles = {role: [role] for role in ROLES} | {
-        name: [name] for name in sorted(features) if len(name) > 8
+        name: [name] for name in sorted(features) if is_known_role(name)
     }
     return config_from_dict(
         {

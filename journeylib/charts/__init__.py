@@ -6,6 +6,7 @@ comes from the one theme in :mod:`journeylib.charts._theme` (``use_theme()`` ena
 
 from __future__ import annotations
 
+from journeylib.charts._format import format_value
 from journeylib.charts._theme import THEME_NAME, register_theme, use_theme
 from journeylib.charts.channels import channel_comparison
 from journeylib.charts.funnel import funnel_chart
@@ -20,6 +21,7 @@ __all__ = [
     "THEME_NAME",
     "channel_comparison",
     "data_quality_panel",
+    "format_value",
     "funnel_chart",
     "journey_map",
     "kpi_scorecards",

@@ -13,8 +13,6 @@ __all__ = [
     "ratio",
     "share_of_users",
     "spend_by_period",
-    "sum_per_period",
-    "users_with",
 ]
 
 
@@ -59,25 +57,6 @@ def share_of_users(inputs: KpiInputs, role: str, among: str | None) -> pl.LazyFr
             (pl.col(flag(role)) & population).sum().alias("numerator"),
             population.sum().alias("denominator"),
         )
-    )
-
-
-def users_with(inputs: KpiInputs, role: str | None) -> pl.LazyFrame:
-    """Count of users with ``role`` (active users when ``None``) as a count KPI."""
-    selected = pl.col(flag(role)) if role else pl.col("active")
-    return inputs.user_period.group_by(keys(inputs)).agg(
-        selected.sum().cast(pl.Float64).alias("value"),
-        pl.lit(None, pl.Float64).alias("numerator"),
-        pl.lit(None, pl.Float64).alias("denominator"),
-    )
-
-
-def sum_per_period(inputs: KpiInputs, column: str) -> pl.LazyFrame:
-    """Sum of a per-user column (``n_purchase``, ``revenue``) as a count/currency KPI."""
-    return inputs.user_period.group_by(keys(inputs)).agg(
-        pl.col(column).sum().cast(pl.Float64).alias("value"),
-        pl.lit(None, pl.Float64).alias("numerator"),
-        pl.lit(None, pl.Float64).alias("denominator"),
     )
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import polars as pl
 
-from journeylib.charts._format import format_value
+from journeylib.charts import format_value
 from journeylib.journey import Journey, load
 from journeylib.periods import Grain, local_bound, previous_period
 from journeylib.report import display

@@ -10,7 +10,7 @@ from datetime import date
 
 import polars as pl
 
-from journeylib.charts._format import format_value
+from journeylib.charts import format_value
 
 __all__ = ["headline_sentences", "kpi_label", "movers", "target_summary"]
 
