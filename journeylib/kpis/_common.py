@@ -68,11 +68,14 @@ def spend_by_period(inputs: KpiInputs, column: str) -> pl.LazyFrame:
         if inputs.grain != "day"
         else pl.col("date")
     )
+    values = pl.col(column)
+    # money is summed in integer millionths, so the total does not depend on the threads
+    total = exact_sum(values) if inputs.spend.collect_schema()[column].is_float() else values.sum()
     return (
         inputs.spend.filter(pl.col("date").is_between(inputs.periods_first, inputs.end, "left"))
         .with_columns(period.alias("period_start"))
         .group_by(keys(inputs))
-        .agg(pl.col(column).sum().cast(pl.Float64).alias(column))
+        .agg(total.cast(pl.Float64).alias(column))
     )
 
 

@@ -1,9 +1,11 @@
 """The shared per-period aggregation every KPI reads: one pass over the events.
 
-``build_inputs`` turns the validated events into small tables (per user and day, per user and
-period, per session, per user over all time, and the few events that timed KPIs need) in ONE
-``pl.collect_all`` whose plans share a single scan of the events (check with
-:func:`explain_inputs`). Every KPI formula is then a lazy query on these small tables.
+``build_inputs`` turns the validated events into small tables (per user and period, per session,
+per user over all time, and the few events that timed KPIs need) in ONE ``pl.collect_all`` whose
+plans share a single scan of the events (check with :func:`explain_inputs`). Inputs larger than
+:data:`SLICE_EVENTS` events are aggregated in consecutive time slices of whole periods, one such
+pass per slice, which bounds the memory. Every KPI formula is then a lazy query on these small
+tables.
 """
 
 from __future__ import annotations
@@ -21,11 +23,13 @@ from journeylib.periods import (
     local_bound,
     next_period_start,
     period_start_expr,
+    period_starts,
     previous_period,
 )
 
 __all__ = [
     "SESSION_GAP",
+    "SLICE_EVENTS",
     "TIMED_ROLES",
     "KpiInputs",
     "build_inputs",
@@ -41,6 +45,8 @@ SESSION_GAP = timedelta(minutes=30)
 MICRO = 1_000_000
 #: Seed of :func:`user_key` (fixed: keys are compared within one computation only).
 USER_KEY_SEED = 20_261_123
+#: Events aggregated at a time by :func:`build_inputs` (see its ``slice_events``).
+SLICE_EVENTS = 5_000_000
 #: Roles whose individual events timed KPIs (windows, medians) need.
 TIMED_ROLES = ("signup", "activation", "trial_start", "add_to_cart", "purchase")
 
@@ -59,10 +65,11 @@ class KpiInputs:
     periods
         ``period_start``, ``period_end`` (exclusive), ``days``, ``complete`` and ``reported``
         (False for the period before ``start``, kept for the previous-period values).
-    user_day, user_period
-        One row per user and local day / period with ``active``, ``has_<role>`` flags,
-        ``n_purchase``, ``n_payment_failed``, ``revenue_micro`` and the breakdown columns (the
-        user's first-touch value in the period, or last touch if the config says so).
+    user_period
+        One row per user and period with ``active``, ``active_days`` (local days of the period
+        with an activity event), ``has_<role>`` flags, ``n_purchase``, ``n_payment_failed``,
+        ``revenue_micro`` and the breakdown columns (the user's
+        first-touch value in the period, or last touch if the config says so).
     user_firsts
         Per user over ALL the data: ``first_seen`` (UTC), ``first_purchase``,
         ``second_purchase``.
@@ -82,7 +89,6 @@ class KpiInputs:
     end: date
     by: tuple[str, ...]
     periods: pl.LazyFrame
-    user_day: pl.LazyFrame
     user_period: pl.LazyFrame
     user_firsts: pl.LazyFrame
     sessions: pl.LazyFrame
@@ -198,25 +204,34 @@ def _plans(
         *by,
     )
     mask = pl.col("event").replace_strict(masks, default=0, return_dtype=pl.UInt64)
-    day = pl.col("timestamp").dt.convert_time_zone(timezone).dt.date().alias("day")
+    day = pl.col("timestamp").dt.convert_time_zone(timezone).dt.date()
+    truncated = day.dt.truncate({"day": "1d", "week": "1w", "month": "1mo"}[grain])
+    # rows outside [first, end) only count for the per-user firsts and the data's time range
+    period = pl.when(day.is_between(first, end, closed="left")).then(truncated)
     pick = "arg_max" if config.breakdown_touch == "last" else "arg_min"
     is_purchase = _has(pl.col("_mask"), purchase_bit) if purchase_bit else pl.lit(False)
+    is_active = _has(pl.col("_mask"), activity_bits) if activity_bits else pl.lit(True)
     revenue = (
         revenue_micro(pl.col("revenue")).filter(is_purchase).sum()
         if has_revenue
         else pl.lit(0, pl.Int64)
     )
-    active = _has(pl.col("_mask"), activity_bits).any() if activity_bits else pl.lit(True)
-    user_day = (
-        base.with_columns(mask.alias("_mask"))
-        .group_by("user_id", day)
+    # bit d of _days: the user was active on day d of the period (d < 31 for every grain)
+    offset = (pl.col("_day") - pl.col("period_start")).dt.total_days()
+    day_bit = pl.when(is_active).then(pl.lit(2, pl.Int64).pow(offset)).cast(pl.UInt32)
+    user_period = (
+        base.with_columns(mask.alias("_mask"), day.alias("_day"), period.alias("period_start"))
+        .with_columns(day_bit.alias("_day_bit"))
+        .group_by("user_id", "period_start")
         .agg(
-            active.alias("active"),
+            (is_active.any() if activity_bits else pl.lit(True)).alias("active"),
             pl.col("_mask").bitwise_or().alias("_roles"),
-            is_purchase.sum().cast(pl.Int64).alias("n_purchase"),
+            pl.col("_day_bit").bitwise_or().alias("_days"),
+            # 32-bit counts: per user and period they stay small, and large inputs hold millions
+            is_purchase.sum().cast(pl.UInt32).alias("n_purchase"),
             (_has(pl.col("_mask"), failed_bit) if failed_bit else pl.lit(False))
             .sum()
-            .cast(pl.Int64)
+            .cast(pl.UInt32)
             .alias("n_payment_failed"),
             revenue.alias("revenue_micro"),
             pl.col("timestamp").min().alias("first_ts"),
@@ -232,24 +247,27 @@ def _plans(
         *(["revenue"] if has_revenue else []),
     )
     return {
-        "user_day": user_day,
+        "user_period": user_period,
         "timed_events": timed_events,
         **({"sessions": _session_plan(base, schema)} if with_sessions else {}),
     }
 
 
-def _expand_roles(user_day: pl.DataFrame, config: JourneyConfig) -> pl.DataFrame:
-    """Turn the OR-ed role bits of each row into one ``has_<role>`` column per role."""
+def _expand_roles(user_period: pl.DataFrame, config: JourneyConfig) -> pl.DataFrame:
+    """One ``has_<role>`` column per role from the OR-ed role bits, ``active_days`` from the day
+    bits."""
     bits = _role_bits(config)
-    return user_day.with_columns(
-        _has(pl.col("_roles"), bit).alias(flag(role)) for role, bit in bits.items()
-    ).drop("_roles")
+    return user_period.with_columns(
+        *(_has(pl.col("_roles"), bit).alias(flag(role)) for role, bit in bits.items()),
+        pl.col("_days").bitwise_count_ones().fill_null(0).cast(pl.UInt8).alias("active_days"),
+    ).drop("_roles", "_days")
 
 
-def _firsts(
-    user_day: pl.DataFrame, timed_events: pl.DataFrame, config: JourneyConfig
-) -> pl.DataFrame:
-    """Per user over all the data: first event, first and second purchase."""
+def _firsts(seen: pl.DataFrame, timed_events: pl.DataFrame, config: JourneyConfig) -> pl.DataFrame:
+    """Per user over all the data: first event, first and second purchase.
+
+    ``seen`` has one row per user with ``first_ts``.
+    """
     purchases = (
         timed_events.filter(pl.col("event").is_in(config.events_for("purchase")))
         .group_by("user_id")
@@ -264,8 +282,8 @@ def _firsts(
             pl.when(pl.col("_orders") >= 2).then(pl.col("_second")).alias("second_purchase"),
         )
     )
-    seen = user_day.group_by("user_id").agg(pl.col("first_ts").min().alias("first_seen"))
-    return seen.join(purchases, on="user_id", how="left")
+    first_seen = seen.select("user_id", pl.col("first_ts").alias("first_seen"))
+    return first_seen.join(purchases, on="user_id", how="left")
 
 
 def _gap_sessions(frame: pl.LazyFrame) -> pl.LazyFrame:
@@ -320,6 +338,100 @@ def _sessions(
     )
 
 
+def _slice_count(events: pl.LazyFrame, slice_events: int | None) -> int:
+    """How many time slices keep each slice's aggregation under ``slice_events`` events."""
+    if slice_events is None:
+        return 1
+    if slice_events < 1:
+        raise ValueError(f"slice_events must be a positive number of events, got {slice_events}")
+    rows = events.select(pl.len()).collect().item()
+    return max(1, -(-rows // slice_events))
+
+
+def _slice_bounds(
+    first: date, end: date, grain: Grain, slices: int, timezone: str
+) -> list[tuple[datetime | None, datetime | None]]:
+    """``[lower, upper)`` UTC bounds of consecutive slices made of whole periods.
+
+    The first slice is open below and the last open above, so every event is in exactly one
+    slice, and every (user, period) group lies in one slice.
+    """
+    starts = period_starts(first, end, grain)
+    count = max(1, min(slices, len(starts)))
+    cuts = [starts[len(starts) * index // count] for index in range(1, count)]
+    uppers: list[datetime | None] = [local_bound(cut, timezone) for cut in cuts]
+    lowers: list[datetime | None] = [None, *uppers]
+    return list(zip(lowers, [*uppers, None], strict=True))
+
+
+def _aggregate(
+    events: pl.LazyFrame,
+    config: JourneyConfig,
+    *,
+    grain: Grain,
+    first: date,
+    end: date,
+    by: tuple[str, ...],
+    with_sessions: bool,
+    slices: int,
+) -> dict[str, pl.DataFrame]:
+    """Run the plans of :func:`_plans` over consecutive time slices of the events.
+
+    Each slice is one shared scan; its ``(user, period)`` groups are complete, so the slices'
+    results are simply stacked, and the memory of the aggregation is that of one slice. A
+    Parquet file sorted by time skips the row groups outside each slice, so the slices together
+    still read the file once. Sessions can cross a slice bound and are merged afterwards.
+    """
+    bounds = _slice_bounds(first, end, grain, slices, config.timezone)
+    sliced = len(bounds) > 1
+    gap_sessions = with_sessions and sliced and "session_id" not in events.collect_schema()
+    parts: dict[str, list[pl.DataFrame]] = {}
+    for lower, upper in bounds:
+        piece = events
+        if lower is not None:
+            piece = piece.filter(pl.col("timestamp") >= lower)
+        if upper is not None:
+            piece = piece.filter(pl.col("timestamp") < upper)
+        plans = _plans(
+            piece,
+            config,
+            grain=grain,
+            first=first,
+            end=end,
+            by=by,
+            with_sessions=with_sessions and not gap_sessions,
+        )
+        frames = dict(zip(plans, pl.collect_all(list(plans.values())), strict=True))
+        # reduce each slice at once: only its periods' rows and its users' first times stay
+        rows = frames.pop("user_period")
+        frames["seen"] = rows.group_by("user_id").agg(
+            pl.col("first_ts").min(), pl.col("last_ts").max()
+        )
+        frames["user_period"] = _expand_roles(
+            rows.filter(pl.col("period_start").is_not_null()).drop("first_ts", "last_ts"), config
+        )
+        del rows
+        for name, frame in frames.items():
+            parts.setdefault(name, []).append(frame)
+    collected = {name: pl.concat(frames) for name, frames in parts.items()}
+    if sliced:
+        collected["seen"] = (
+            collected["seen"]
+            .group_by("user_id")
+            .agg(pl.col("first_ts").min(), pl.col("last_ts").max())
+        )
+    if gap_sessions:
+        # inactivity gaps need each user's events in one piece: one more pass, sessions only
+        collected["sessions"] = _gap_sessions(_keyed(events)).collect()
+    elif sliced and "sessions" in collected:
+        collected["sessions"] = (
+            collected["sessions"]
+            .group_by("user_id", "session_id")
+            .agg(pl.col("session_start").min(), pl.col("session_end").max())
+        )
+    return collected
+
+
 def _period_frame(first: date, start: date, end: date, grain: Grain, timezone: str) -> pl.DataFrame:
     rows = []
     current = first
@@ -362,6 +474,7 @@ def build_inputs(
     by: tuple[str, ...] = (),
     filters: dict[str, list[str]] | None = None,
     with_sessions: bool = True,
+    slice_events: int | None = SLICE_EVENTS,
 ) -> KpiInputs:
     """Aggregate the events once (one shared scan) into the tables KPI formulas read.
 
@@ -382,6 +495,9 @@ def build_inputs(
     with_sessions
         Build the sessions table (needed by ``avg_session_duration`` and
         ``repeat_visit_rate`` only).
+    slice_events
+        Aggregate at most about this many events at a time (whole periods per slice), which
+        bounds the memory of large inputs; ``None`` aggregates everything in one pass.
 
     Examples
     --------
@@ -412,51 +528,25 @@ def build_inputs(
                     unusable[name] = f"the spend table has no column {column!r} to break down by"
         filtered[name] = table
 
-    plans = _plans(
-        filtered["events"],
+    events = filtered["events"]
+    collected = _aggregate(
+        events,
         config,
         grain=grain,
         first=first,
         end=end,
         by=by,
         with_sessions=with_sessions,
+        slices=_slice_count(tables["events"], slice_events),
     )
-    names = list(plans)
-    collected = dict(zip(names, pl.collect_all([plans[n] for n in names]), strict=True))
     periods = _period_frame(first, aligned, end, grain, config.timezone)
-    all_days = collected["user_day"]
-    firsts = _firsts(all_days, collected["timed_events"], config)
-    data_start = all_days["first_ts"].min()
-    data_end = all_days["last_ts"].max()
-
-    user_day = all_days.filter(pl.col("day").is_between(first, end, closed="left")).with_columns(
-        pl.col("day")
-        .dt.truncate({"day": "1d", "week": "1w", "month": "1mo"}[grain])
-        .alias("period_start")
-    )
-    pick = "arg_max" if config.breakdown_touch == "last" else "arg_min"
-    touch = "last_ts" if config.breakdown_touch == "last" else "first_ts"
-    user_period = user_day.group_by("user_id", "period_start").agg(
-        pl.col("active").any(),
-        pl.col("_roles").bitwise_or(),
-        pl.col("n_purchase").sum(),
-        pl.col("n_payment_failed").sum(),
-        pl.col("revenue_micro").sum(),
-        pl.col("first_ts").min(),
-        pl.col("last_ts").max(),
-        *(pl.col(c).get(getattr(pl.col(touch), pick)()).alias(c) for c in by),
-    )
-    user_period = _expand_roles(user_period, config)
-    user_day = user_day.drop("_roles")
-    if by:
-        # every row of the user in the period takes the period's breakdown value
-        user_day = user_day.drop(*by).join(
-            user_period.select("user_id", "period_start", *by), on=["user_id", "period_start"]
-        )
+    seen = collected["seen"]
+    firsts = _firsts(seen, collected["timed_events"], config)
+    data_start = seen["first_ts"].min()
+    data_end = seen["last_ts"].max()
+    user_period = collected["user_period"]
     if "sessions" in collected:
-        sessions = _sessions(
-            collected["sessions"], _keyed(filtered["events"]), config.timezone, first, end
-        )
+        sessions = _sessions(collected["sessions"], _keyed(events), config.timezone, first, end)
     else:
         sessions = pl.DataFrame(
             schema={
@@ -465,13 +555,17 @@ def build_inputs(
                 "duration_seconds": pl.Float64,
             }
         )
-    sessions = sessions.with_columns(
-        period_start_expr("session_start", grain, config.timezone).alias("period_start")
-    )
-    sessions = sessions.join(
-        user_period.select("user_id", "period_start", *by),
-        on=["user_id", "period_start"],
-        how="left",
+    # lazy: the join runs only when a session KPI is computed
+    sessions_lazy = (
+        sessions.lazy()
+        .with_columns(
+            period_start_expr("session_start", grain, config.timezone).alias("period_start")
+        )
+        .join(
+            user_period.lazy().select("user_id", "period_start", *by),
+            on=["user_id", "period_start"],
+            how="left",
+        )
     )
     return KpiInputs(
         config=config,
@@ -481,10 +575,9 @@ def build_inputs(
         end=end,
         by=tuple(by),
         periods=periods.lazy(),
-        user_day=user_day.lazy(),
         user_period=user_period.lazy(),
         user_firsts=firsts.lazy(),
-        sessions=sessions.lazy(),
+        sessions=sessions_lazy,
         timed_events=collected["timed_events"].lazy(),
         data_start=data_start,
         data_end=data_end,

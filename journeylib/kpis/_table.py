@@ -48,6 +48,10 @@ KPI_TABLE_COLUMNS = (
 )
 
 
+#: KPI plans collected together (more run in parallel; fewer bound the memory of large inputs).
+COLLECT_BATCH = 6
+
+
 def kpis_of_journey(inputs: KpiInputs) -> list[str]:
     """The KPI names the journey's stages hold, in stage order."""
     return [kpi for stage in inputs.config.stages for kpi in stage.kpis]
@@ -91,7 +95,7 @@ def compute_kpi_table(inputs: KpiInputs, kpis: Sequence[str] | None = None) -> p
             continue
         plans.append(_normalise(kpi.compute(inputs), kpi, inputs))
         computed.append(kpi)
-    frames = pl.collect_all(plans) if plans else []
+    frames = _collect_in_batches(plans)
     parts = [_complete(frame, kpi, inputs) for frame, kpi in zip(frames, computed, strict=True)]
     parts += [_unavailable(kpi, reason, inputs) for kpi, reason in unavailable]
     table = pl.concat(parts, how="vertical_relaxed") if parts else _empty(inputs)
@@ -115,6 +119,14 @@ def compute_kpi_table(inputs: KpiInputs, kpis: Sequence[str] | None = None) -> p
         .sort("_order", "kpi", *inputs.by, "period_start", nulls_last=True)
         .select(columns)
     )
+
+
+def _collect_in_batches(plans: list[pl.LazyFrame]) -> list[pl.DataFrame]:
+    """Collect the KPI plans a few at a time: the joins of each batch hold memory together."""
+    frames: list[pl.DataFrame] = []
+    for begin in range(0, len(plans), COLLECT_BATCH):
+        frames += pl.collect_all(plans[begin : begin + COLLECT_BATCH])
+    return frames
 
 
 def _normalise(frame: pl.LazyFrame, kpi: KPI, inputs: KpiInputs) -> pl.LazyFrame:

@@ -107,7 +107,7 @@ def _per_period(inputs: KpiInputs, value: pl.Expr) -> pl.LazyFrame:
     doc="count of purchase events",
 )
 def orders(inputs: KpiInputs) -> pl.LazyFrame:
-    return _per_period(inputs, pl.col("n_purchase").sum())
+    return _per_period(inputs, pl.col("n_purchase").cast(pl.Int64).sum())
 
 
 @register(
@@ -136,7 +136,7 @@ def aov(inputs: KpiInputs) -> pl.LazyFrame:
     return finish(
         inputs.user_period.group_by(keys(inputs)).agg(
             (pl.col("revenue_micro").sum() / MICRO).alias("numerator"),
-            pl.col("n_purchase").sum().alias("denominator"),
+            pl.col("n_purchase").cast(pl.Int64).sum().alias("denominator"),
         )
     )
 
@@ -153,8 +153,10 @@ def aov(inputs: KpiInputs) -> pl.LazyFrame:
 def payment_success_rate(inputs: KpiInputs) -> pl.LazyFrame:
     return finish(
         inputs.user_period.group_by(keys(inputs)).agg(
-            pl.col("n_purchase").sum().alias("numerator"),
-            (pl.col("n_purchase") + pl.col("n_payment_failed")).sum().alias("denominator"),
+            pl.col("n_purchase").cast(pl.Int64).sum().alias("numerator"),
+            (pl.col("n_purchase").cast(pl.Int64) + pl.col("n_payment_failed"))
+            .sum()
+            .alias("denominator"),
         )
     )
 

@@ -69,11 +69,8 @@ def time_to_value(inputs: KpiInputs) -> pl.LazyFrame:
 
 def _daily_active(inputs: KpiInputs) -> pl.LazyFrame:
     return (
-        inputs.user_day.filter(pl.col("active"))
-        .group_by(*keys(inputs), "day")
-        .agg(pl.len().alias("dau"))
-        .group_by(keys(inputs))
-        .agg(pl.col("dau").sum().alias("active_user_days"))
+        inputs.user_period.group_by(keys(inputs))
+        .agg(pl.col("active_days").cast(pl.Int64).sum().alias("active_user_days"))
         .join(inputs.periods.select("period_start", "days"), on="period_start")
         .with_columns((pl.col("active_user_days") / pl.col("days")).alias("dau"))
     )
