@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 import polars as pl
 
-__all__ = ["KEY", "SEGMENT", "UNIT", "add_order_key", "match_units"]
+__all__ = ["KEY", "SEGMENT", "UNIT", "Keys", "add_order_key", "entry_rows", "match_units"]
 
 UNIT = "_unit"
 SEGMENT = "_segment"
@@ -42,7 +42,7 @@ def add_order_key(events: pl.LazyFrame, funnel_names: Sequence[str]) -> pl.LazyF
     return events.with_columns(order_key.alias(KEY)).drop("timestamp", "event")
 
 
-class _Keys:
+class Keys:
     """Conversions between timestamps and order keys for one set of funnel names."""
 
     def __init__(self, funnel_names: Sequence[str], window: timedelta) -> None:
@@ -73,7 +73,7 @@ class _Keys:
 def _entries(
     events: pl.LazyFrame,
     first_names: Sequence[str],
-    keys: _Keys,
+    keys: Keys,
     start: datetime,
     end: datetime,
     best: bool,
@@ -99,7 +99,7 @@ def _next_step(
     candidates: pl.DataFrame,
     step: int,
     used_steps: Sequence[int],
-    keys: _Keys,
+    keys: Keys,
 ) -> pl.DataFrame:
     """Each attempt's smallest candidate key at or after the previous step, unused, in window."""
     conditions = [
@@ -124,7 +124,7 @@ def _next_step(
 
 
 def _strict_filter(
-    advanced: pl.DataFrame, events: pl.DataFrame, step: int, keys: _Keys
+    advanced: pl.DataFrame, events: pl.DataFrame, step: int, keys: Keys
 ) -> pl.DataFrame:
     """Keep attempts with no event of the unit strictly between steps ``step-1`` and ``step``."""
     previous_floor = keys.floor(pl.col(f"key_{step - 1}"))
@@ -143,7 +143,7 @@ def _strict_filter(
 
 
 def _excluded(
-    attempts: pl.DataFrame, events: pl.DataFrame, exclude: Sequence[str], last: int, keys: _Keys
+    attempts: pl.DataFrame, events: pl.DataFrame, exclude: Sequence[str], last: int, keys: Keys
 ) -> pl.Series:
     """Attempts with an exclusion event from entry to the last step (or the window end)."""
     exclusions = events.filter(keys.named(exclude)).select(UNIT, KEY)
@@ -184,7 +184,7 @@ def match_units(
     event). With ``best`` the attempt reaching the furthest step wins (ties: the earliest);
     units whose every attempt is excluded are dropped.
     """
-    keys = _Keys(funnel_names, window)
+    keys = Keys(funnel_names, window)
     segmented = SEGMENT in events.collect_schema().names()
     plans = [_entries(events, steps[0], keys, start, end, best)]
     plans += [events.filter(keys.named(names)).select(UNIT, KEY) for names in steps[1:]]
@@ -220,7 +220,7 @@ def match_units(
         # one attempt per unit: it is the chosen, the latest and the first one
         chosen = reached.with_columns(latest_key=pl.col("key_1"))
     if best or segmented:
-        chosen = chosen.join(_entry_rows(attempts, every_event), on=UNIT)
+        chosen = chosen.join(entry_rows(attempts, every_event), on=UNIT)
     else:
         chosen = chosen.with_columns(entry_key=pl.col("key_1"))
     units = chosen.select(
@@ -234,7 +234,7 @@ def match_units(
     return units, collected[len(plans) :]
 
 
-def _entry_rows(attempts: pl.DataFrame, events: pl.DataFrame | None) -> pl.DataFrame:
+def entry_rows(attempts: pl.DataFrame, events: pl.DataFrame | None) -> pl.DataFrame:
     """Per unit: the time of its first entry and (with a breakdown) the entry's segment.
 
     Identical entry rows with different segment values resolve to the smallest value.

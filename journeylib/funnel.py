@@ -1,8 +1,11 @@
 """Funnels (KPI_DEFINITIONS.md, section 3): ordered steps, an entry period and a window.
 
 A funnel is an analysis, not a KPI expression: :func:`compute_funnel` collects internally, in
-stages (the funnel's events once, then one join per step on the shrinking set of units still in
-the funnel), which measured several times faster than one lazy plan with repeated sub-plans.
+stages: the funnel's events once, then either two hash operations and one array pass per step
+(:mod:`journeylib._funnel_dense`, for first-attempt funnels with disjoint steps, not strict and
+without exclusions) or one join per step on the shrinking set of attempts still in the funnel
+(:mod:`journeylib._funnel_match`, every option). Both measured several times faster than one
+lazy plan with repeated sub-plans.
 """
 
 from __future__ import annotations
@@ -15,12 +18,17 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from journeylib._funnel_dense import dense_applies, match_first_attempts
 from journeylib._funnel_match import SEGMENT, UNIT, add_order_key, match_units
 from journeylib._funnel_summary import PERIOD, summarise_steps
 from journeylib.errors import SchemaError
 from journeylib.periods import Grain, period_start_expr, period_starts
 
-__all__ = ["FunnelResult", "compute_funnel"]
+__all__ = ["STREAM_EVENTS", "FunnelResult", "compute_funnel"]
+
+#: Above this many events, a first-attempt funnel reads its events in streaming plans instead
+#: of holding them in memory (slower by about a scan, but its memory stops growing with them).
+STREAM_EVENTS = 20_000_000
 
 _UTC = UTC
 
@@ -84,6 +92,11 @@ def _check_arguments(
         raise SchemaError(
             "events", "frame", [*problems, f"columns found: {', '.join(sorted(columns))}"]
         )
+
+
+def _event_count(events: pl.LazyFrame) -> int:
+    """Rows of ``events`` (Parquet and in-memory frames answer from their metadata)."""
+    return events.select(pl.len()).collect().item()
 
 
 def _period_grid(start: datetime, end: datetime, grain: Grain, timezone: str) -> pl.DataFrame:
@@ -187,18 +200,30 @@ def compute_funnel(
         in_range.append(pl.col("event").is_in(funnel_names))
     keyed = add_order_key(events.filter(*in_range).select(selected), funnel_names)
     also = [events.select(pl.col("timestamp").max())] if data_end is None else []
-    units, collected = match_units(
-        keyed,
-        steps=steps,
-        funnel_names=funnel_names,
-        start=start,
-        end=end,
-        window=window,
-        best=attempt == "best",
-        strict=strict,
-        exclude=list(exclude),
-        also=also,
-    )
+    if dense_applies(steps, best=attempt == "best", strict=strict, exclude=exclude):
+        units, collected = match_first_attempts(
+            keyed,
+            steps=steps,
+            funnel_names=funnel_names,
+            start=start,
+            end=end,
+            window=window,
+            also=also,
+            stream=_event_count(events) > STREAM_EVENTS,
+        )
+    else:
+        units, collected = match_units(
+            keyed,
+            steps=steps,
+            funnel_names=funnel_names,
+            start=start,
+            end=end,
+            window=window,
+            best=attempt == "best",
+            strict=strict,
+            exclude=list(exclude),
+            also=also,
+        )
     observed_end = data_end.astimezone(_UTC) if data_end else collected[-1].item()
     still_open = (
         pl.col("latest_entry") + window > observed_end if observed_end is not None else False
