@@ -46,7 +46,7 @@ MICRO = 1_000_000
 #: Seed of :func:`user_key` (fixed: keys are compared within one computation only).
 USER_KEY_SEED = 20_261_123
 #: Events aggregated at a time by :func:`build_inputs` (see its ``slice_events``).
-SLICE_EVENTS = 5_000_000
+SLICE_EVENTS = 2_500_000
 #: Roles whose individual events timed KPIs (windows, medians) need.
 TIMED_ROLES = ("signup", "activation", "trial_start", "add_to_cart", "purchase")
 
@@ -203,7 +203,9 @@ def _plans(
         *(["session_id"] if "session_id" in schema else []),
         *by,
     )
-    mask = pl.col("event").replace_strict(masks, default=0, return_dtype=pl.UInt64)
+    # 32-bit masks while the roles fit: every byte here is held per event by the group-by
+    mask_type = pl.UInt32 if len(bits) <= 32 else pl.UInt64
+    mask = pl.col("event").replace_strict(masks, default=0, return_dtype=mask_type)
     day = pl.col("timestamp").dt.convert_time_zone(timezone).dt.date()
     truncated = day.dt.truncate({"day": "1d", "week": "1w", "month": "1mo"}[grain])
     # rows outside [first, end) only count for the per-user firsts and the data's time range
@@ -235,7 +237,6 @@ def _plans(
             .alias("n_payment_failed"),
             revenue.alias("revenue_micro"),
             pl.col("timestamp").min().alias("first_ts"),
-            pl.col("timestamp").max().alias("last_ts"),
             *(pl.col(c).get(getattr(pl.col("timestamp"), pick)()).alias(c) for c in by),
         )
     )
@@ -250,6 +251,10 @@ def _plans(
     return {
         "user_period": user_period,
         "timed_events": timed_events,
+        # a global aggregate streams in constant memory, unlike one more column per group
+        "time_range": base.select(
+            pl.col("timestamp").min().alias("first_ts"), pl.col("timestamp").max().alias("last_ts")
+        ),
         **({"sessions": _session_plan(base, schema)} if with_sessions else {}),
     }
 
@@ -366,12 +371,8 @@ def _slice_bounds(
 
 
 def _merge_seen(seen: pl.DataFrame, more: pl.DataFrame) -> pl.DataFrame:
-    """Per user: the first and last timestamps over both frames."""
-    return (
-        pl.concat([seen, more])
-        .group_by("user_id")
-        .agg(pl.col("first_ts").min(), pl.col("last_ts").max())
-    )
+    """Per user: the first timestamp over both frames."""
+    return pl.concat([seen, more]).group_by("user_id").agg(pl.col("first_ts").min())
 
 
 def _aggregate(
@@ -415,11 +416,11 @@ def _aggregate(
         frames = dict(zip(plans, pl.collect_all(list(plans.values())), strict=True))
         # reduce each slice at once: only its periods' rows and its users' first times stay
         rows = frames.pop("user_period")
-        slice_seen = rows.group_by("user_id").agg(pl.col("first_ts").min(), pl.col("last_ts").max())
+        slice_seen = rows.group_by("user_id").agg(pl.col("first_ts").min())
         # merged slice by slice, so it never holds more than one row per user and slice
         seen = slice_seen if seen is None else _merge_seen(seen, slice_seen)
         frames["user_period"] = _expand_roles(
-            rows.filter(pl.col("period_start").is_not_null()).drop("first_ts", "last_ts"), config
+            rows.filter(pl.col("period_start").is_not_null()).drop("first_ts"), config
         )
         del rows
         for name, frame in frames.items():
@@ -548,8 +549,9 @@ def build_inputs(
     periods = _period_frame(first, aligned, end, grain, config.timezone)
     seen = collected["seen"]
     firsts = _firsts(seen, collected["timed_events"], config)
-    data_start = seen["first_ts"].min()
-    data_end = seen["last_ts"].max()
+    time_range = collected["time_range"]
+    data_start = time_range["first_ts"].min()
+    data_end = time_range["last_ts"].max()
     user_period = collected["user_period"]
     if "sessions" in collected:
         sessions = _sessions(collected["sessions"], _keyed(events), config.timezone, first, end)
