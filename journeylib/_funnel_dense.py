@@ -37,18 +37,27 @@ def dense_applies(
 
 
 def _entries(
-    source: pl.LazyFrame, first_names: Sequence[str], keys: Keys, start: datetime, end: datetime
+    source: pl.LazyFrame | pl.DataFrame,
+    first_names: Sequence[str],
+    keys: Keys,
+    start: datetime,
+    end: datetime,
 ) -> pl.DataFrame:
-    """Each unit's first step-1 key in ``[start, end)``, the units numbered ``0..U-1``."""
-    # one streaming plan: the step-1 rows are never copied out, and its group-by measured
-    # about twice as fast here as the in-memory engine's
+    """Each unit's first step-1 key in ``[start, end)``, the units numbered ``0..U-1``.
+
+    From collected events (a ``DataFrame``) the step-1 rows are cut eagerly first, which
+    measured faster than the same filter inside the streaming plan; from a ``LazyFrame`` the
+    filter streams, so those rows are never held.
+    """
+    in_period = [
+        keys.named(first_names),
+        pl.col(KEY) >= keys.bound(start),
+        pl.col(KEY) < keys.bound(end),
+    ]
+    step_1 = source.filter(*in_period).lazy()
+    # the streaming engine's group-by measured about twice as fast here as the in-memory one
     return (
-        source.filter(
-            keys.named(first_names),
-            pl.col(KEY) >= keys.bound(start),
-            pl.col(KEY) < keys.bound(end),
-        )
-        .group_by(UNIT)
+        step_1.group_by(UNIT)
         .agg(pl.col(KEY).min().alias("key_1"))
         .collect(engine="streaming")
         .with_row_index("index")
@@ -142,7 +151,7 @@ def match_first_attempts(
     else:
         keyed, *also_results = pl.collect_all([events, *also])
         source = keyed.lazy()
-    entries = _entries(source, steps[0], keys, start, end)
+    entries = _entries(source if stream else keyed, steps[0], keys, start, end)
     later = [name for names in steps[1:] for name in names]
     in_window = _in_window(source, entries, later, keys)
     segmented = SEGMENT in events.collect_schema().names()
