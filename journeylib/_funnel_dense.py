@@ -7,7 +7,11 @@ smallest order key at or after the previous step's timestamp and inside the entr
 operations on the collected events: one to find the entries (which numbers the units
 ``0..U-1``), and one join that gives every later-step event its unit's number and drops the
 events outside the unit's window. Each step after that is a gather and a ``numpy.minimum.at``
-over the events of that step, with no further join or group-by.
+over the events of that step's names, with no further join or group-by.
+
+The events are either collected once and read from memory (the faster way) or, for inputs
+above ``journeylib.funnel.STREAM_EVENTS``, read by streaming plans and never held, so that the
+memory stays bounded.
 
 :func:`match_first_attempts` returns exactly what :func:`journeylib._funnel_match.match_units`
 returns for the same case (a property test holds the two to each other).

@@ -200,29 +200,20 @@ def compute_funnel(
         in_range.append(pl.col("event").is_in(funnel_names))
     keyed = add_order_key(events.filter(*in_range).select(selected), funnel_names)
     also = [events.select(pl.col("timestamp").max())] if data_end is None else []
+    matching = {
+        "steps": steps,
+        "funnel_names": funnel_names,
+        "start": start,
+        "end": end,
+        "window": window,
+        "also": also,
+    }
     if dense_applies(steps, best=attempt == "best", strict=strict, exclude=exclude):
-        units, collected = match_first_attempts(
-            keyed,
-            steps=steps,
-            funnel_names=funnel_names,
-            start=start,
-            end=end,
-            window=window,
-            also=also,
-            stream=_event_count(events) > STREAM_EVENTS,
-        )
+        stream = _event_count(events) > STREAM_EVENTS
+        units, collected = match_first_attempts(keyed, stream=stream, **matching)
     else:
         units, collected = match_units(
-            keyed,
-            steps=steps,
-            funnel_names=funnel_names,
-            start=start,
-            end=end,
-            window=window,
-            best=attempt == "best",
-            strict=strict,
-            exclude=list(exclude),
-            also=also,
+            keyed, best=attempt == "best", strict=strict, exclude=list(exclude), **matching
         )
     observed_end = data_end.astimezone(_UTC) if data_end else collected[-1].item()
     still_open = (

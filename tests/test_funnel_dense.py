@@ -20,6 +20,8 @@ START = datetime(2026, 3, 2, tzinfo=UTC)
 END = datetime(2026, 3, 4, tzinfo=UTC)
 STEPS = [["a", "e"], ["b"], ["c", "d"]]
 NAMES = sorted({name for step in STEPS for name in step})
+# funnels the dense path takes: several names a step, one step, names out of alphabetical order
+DENSE_FUNNELS = [STEPS, [["b"]], [["d"], ["a"], ["e", "b"]]]
 
 
 @pytest.mark.parametrize(
@@ -39,7 +41,7 @@ def test_dense_applies(steps, options, expected):
     assert dense_applies(steps, **arguments) is expected
 
 
-def _keyed(rows: list[tuple], segmented: bool, ordered: bool) -> pl.LazyFrame:
+def _keyed(rows: list[tuple], segmented: bool, ordered: bool, names: list[str]) -> pl.LazyFrame:
     frame = pl.DataFrame(
         {
             UNIT: [row[0] for row in rows],
@@ -58,7 +60,7 @@ def _keyed(rows: list[tuple], segmented: bool, ordered: bool) -> pl.LazyFrame:
         frame = frame.sort("timestamp", maintain_order=True)
     if not segmented:
         frame = frame.drop(SEGMENT)
-    return add_order_key(frame.lazy(), NAMES)
+    return add_order_key(frame.lazy(), names)
 
 
 ROW = st.tuples(
@@ -69,19 +71,21 @@ ROW = st.tuples(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(
     rows=st.lists(ROW, max_size=40),
     window_hours=st.sampled_from([0, 5, 24]),
     segmented=st.booleans(),
     ordered=st.booleans(),
     stream=st.booleans(),
+    steps=st.sampled_from(DENSE_FUNNELS),
 )
-def test_dense_matches_the_general_matcher(rows, window_hours, segmented, ordered, stream):
-    keyed = _keyed(rows, segmented, ordered).filter(pl.col("_order_key").is_not_null())
+def test_dense_matches_the_general_matcher(rows, window_hours, segmented, ordered, stream, steps):
+    names = sorted({name for step in steps for name in step})
+    keyed = _keyed(rows, segmented, ordered, names)
     options = {
-        "steps": STEPS,
-        "funnel_names": NAMES,
+        "steps": steps,
+        "funnel_names": names,
         "start": START,
         "end": END,
         "window": timedelta(hours=window_hours),
