@@ -71,8 +71,7 @@ def _entries(
 def _in_window(
     source: pl.LazyFrame, entries: pl.DataFrame, later_names: Sequence[str], keys: Keys
 ) -> pl.DataFrame:
-    """The later-step events inside their unit's window: ``index``, key and ``code``, sorted
-    by code."""
+    """The later-step events inside their unit's window: ``index``, key and event ``code``."""
     return (
         source.filter(keys.named(later_names))
         .select(UNIT, KEY)
@@ -82,7 +81,6 @@ def _in_window(
             pl.col(KEY) <= keys.deadline(pl.col("key_1")),
         )
         .select("index", KEY, (pl.col(KEY) % keys.scale).cast(pl.UInt16).alias("code"))
-        .sort("code")
         .collect(engine="streaming")
     )
 
@@ -106,13 +104,16 @@ def _step_keys(
 ) -> list[np.ndarray]:
     """Per step, each unit's key (``_MISSING`` past the step it reached).
 
-    ``in_window`` holds the later-step events inside their unit's window (``index``, the key)
-    sorted by event ``code``; step k takes the smallest key at or after the timestamp of step
-    k-1. Each event name is one contiguous run, read in place.
+    ``in_window`` holds the later-step events inside their unit's window (``index``, the key,
+    the event ``code``); step k takes the smallest key at or after the timestamp of step k-1.
+    The events are ordered by code once (a stable radix sort of small integers, measured
+    faster than sorting the frame), so each event name is one contiguous run.
     """
+    codes = in_window.get_column("code").to_numpy()
+    order = np.argsort(codes, kind="stable")
+    sorted_codes = codes[order]
     index = in_window.get_column("index").to_numpy()
     key = in_window.get_column(KEY).to_numpy()
-    codes = in_window.get_column("code").to_numpy()
     timestamp_bits = ~np.int64(keys.scale - 1)
     previous = first_keys
     step_keys = [first_keys]
@@ -120,8 +121,9 @@ def _step_keys(
         found = np.full(len(first_keys), _MISSING, dtype=np.int64)
         for name in names:
             code = keys.names.index(name)
-            begin, stop = np.searchsorted(codes, [code, code + 1])
-            units, candidates = index[begin:stop], key[begin:stop]
+            begin, stop = np.searchsorted(sorted_codes, [code, code + 1])
+            run = order[begin:stop]
+            units, candidates = index[run], key[run]
             # at or after the previous step's timestamp; _MISSING (a unit that stopped) never is
             valid = candidates >= (previous[units] & timestamp_bits)
             np.minimum.at(found, units[valid], candidates[valid])
