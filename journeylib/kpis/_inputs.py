@@ -417,7 +417,7 @@ def _aggregate(
         # reduce each slice at once: only its periods' rows and its users' first times stay
         rows = frames.pop("user_period")
         slice_seen = rows.group_by("user_id").agg(pl.col("first_ts").min())
-        # merged slice by slice, so it never holds more than one row per user and slice
+        # merged slice by slice, so it holds at most one row per user
         seen = slice_seen if seen is None else _merge_seen(seen, slice_seen)
         frames["user_period"] = _expand_roles(
             rows.filter(pl.col("period_start").is_not_null()).drop("first_ts"), config
