@@ -17,7 +17,16 @@ from datetime import datetime, timedelta
 
 import polars as pl
 
-__all__ = ["KEY", "SEGMENT", "UNIT", "Keys", "add_order_key", "entry_rows", "match_units"]
+__all__ = [
+    "KEY",
+    "SEGMENT",
+    "UNIT",
+    "Keys",
+    "add_order_key",
+    "entry_rows",
+    "event_code",
+    "match_units",
+]
 
 UNIT = "_unit"
 SEGMENT = "_segment"
@@ -29,15 +38,37 @@ def _scale(code_count: int) -> int:
     return 1 << max(1, code_count.bit_length())
 
 
-def add_order_key(events: pl.LazyFrame, funnel_names: Sequence[str]) -> pl.LazyFrame:
-    """Replace ``timestamp`` and ``event`` by ``_order_key``.
+def event_code(names: Sequence[str], *, only_these: bool) -> pl.Expr:
+    """The position of ``event`` in the sorted ``names``; ``len(names)`` for any other name.
 
-    Names outside ``funnel_names`` share the last code (strict mode).
+    With ``only_these`` (the rows are already cut to ``names``) and names of distinct byte
+    lengths, the length alone tells the name: a lookup by ``str.len_bytes()`` (read from the
+    string's header) measured about 0.05 s faster per 8M rows than casting to an enum, the
+    general way.
     """
-    names = sorted(set(funnel_names))
+    names = sorted(set(names))
+    lengths = [len(name.encode()) for name in names]
+    if only_these and len(set(lengths)) == len(lengths):
+        by_length = [len(names)] * (max(lengths) + 1)
+        for code, length in enumerate(lengths):
+            by_length[length] = code
+        table = pl.lit(pl.Series(by_length, dtype=pl.Int64))
+        return table.gather(pl.col("event").str.len_bytes())
     # an enum's physical codes are the category positions; cheaper than replace_strict
     as_enum = pl.col("event").cast(pl.Enum(names), strict=False)
-    code = as_enum.to_physical().cast(pl.Int64).fill_null(len(names))
+    return as_enum.to_physical().cast(pl.Int64).fill_null(len(names))
+
+
+def add_order_key(
+    events: pl.LazyFrame, funnel_names: Sequence[str], *, only_funnel_names: bool = False
+) -> pl.LazyFrame:
+    """Replace ``timestamp`` and ``event`` by ``_order_key``.
+
+    Names outside ``funnel_names`` share the last code (strict mode). ``only_funnel_names``
+    says the rows are already cut to ``funnel_names`` (any other name would get a wrong code).
+    """
+    names = sorted(set(funnel_names))
+    code = event_code(names, only_these=only_funnel_names)
     order_key = pl.col("timestamp").dt.epoch("us") * _scale(len(names)) + code
     return events.with_columns(order_key.alias(KEY)).drop("timestamp", "event")
 

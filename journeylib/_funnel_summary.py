@@ -14,7 +14,7 @@ PERIOD = "period"
 _ALL = "_all"
 
 
-def _step_aggregates(step: int) -> list[pl.Expr]:
+def _step_aggregates(step: int, *, grouped: bool) -> list[pl.Expr]:
     reached = pl.col("reached") >= step
     stuck = pl.col("in_progress") & (pl.col("reached") == step)
     aggregates = [
@@ -24,11 +24,24 @@ def _step_aggregates(step: int) -> list[pl.Expr]:
     if step == 1:
         none = pl.lit(None, pl.Float64)
         return [*aggregates, none.alias("median_1"), none.alias("p90_1")]
-    seconds = (pl.col(f"t_{step}") - pl.col(f"t_{step - 1}")).dt.total_microseconds() / 1e6
+    # quantiles of whole microseconds, in seconds after: faster than on float seconds
+    micros = (pl.col(f"t_{step}") - pl.col(f"t_{step - 1}")).dt.total_microseconds()
+    if not grouped:
+        # both quantiles from one selection, split by _split_times: measured twice as fast
+        # over a whole table of units (a list of quantiles is not accepted in a group-by)
+        return [*aggregates, micros.quantile([0.5, 0.9], "linear").alias(f"times_{step}")]
     return [
         *aggregates,
-        seconds.median().alias(f"median_{step}"),
-        seconds.quantile(0.9, "linear").alias(f"p90_{step}"),
+        (micros.median() / 1e6).alias(f"median_{step}"),
+        (micros.quantile(0.9, "linear") / 1e6).alias(f"p90_{step}"),
+    ]
+
+
+def _split_times(step: int) -> list[pl.Expr]:
+    both = pl.col(f"times_{step}")
+    return [
+        (both.list.get(0, null_on_oob=True) / 1e6).alias(f"median_{step}"),
+        (both.list.get(1, null_on_oob=True) / 1e6).alias(f"p90_{step}"),
     ]
 
 
@@ -50,12 +63,19 @@ def summarise_steps(
     ``grid`` lists every group combination to report (missing ones get zero users).
     """
     step_count = len(step_names)
-    aggregates = [expr for step in range(1, step_count + 1) for expr in _step_aggregates(step)]
+    aggregates = [
+        expr
+        for step in range(1, step_count + 1)
+        for expr in _step_aggregates(step, grouped=bool(groups))
+    ]
     keys = list(groups) or [_ALL]
     if groups:
         wide = units.group_by(keys).agg(aggregates)
     else:
-        wide = units.select(aggregates).with_columns(pl.lit(True).alias(_ALL))
+        wide = units.select(aggregates).with_columns(
+            *(expr for step in range(2, step_count + 1) for expr in _split_times(step)),
+            pl.lit(True).alias(_ALL),
+        )
     tidy = pl.concat(
         [
             wide.select(

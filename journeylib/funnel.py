@@ -198,7 +198,9 @@ def compute_funnel(
     ]
     if not strict:
         in_range.append(pl.col("event").is_in(funnel_names))
-    keyed = add_order_key(events.filter(*in_range).select(selected), funnel_names)
+    keyed = add_order_key(
+        events.filter(*in_range).select(selected), funnel_names, only_funnel_names=not strict
+    )
     also = [events.select(pl.col("timestamp").max())] if data_end is None else []
     matching = {
         "steps": steps,

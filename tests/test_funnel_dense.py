@@ -13,7 +13,7 @@ from test_funnel import random_events
 
 import journeylib.funnel
 from journeylib._funnel_dense import dense_applies, match_first_attempts
-from journeylib._funnel_match import SEGMENT, UNIT, add_order_key, match_units
+from journeylib._funnel_match import SEGMENT, UNIT, add_order_key, event_code, match_units
 from journeylib.funnel import compute_funnel
 
 START = datetime(2026, 3, 2, tzinfo=UTC)
@@ -120,3 +120,57 @@ def test_whole_funnel_table_is_the_same_on_both_paths(monkeypatch, ordered, opti
     assert dense.steps.filter(pl.col("step") == 1)["users"].sum() > 1000
     assert dense.in_progress == general.in_progress
     assert_frame_equal(dense.steps, general.steps, check_exact=True)
+
+
+# names of equal byte lengths (the code must then come from the name) and of several bytes a
+# character ("é" is 2 bytes, "😀" 4: byte lengths, not character counts, tell names apart)
+CODE_NAMES = ["a", "b", "ab", "é", "ée", "😀", "cart_add", "checkout", "zz"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    names=st.lists(st.sampled_from(CODE_NAMES), min_size=1, max_size=6, unique=True),
+    picks=st.lists(st.integers(0, 5), max_size=30),
+)
+def test_event_code_is_the_sorted_position_of_the_name(names, picks):
+    rows = [names[pick % len(names)] for pick in picks]
+    frame = pl.DataFrame({"event": rows}, schema={"event": pl.String})
+    expected = [sorted(names).index(row) for row in rows]
+    for only_these in (True, False):
+        codes = frame.select(event_code(names, only_these=only_these)).to_series().to_list()
+        assert codes == expected, only_these
+
+
+def test_event_code_of_other_names_is_the_last_code():
+    frame = pl.DataFrame({"event": ["view", "scroll", None, "pay", "zzzz"]})
+    codes = frame.select(event_code(["view", "pay"], only_these=False)).to_series()
+    assert codes.to_list() == [1, 2, 2, 0, 2]
+
+
+@pytest.mark.parametrize("options", [{}, {"breakdown": "segment"}])
+def test_funnel_is_the_same_whether_names_differ_in_length_or_not(options):
+    """Names of distinct byte lengths take the length lookup, equal ones the enum cast.
+
+    The renaming keeps the alphabetical order, so ties between names resolve alike.
+    """
+    events = random_events(seed=5, n_events=30_000, n_users=1_000).with_columns(
+        segment=pl.col("user_id").str.slice(-1)
+    )
+    renamed = {"view": "view_page", "cart": "cart", "checkout": "checkout_started"}
+    renamed |= {"pay": "pay", "other": "other_event"}  # lengths 9, 4, 16, 3, 11
+    steps = [["view"], ["cart", "other"], ["checkout"], ["pay"]]
+    arguments = {
+        "start": datetime(2026, 1, 5, tzinfo=UTC),
+        "end": datetime(2026, 1, 20, tzinfo=UTC),
+        "window": timedelta(days=2),
+        "step_names": ["1", "2", "3", "4"],
+        **options,
+    }
+    same_length = compute_funnel(events.lazy(), steps=steps, **arguments)
+    distinct = compute_funnel(
+        events.with_columns(pl.col("event").replace_strict(renamed)).lazy(),
+        steps=[[renamed[name] for name in step] for step in steps],
+        **arguments,
+    )
+    assert same_length.steps.filter(pl.col("step") == 1)["users"].sum() > 500
+    assert_frame_equal(distinct.steps, same_length.steps, check_exact=True)
