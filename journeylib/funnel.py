@@ -26,8 +26,10 @@ from journeylib.periods import Grain, period_start_expr, period_starts
 
 __all__ = ["STREAM_EVENTS", "FunnelResult", "compute_funnel"]
 
-#: Above this many events, a first-attempt funnel reads its events in streaming plans instead
-#: of holding them in memory (slower by about a scan, but its memory stops growing with them).
+#: Above this many events, a first-attempt funnel reads its events in one streaming plan
+#: instead of holding them in memory: it holds only the later-step events, not the step-1
+#: events that make up most of a funnel's. Measured on the 50M-event benchmark data (2 cores,
+#: best of 6 runs): 2.96 s with a peak RSS of 1.0 GB streamed, 2.64 s and 1.8 GB held.
 STREAM_EVENTS = 20_000_000
 
 _UTC = UTC
@@ -198,9 +200,7 @@ def compute_funnel(
     ]
     if not strict:
         in_range.append(pl.col("event").is_in(funnel_names))
-    keyed = add_order_key(
-        events.filter(*in_range).select(selected), funnel_names, only_funnel_names=not strict
-    )
+    funnel_events = events.filter(*in_range).select(selected)
     also = [events.select(pl.col("timestamp").max())] if data_end is None else []
     matching = {
         "steps": steps,
@@ -212,8 +212,9 @@ def compute_funnel(
     }
     if dense_applies(steps, best=attempt == "best", strict=strict, exclude=exclude):
         stream = _event_count(events) > STREAM_EVENTS
-        units, collected = match_first_attempts(keyed, stream=stream, **matching)
+        units, collected = match_first_attempts(funnel_events, stream=stream, **matching)
     else:
+        keyed = add_order_key(funnel_events, funnel_names, only_funnel_names=not strict)
         units, collected = match_units(
             keyed, best=attempt == "best", strict=strict, exclude=list(exclude), **matching
         )

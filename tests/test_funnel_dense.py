@@ -41,7 +41,7 @@ def test_dense_applies(steps, options, expected):
     assert dense_applies(steps, **arguments) is expected
 
 
-def _keyed(rows: list[tuple], segmented: bool, ordered: bool, names: list[str]) -> pl.LazyFrame:
+def _events(rows: list[tuple], segmented: bool, ordered: bool) -> pl.LazyFrame:
     frame = pl.DataFrame(
         {
             UNIT: [row[0] for row in rows],
@@ -60,7 +60,7 @@ def _keyed(rows: list[tuple], segmented: bool, ordered: bool, names: list[str]) 
         frame = frame.sort("timestamp", maintain_order=True)
     if not segmented:
         frame = frame.drop(SEGMENT)
-    return add_order_key(frame.lazy(), names)
+    return frame.lazy()
 
 
 ROW = st.tuples(
@@ -82,7 +82,7 @@ ROW = st.tuples(
 )
 def test_dense_matches_the_general_matcher(rows, window_hours, segmented, ordered, stream, steps):
     names = sorted({name for step in steps for name in step})
-    keyed = _keyed(rows, segmented, ordered, names)
+    events = _events(rows, segmented, ordered)
     options = {
         "steps": steps,
         "funnel_names": names,
@@ -90,8 +90,9 @@ def test_dense_matches_the_general_matcher(rows, window_hours, segmented, ordere
         "end": END,
         "window": timedelta(hours=window_hours),
     }
+    keyed = add_order_key(events, names)
     general, _ = match_units(keyed, best=False, strict=False, exclude=[], **options)
-    dense, _ = match_first_attempts(keyed, stream=stream, **options)
+    dense, _ = match_first_attempts(events, stream=stream, **options)
     assert_frame_equal(dense.sort(UNIT), general.sort(UNIT), check_exact=True)
 
 
