@@ -144,13 +144,14 @@ def _step_keys(
 
     ``in_window`` holds the later-step events inside their unit's window (``index``, the key,
     the event ``code``, each at or after its entry's timestamp); step k takes the smallest
-    key at or after the timestamp of step k-1.
-    The events are ordered by code once (a stable radix sort of small integers, measured
-    faster than sorting the frame), so each event name is one contiguous run.
+    key at or after the timestamp of step k-1. The events are ordered by code once (a stable
+    radix sort of small integers, measured faster than sorting the frame), so each event
+    name is one contiguous run.
     """
     codes = in_window.get_column("code").to_numpy()
     order = np.argsort(codes, kind="stable")
-    sorted_codes = codes[order]
+    # the run of code c is order[offsets[c]:offsets[c + 1]]
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=keys.scale))])
     index = in_window.get_column("index").to_numpy()
     key = in_window.get_column(KEY).to_numpy()
     timestamp_bits = ~np.int64(keys.scale - 1)
@@ -160,8 +161,7 @@ def _step_keys(
         found = np.full(len(first_keys), _MISSING, dtype=np.int64)
         for name in names:
             code = keys.names.index(name)
-            begin, stop = np.searchsorted(sorted_codes, [code, code + 1])
-            run = order[begin:stop]
+            run = order[offsets[code] : offsets[code + 1]]
             units, candidates = index[run], key[run]
             if previous is not first_keys:
                 # at or after the previous step's timestamp (_MISSING, a unit that stopped,
