@@ -53,7 +53,8 @@ def event_code(names: Sequence[str], *, only_these: bool) -> pl.Expr:
         for code, length in enumerate(lengths):
             by_length[length] = code
         table = pl.lit(pl.Series(by_length, dtype=pl.Int64))
-        return table.gather(pl.col("event").str.len_bytes())
+        # (the cast does nothing to a String column and reads a categorical one as strings)
+        return table.gather(pl.col("event").cast(pl.String).str.len_bytes())
     # an enum's physical codes are the category positions; cheaper than replace_strict
     as_enum = pl.col("event").cast(pl.Enum(names), strict=False)
     return as_enum.to_physical().cast(pl.Int64).fill_null(len(names))

@@ -175,3 +175,25 @@ def test_funnel_is_the_same_whether_names_differ_in_length_or_not(options):
     )
     assert same_length.steps.filter(pl.col("step") == 1)["users"].sum() > 500
     assert_frame_equal(distinct.steps, same_length.steps, check_exact=True)
+
+
+@pytest.mark.parametrize(
+    "dtype", [pl.String, pl.Categorical, pl.Enum(["buy", "other", "view"])], ids=str
+)
+@pytest.mark.parametrize("options", [{}, {"strict": True}, {"attempt": "best"}])
+def test_funnel_reads_categorical_event_names(dtype, options):
+    events = pl.DataFrame(
+        {
+            "user_id": ["a", "a", "b", "b", "c"],
+            "timestamp": [datetime(2026, 1, 1, hour, tzinfo=UTC) for hour in (1, 2, 3, 4, 5)],
+            "event": ["view", "buy", "view", "other", "buy"],
+        }
+    ).with_columns(pl.col("event").cast(dtype))
+    result = compute_funnel(
+        events.lazy(),
+        steps=[["view"], ["buy"]],
+        start=datetime(2026, 1, 1, tzinfo=UTC),
+        end=datetime(2026, 1, 2, tzinfo=UTC),
+        **options,
+    )
+    assert result.steps["users"].to_list() == [2, 1]
