@@ -144,25 +144,22 @@ def _step_keys(
 
     ``in_window`` holds the later-step events inside their unit's window (``index``, the key,
     the event ``code``, each at or after its entry's timestamp); step k takes the smallest
-    key at or after the timestamp of step k-1. The events are ordered by code once (a stable
-    radix sort of small integers, measured faster than sorting the frame), so each event
-    name is one contiguous run.
+    key at or after the timestamp of step k-1. The events are split by code once, so that each
+    event name is one run of contiguous arrays (measured a little faster than an argsort of
+    the codes and a gather per run, which allocate outside Polars' memory).
     """
-    codes = in_window.get_column("code").to_numpy()
-    order = np.argsort(codes, kind="stable")
-    # the run of code c is order[offsets[c]:offsets[c + 1]]
-    offsets = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=keys.scale))])
-    index = in_window.get_column("index").to_numpy()
-    key = in_window.get_column(KEY).to_numpy()
+    runs = in_window.partition_by("code", as_dict=True, include_key=False)
     timestamp_bits = ~np.int64(keys.scale - 1)
     previous = first_keys
     step_keys = [first_keys]
     for names in steps[1:]:
         found = np.full(len(first_keys), _MISSING, dtype=np.int64)
         for name in names:
-            code = keys.names.index(name)
-            run = order[offsets[code] : offsets[code + 1]]
-            units, candidates = index[run], key[run]
+            run = runs.get((keys.names.index(name),))
+            if run is None:
+                continue
+            units = run.get_column("index").to_numpy()
+            candidates = run.get_column(KEY).to_numpy()
             if previous is not first_keys:
                 # at or after the previous step's timestamp (_MISSING, a unit that stopped,
                 # never is); for step 2 the window already says so

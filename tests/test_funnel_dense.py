@@ -21,7 +21,8 @@ END = datetime(2026, 3, 4, tzinfo=UTC)
 STEPS = [["a", "e"], ["b"], ["c", "d"]]
 NAMES = sorted({name for step in STEPS for name in step})
 # funnels the dense path takes: several names a step, one step, names out of alphabetical order
-DENSE_FUNNELS = [STEPS, [["b"]], [["d"], ["a"], ["e", "b"]]]
+# (the last: the smallest name, code 0, in step 3, where a tie with step 2 must still count)
+DENSE_FUNNELS = [STEPS, [["b"]], [["d"], ["a"], ["e", "b"]], [["b"], ["c"], ["a"]]]
 
 
 @pytest.mark.parametrize(
@@ -94,6 +95,30 @@ def test_dense_matches_the_general_matcher(rows, window_hours, segmented, ordere
     general, _ = match_units(keyed, best=False, strict=False, exclude=[], **options)
     dense, _ = match_first_attempts(events, stream=stream, **options)
     assert_frame_equal(dense.sort(UNIT), general.sort(UNIT), check_exact=True)
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["in-memory", "streaming"])
+@pytest.mark.parametrize(
+    "steps",
+    [[["b"], ["c"], ["a"]], [["b"], ["c"], ["d"]], [["b"], ["a"], ["c"]]],
+    ids=["smallest-name-last", "names-in-order", "smallest-name-second"],
+)
+def test_a_step_at_the_previous_steps_timestamp_counts(steps, stream):
+    """b at 1 h, then the two later steps' events both at 2 h: the unit reaches step 3."""
+    rows = [(1, 1, steps[0][0], None), (1, 2, steps[1][0], None), (1, 2, steps[2][0], None)]
+    names = sorted({name for step in steps for name in step})
+    units, _ = match_first_attempts(
+        _events(rows, segmented=False, ordered=False),
+        steps=steps,
+        funnel_names=names,
+        start=START,
+        end=END,
+        window=timedelta(hours=24),
+        stream=stream,
+    )
+    assert units.select("reached", "t_3").to_dicts() == [
+        {"reached": 3, "t_3": START + timedelta(hours=2)}
+    ]
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["in-memory", "streaming"])
