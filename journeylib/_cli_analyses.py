@@ -10,7 +10,7 @@ import argparse
 import json
 import math
 import sys
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -104,8 +104,41 @@ def _journey(args: argparse.Namespace):
     from journeylib.journey import load
 
     if args.config is not None:
-        return load(args.config)
-    return load(_adhoc_config(args.events, args.timezone))
+        journey = load(args.config)
+    else:
+        journey = load(_adhoc_config(args.events, args.timezone))
+    _require_events_in_period(journey, args)
+    return journey
+
+
+def _require_events_in_period(journey: Any, args: argparse.Namespace) -> None:
+    """A ``--start``/``--end`` wholly outside the data is a mistake, not a table of zeros.
+
+    ``[start, end)`` are local dates of the journey's time zone; a period that overlaps the
+    data's days but happens to hold no events is reported as it is (zeros).
+    """
+    if args.start is None and args.end is None:
+        return
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(journey.config.timezone)
+    first, last = (moment.astimezone(zone).date() for moment in journey.time_range)
+    if args.start is not None and args.end is not None:
+        if args.end <= args.start:
+            return  # an inverted period has its own message from the analysis
+        period = f"{args.start} to {args.end} (end excluded)"
+    else:
+        period = f"from {args.start}" if args.start is not None else f"before {args.end}"
+    start = args.start or first
+    end = args.end or last + timedelta(days=1)
+    if start < end and start <= last and end > first:
+        return
+    source = args.config if args.config is not None else args.events
+    raise DataError(
+        f"empty period: {period} has no events in {source}; "
+        f"its events run from {first} to {last} ({journey.config.timezone}). "
+        "Choose --start/--end inside that range, or leave them out for all of it."
+    )
 
 
 def _adhoc_config(path: Path, timezone: str):

@@ -1,13 +1,15 @@
 """The ``journey`` command line: argument parsing and output formats only.
 
 Exit codes: 0 success (and clean data), 1 rows were quarantined, 2 the input cannot be used
-(bad config, unreadable source, table that does not fit the schema, bad arguments).
+(bad config, unreadable source, table that does not fit the schema, bad arguments, a period
+with no events), 141 the reader of the output went away (a closed pipe).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +21,8 @@ __all__ = ["build_parser", "main"]
 EXIT_OK = 0
 EXIT_QUARANTINED = 1
 EXIT_UNUSABLE = 2
+#: what a shell reports for a process ended by SIGPIPE (128 + 13)
+EXIT_BROKEN_PIPE = 141
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,6 +89,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args))
+    except BrokenPipeError:
+        # the reader went away (``journey kpis ... | head``): stop quietly, as a Unix filter
+        # does; stdout goes to devnull so that flushing it at exit raises nothing more
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except JourneyError as exc:
         print(f"journey {args.command}: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import date, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -210,6 +212,60 @@ def test_cli_missing_config_exits_2_with_a_clear_message(
     assert captured.out == ""
     assert str(missing) in captured.err
     assert "does not exist" in captured.err
+
+
+@pytest.mark.parametrize("command", ["kpis", "funnel", "retention", "score"])
+@pytest.mark.parametrize(
+    "period",
+    [["--start", "2030-01-01", "--end", "2030-02-01"],
+     ["--start", "1999-01-01", "--end", "1999-01-08"],
+     ["--start", "2030-01-01"], ["--end", "1999-01-01"]],
+    ids=["after-the-data", "before-the-data", "start-only", "end-only"],
+)  # fmt: skip
+def test_cli_period_without_events_exits_2_naming_period_and_data_range(
+    capsys: pytest.CaptureFixture[str],
+    sample_config: Path,
+    journey: journeylib.Journey,
+    command: str,
+    period: list[str],
+) -> None:
+    code = main([command, str(sample_config), "--format", "json", *period])
+    captured = capsys.readouterr()
+    first, last = (moment.astimezone(BERLIN).date() for moment in journey.time_range)
+    assert code == 2
+    assert captured.out == ""
+    if len(period) == 4:
+        said = f"{period[1]} to {period[3]} (end excluded)"
+    else:
+        said = f"from {period[1]}" if period[0] == "--start" else f"before {period[1]}"
+    assert f"journey {command}: empty period: {said} has no events" in captured.err
+    assert f"has no events in {sample_config}" in captured.err
+    assert f"its events run from {first} to {last} (Europe/Berlin)" in captured.err
+
+
+def test_cli_period_overlapping_the_data_is_computed(
+    capsys: pytest.CaptureFixture[str], sample_config: Path, journey: journeylib.Journey
+) -> None:
+    last = journey.time_range[1].astimezone(BERLIN).date()
+    # from the last day of the data to a month past it: one day holds events
+    period = ["--start", str(last), "--end", str(last + timedelta(days=30))]
+    payload = run_json(capsys, ["funnel", str(sample_config), "--format", "json", *period])
+    assert payload["steps"][0]["users"] > 0
+
+
+def test_cli_stops_quietly_when_the_reader_goes_away(sample_config: Path) -> None:
+    """``journey kpis ... | head -c 10``: exit 141 (as SIGPIPE would), no traceback."""
+    program = "import sys; from journeylib.cli import main; sys.exit(main())"
+    argv = [sys.executable, "-c", program, "kpis", str(sample_config), "--format", "json"]
+    child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert child.stdout is not None
+    assert child.stderr is not None
+    assert child.stdout.read(10) == b"[\n  {\n    "
+    child.stdout.close()  # far less than the JSON (over 64 KiB, more than a pipe holds)
+    err = child.stderr.read().decode()
+    assert child.wait(timeout=120) == 141, err
+    assert "Traceback" not in err
+    assert err == ""
 
 
 # --------------------------------------------------------------------------- ad hoc --events
