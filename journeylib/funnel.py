@@ -1,11 +1,11 @@
 """Funnels (KPI_DEFINITIONS.md, section 3): ordered steps, an entry period and a window.
 
 A funnel is an analysis, not a KPI expression: :func:`compute_funnel` collects internally, in
-stages: the funnel's events once, then either two hash operations and one array pass per step
-(:mod:`journeylib._funnel_dense`, for first-attempt funnels with disjoint steps, not strict and
-without exclusions) or one join per step on the shrinking set of attempts still in the funnel
-(:mod:`journeylib._funnel_match`, every option). Both measured several times faster than one
-lazy plan with repeated sub-plans.
+stages: the funnel's events once, then either compiled loops over one hash table of the units
+per partition (:mod:`journeylib._funnel_dense`, for first-attempt funnels with disjoint steps,
+not strict and without exclusions) or one join per step on the shrinking set of attempts still
+in the funnel (:mod:`journeylib._funnel_match`, every option). Both measured several times
+faster than one lazy plan with repeated sub-plans.
 """
 
 from __future__ import annotations
@@ -24,13 +24,7 @@ from journeylib._funnel_summary import PERIOD, summarise_steps
 from journeylib.errors import SchemaError
 from journeylib.periods import Grain, period_start_expr, period_starts
 
-__all__ = ["STREAM_EVENTS", "FunnelResult", "compute_funnel"]
-
-#: Above this many events, a first-attempt funnel reads its events in one streaming plan
-#: instead of holding them in memory: it holds only the later-step events, not the step-1
-#: events that make up most of a funnel's. Measured on the 50M-event benchmark data (2 cores,
-#: best of 6 runs): 2.96 s with a peak RSS of 1.0 GB streamed, 2.64 s and 1.8 GB held.
-STREAM_EVENTS = 20_000_000
+__all__ = ["FunnelResult", "compute_funnel"]
 
 _UTC = UTC
 
@@ -96,11 +90,6 @@ def _check_arguments(
         )
 
 
-def _event_count(events: pl.LazyFrame) -> int:
-    """Rows of ``events`` (Parquet and in-memory frames answer from their metadata)."""
-    return events.select(pl.len()).collect().item()
-
-
 def _period_grid(start: datetime, end: datetime, grain: Grain, timezone: str) -> pl.DataFrame:
     zone = ZoneInfo(timezone)
     first_day = start.astimezone(zone).date()
@@ -162,7 +151,11 @@ def compute_funnel(
     ``median_seconds_from_previous`` and ``p90_seconds_from_previous`` (linear interpolation,
     null at step 1). A zero denominator gives null conversions, never 0.
 
-    The computation collects internally (staged joins; the caller's frame stays lazy).
+    The computation collects internally (the caller's frame stays lazy). Funnels with
+    ``attempt="first"``, not strict, without exclusions and with no event name in two steps
+    (the common case) are matched by compiled loops: the first such call after installing
+    journeylib compiles them (a few seconds, then cached on disk), and their events are held
+    at 16 bytes each. Every other funnel runs as one Polars join per step.
 
     Examples
     --------
@@ -211,8 +204,7 @@ def compute_funnel(
         "also": also,
     }
     if dense_applies(steps, best=attempt == "best", strict=strict, exclude=exclude):
-        stream = _event_count(events) > STREAM_EVENTS
-        units, collected = match_first_attempts(funnel_events, stream=stream, **matching)
+        units, collected = match_first_attempts(funnel_events, **matching)
     else:
         keyed = add_order_key(funnel_events, funnel_names, only_funnel_names=not strict)
         units, collected = match_units(

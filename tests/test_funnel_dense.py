@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from numba.typed import List
 from polars.testing import assert_frame_equal
 from test_funnel import random_events
 
+import journeylib._funnel_dense
 import journeylib.funnel
 from journeylib._funnel_dense import dense_applies, match_first_attempts
 from journeylib._funnel_match import SEGMENT, UNIT, add_order_key, event_code, match_units
@@ -64,8 +67,23 @@ def _events(rows: list[tuple], segmented: bool, ordered: bool) -> pl.LazyFrame:
     return frame.lazy()
 
 
+# how the events are read and split: (rows a batch, bits of the partition, rows a block);
+# the first is the default, the others put every batch of one row or two in its own block, and
+# all units in one or two partitions
+LAYOUTS = [(None, 7, 1 << 23), (1, 1, 1), (2, 0, 3)]
+LAYOUT_IDS = ["default", "one-row-batches", "one-partition"]
+
+
+def _layout(monkeypatch: pytest.MonkeyPatch, layout: tuple) -> int | None:
+    chunk_size, partition_bits, block_rows = layout
+    monkeypatch.setattr(journeylib._funnel_dense, "PARTITION_BITS", partition_bits)
+    monkeypatch.setattr(journeylib._funnel_dense, "BLOCK_ROWS", block_rows)
+    return chunk_size
+
+
 ROW = st.tuples(
-    st.integers(1, 4),
+    # small hashes (all in the first partition) and hashes with the top bit set
+    st.sampled_from([1, 2, 3, 4, 2**63, 2**63 + 1, 2**64 - 1]),
     st.integers(-3, 72),  # before the start, inside, after the end and past the window
     st.sampled_from([*NAMES, "x"]),
     st.sampled_from(["ios", "web", None]),
@@ -78,10 +96,10 @@ ROW = st.tuples(
     window_hours=st.sampled_from([0, 5, 24]),
     segmented=st.booleans(),
     ordered=st.booleans(),
-    stream=st.booleans(),
+    layout=st.sampled_from(LAYOUTS),
     steps=st.sampled_from(DENSE_FUNNELS),
 )
-def test_dense_matches_the_general_matcher(rows, window_hours, segmented, ordered, stream, steps):
+def test_dense_matches_the_general_matcher(rows, window_hours, segmented, ordered, layout, steps):
     names = sorted({name for step in steps for name in step})
     events = _events(rows, segmented, ordered)
     options = {
@@ -93,20 +111,23 @@ def test_dense_matches_the_general_matcher(rows, window_hours, segmented, ordere
     }
     keyed = add_order_key(events, names)
     general, _ = match_units(keyed, best=False, strict=False, exclude=[], **options)
-    dense, _ = match_first_attempts(events, stream=stream, **options)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        chunk_size = _layout(monkeypatch, layout)
+        dense, _ = match_first_attempts(events, chunk_size=chunk_size, **options)
     assert_frame_equal(dense.sort(UNIT), general.sort(UNIT), check_exact=True)
 
 
-@pytest.mark.parametrize("stream", [False, True], ids=["in-memory", "streaming"])
+@pytest.mark.parametrize("layout", LAYOUTS, ids=LAYOUT_IDS)
 @pytest.mark.parametrize(
     "steps",
     [[["b"], ["c"], ["a"]], [["b"], ["c"], ["d"]], [["b"], ["a"], ["c"]]],
     ids=["smallest-name-last", "names-in-order", "smallest-name-second"],
 )
-def test_a_step_at_the_previous_steps_timestamp_counts(steps, stream):
+def test_a_step_at_the_previous_steps_timestamp_counts(monkeypatch, steps, layout):
     """b at 1 h, then the two later steps' events both at 2 h: the unit reaches step 3."""
     rows = [(1, 1, steps[0][0], None), (1, 2, steps[1][0], None), (1, 2, steps[2][0], None)]
     names = sorted({name for step in steps for name in step})
+    chunk_size = _layout(monkeypatch, layout)
     units, _ = match_first_attempts(
         _events(rows, segmented=False, ordered=False),
         steps=steps,
@@ -114,17 +135,17 @@ def test_a_step_at_the_previous_steps_timestamp_counts(steps, stream):
         start=START,
         end=END,
         window=timedelta(hours=24),
-        stream=stream,
+        chunk_size=chunk_size,
     )
     assert units.select("reached", "t_3").to_dicts() == [
         {"reached": 3, "t_3": START + timedelta(hours=2)}
     ]
 
 
-@pytest.mark.parametrize("stream", [False, True], ids=["in-memory", "streaming"])
+@pytest.mark.parametrize("layout", LAYOUTS, ids=LAYOUT_IDS)
 @pytest.mark.parametrize("ordered", [True, False], ids=["time-ordered", "shuffled"])
 @pytest.mark.parametrize("options", [{}, {"breakdown": "segment"}, {"trend_grain": "week"}])
-def test_whole_funnel_table_is_the_same_on_both_paths(monkeypatch, ordered, options, stream):
+def test_whole_funnel_table_is_the_same_on_both_paths(monkeypatch, ordered, options, layout):
     events = random_events(seed=3, n_events=40_000, n_users=1_500)
     events = events.with_columns(
         segment=pl.col("user_id").str.slice(-1).replace({"1": None}),
@@ -138,14 +159,128 @@ def test_whole_funnel_table_is_the_same_on_both_paths(monkeypatch, ordered, opti
         "window": timedelta(days=2),
         **options,
     }
-    # a threshold of 0 events sends every funnel down the streaming reads
-    monkeypatch.setattr(journeylib.funnel, "STREAM_EVENTS", 0 if stream else 10**12)
+    _, partition_bits, block_rows = layout
+    monkeypatch.setattr(journeylib._funnel_dense, "PARTITION_BITS", partition_bits)
+    monkeypatch.setattr(journeylib._funnel_dense, "BLOCK_ROWS", block_rows)
     dense = compute_funnel(events.lazy(), **arguments)
     monkeypatch.setattr(journeylib.funnel, "dense_applies", lambda *_, **__: False)
     general = compute_funnel(events.lazy(), **arguments)
     assert dense.steps.filter(pl.col("step") == 1)["users"].sum() > 1000
     assert dense.in_progress == general.in_progress
     assert_frame_equal(dense.steps, general.steps, check_exact=True)
+
+
+def _both_paths(monkeypatch, events: pl.DataFrame, **arguments) -> tuple:
+    dense = compute_funnel(events.lazy(), **arguments)
+    with monkeypatch.context() as patched:
+        patched.setattr(journeylib.funnel, "dense_applies", lambda *_, **__: False)
+        general = compute_funnel(events.lazy(), **arguments)
+    return dense, general
+
+
+@pytest.mark.parametrize("partition_bits", [0, 7])
+def test_a_partition_of_many_units_grows_its_table(monkeypatch, partition_bits):
+    """6,000 units; in one partition, the table (first 4,096 slots, half full at most) grows."""
+    monkeypatch.setattr(journeylib._funnel_dense, "PARTITION_BITS", partition_bits)
+    events = random_events(seed=11, n_events=60_000, n_users=6_000)
+    dense, general = _both_paths(
+        monkeypatch,
+        events,
+        steps=[["view"], ["cart"], ["checkout"], ["pay"]],
+        start=datetime(2026, 1, 2, tzinfo=UTC),
+        end=datetime(2026, 1, 25, tzinfo=UTC),
+        window=timedelta(days=3),
+    )
+    assert dense.steps["users"][0] > 5_000
+    assert_frame_equal(dense.steps, general.steps, check_exact=True)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_growing_table_keeps_every_unit_and_its_smallest_key(seed):
+    """100,000 units in one partition, 3 rows each: the table grows 6 times from 4,096 slots.
+
+    The unit being inserted when the table grows must land in the new table, and every later
+    row of a unit must find it (the result holds each unit once with its smallest key).
+    """
+    from journeylib._funnel_kernels import match_partition, partition_batch, unwritten
+
+    rng = np.random.default_rng(seed)
+    hashes = np.unique(rng.integers(-(2**63), 2**63 - 1, 100_000, dtype=np.int64))
+    units = np.repeat(hashes, 3)
+    keys = rng.integers(0, 10**9, units.size, dtype=np.int64) * 2  # code 0: step 1
+    keys[::7] += 1  # code 1: no step; these rows are left out
+    order = rng.permutation(units.size)
+    units, keys = units[order], keys[order]
+    step_of_code = np.array([0, -1])
+    block_units, block_keys = np.empty(units.size, np.int64), np.empty(units.size, np.int64)
+    starts = partition_batch(units, keys, step_of_code, 1, 1, 63, 1, block_units, block_keys, 0)
+    assert starts.tolist() == [0, int((keys % 2 == 0).sum())]
+    out_units, out_keys = unwritten(hashes.size, 1)
+    found = match_partition(
+        List([block_units]),
+        List([block_keys]),
+        np.array([0]),
+        starts[None, :],
+        0,
+        1,
+        2,
+        0,
+        2 * 10**9,
+        0,
+        out_units,
+        out_keys,
+        0,
+    )
+    step_1 = keys % 2 == 0
+    expected = (
+        pl.DataFrame({"unit": units[step_1], "key": keys[step_1]})
+        .group_by("unit")
+        .agg(pl.col("key").min())
+        .sort("unit")
+    )
+    got = pl.DataFrame({"unit": out_units[:found], "key": out_keys[0, :found]}).sort("unit")
+    assert found == expected.height > 99_000
+    assert_frame_equal(got, expected, check_dtypes=False)
+
+
+def test_a_funnel_across_1970_counts_as_any_other():
+    """Keys before the epoch are negative: their codes and floors must still be exact."""
+    shift = datetime(2026, 1, 10, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)
+    events = random_events(seed=13, n_events=20_000, n_users=800).with_columns(
+        pl.col("timestamp") - shift
+    )
+    arguments = {
+        "steps": [["view"], ["cart", "other"], ["checkout"], ["pay"]],
+        "start": datetime(2026, 1, 3, tzinfo=UTC) - shift,
+        "end": datetime(2026, 1, 20, tzinfo=UTC) - shift,
+        "window": timedelta(hours=30),
+    }
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        dense, general = _both_paths(monkeypatch, events, **arguments)
+    shifted_back = compute_funnel(
+        events.with_columns(pl.col("timestamp") + shift).lazy(),
+        **arguments | {"start": arguments["start"] + shift, "end": arguments["end"] + shift},
+    )
+    assert dense.steps["users"][0] > 500
+    assert_frame_equal(dense.steps, general.steps, check_exact=True)
+    assert dense.steps["users"].to_list() == shifted_back.steps["users"].to_list()
+
+
+def test_no_events_in_the_period_gives_empty_units():
+    events = _events([(1, 100, "a", None), (2, -10, "b", None)], segmented=True, ordered=True)
+    units, _ = match_first_attempts(
+        events,
+        steps=STEPS,
+        funnel_names=NAMES,
+        start=START,
+        end=END,
+        window=timedelta(hours=5),
+    )
+    assert units.height == 0
+    assert units.columns == [
+        *[UNIT, "reached", "t_1", "t_2", "t_3", "latest_entry", "entry_time", SEGMENT]
+    ]
+    assert units.schema["t_1"] == pl.Datetime("us", "UTC")
 
 
 # names of equal byte lengths (the code must then come from the name) and of several bytes a
