@@ -198,8 +198,12 @@ def _run_kpis(args: argparse.Namespace) -> int:
             record["breakdown"] = {c: row[c] for c in by}
             rows.append(record)
         _print_json(rows)
+    elif args.format == "csv":
+        _print_csv(table)
     else:
-        _print_frame(table, args.format)
+        from journeylib._cli_table import kpi_text
+
+        _print_text(kpi_text(table, by=by, currency=journey.config.currency))
     return 0
 
 
@@ -231,8 +235,12 @@ def _run_funnel(args: argparse.Namespace) -> int:
                 "in_progress": int(frame["in_progress"].sum()),
             }
         )
+    elif args.format == "csv":
+        _print_csv(frame)
     else:
-        _print_frame(frame, args.format)
+        from journeylib._cli_table import funnel_text
+
+        _print_text(funnel_text(frame, groups=[*by, *(["period"] if args.trend else [])]))
     return 0
 
 
@@ -260,10 +268,11 @@ def _run_retention(args: argparse.Namespace) -> int:
             )
         _print_json({"cohorts": cohorts})
     elif args.format == "csv":
-        _print_frame(matrix, "csv")
+        _print_csv(matrix)
     else:
-        wide = matrix.pivot(on="offset", index=["cohort", "cohort_size"], values="retention")
-        _print_frame(wide, "table")
+        from journeylib._cli_table import retention_text
+
+        _print_text(retention_text(matrix))
     return 0
 
 
@@ -286,12 +295,11 @@ def _run_score(args: argparse.Namespace) -> int:
             }
         )
     elif args.format == "csv":
-        _print_frame(result.kpis, "csv")
+        _print_csv(result.kpis)
     else:
-        overall = "no data" if result.overall is None else f"{result.overall:.1f}"
-        print(f"Journey score: {overall} / 100")
-        _print_frame(result.stages, "table")
-        print(result.describe())
+        from journeylib._cli_table import score_text
+
+        _print_text(score_text(result.overall, result.stages, result.left_out))
     return 0
 
 
@@ -308,9 +316,9 @@ def _print_json(payload: Any) -> None:
     sys.stdout.write("\n")
 
 
-def _print_frame(frame: pl.DataFrame, fmt: str) -> None:
-    if fmt == "csv":
-        sys.stdout.write(frame.write_csv())
-        return
-    with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=200, fmt_str_lengths=60):
-        print(frame)
+def _print_csv(frame: pl.DataFrame) -> None:
+    sys.stdout.write(frame.write_csv())
+
+
+def _print_text(text: str) -> None:
+    sys.stdout.write(text + "\n")

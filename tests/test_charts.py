@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 import vl_convert
 
+from journeylib._format import format_change, format_duration, format_value
 from journeylib.charts import (
     THEME_NAME,
     channel_comparison,
@@ -22,7 +23,6 @@ from journeylib.charts import (
     survey_distribution,
     use_theme,
 )
-from journeylib.charts._format import format_change, format_duration, format_value
 from journeylib.charts._theme import BAD, GOOD, MISSING, NEUTRAL, PALETTE
 from journeylib.errors import DataError
 from journeylib.surveys import score_distribution

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from datetime import date, timedelta
@@ -200,6 +201,13 @@ def test_cli_kpis_csv_and_table(
         frame = pl.read_csv(out.encode())
         assert frame.height == 1
         assert frame["period_start"].cast(pl.String).to_list() == ["2026-06-01"]
+    else:
+        header, rule, row = out.splitlines()
+        assert header.split()[:5] == ["period", "stage", "kpi", "value", "previous"]
+        assert set(rule) == {"-", " "}
+        period, stage, kpi, value = row.split()[:4]
+        assert (period, stage, kpi) == ("2026-06-01", "purchase", "orders")
+        assert re.fullmatch(r"\d{1,3}(,\d{3})*", value)  # a count, thousands separated
 
 
 def test_cli_missing_config_exits_2_with_a_clear_message(

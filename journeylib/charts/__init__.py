@@ -6,7 +6,7 @@ comes from the one theme in :mod:`journeylib.charts._theme` (``use_theme()`` ena
 
 from __future__ import annotations
 
-from journeylib.charts._format import format_value
+from journeylib._format import format_value
 from journeylib.charts._theme import THEME_NAME, register_theme, use_theme
 from journeylib.charts.channels import channel_comparison
 from journeylib.charts.funnel import funnel_chart

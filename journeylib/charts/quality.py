@@ -5,8 +5,8 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
+from journeylib._format import COUNT_FORMAT
 from journeylib.charts._data import heading, prepare
-from journeylib.charts._format import COUNT_FORMAT
 from journeylib.charts._theme import GOOD
 
 __all__ = ["ALL_CLEAN", "data_quality_panel"]

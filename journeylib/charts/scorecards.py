@@ -7,8 +7,8 @@ from datetime import date
 import altair as alt
 import polars as pl
 
+from journeylib._format import format_change, format_value
 from journeylib.charts._data import heading, latest, prepare
-from journeylib.charts._format import format_change, format_value
 from journeylib.charts._theme import (
     BAD,
     GOOD,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
+from journeylib._format import COUNT_FORMAT, RATE_FORMAT
 from journeylib.charts._data import heading, prepare
-from journeylib.charts._format import COUNT_FORMAT, RATE_FORMAT
 from journeylib.charts._theme import BAD, GOOD, NEUTRAL, PALETTE
 from journeylib.errors import DataError
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
+from journeylib._format import duration_axis, format_value, vega_format
 from journeylib.charts._data import heading, prepare
-from journeylib.charts._format import duration_axis, format_value, vega_format
 from journeylib.charts._theme import NEUTRAL, PALETTE
 from journeylib.errors import DataError
 

@@ -1,4 +1,5 @@
-"""Unit formatting, as Vega format strings (axes, tooltips) and as Python formatters (labels).
+"""Unit formatting, as Vega format strings (axes, tooltips) and as Python formatters (labels,
+tables of the command line).
 
 Units are those of the KPI registry: ``count``, ``rate``, ``currency``, ``duration`` (seconds)
 and ``score``. Rates show as percentages, currency with the journey's currency code, durations
