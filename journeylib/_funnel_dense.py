@@ -9,7 +9,8 @@ a pass over each step's events, done by the compiled loops of
 
 1. the funnel's events are read as batches of (unit hash, order key) from one streaming plan;
    each batch is reordered at once by partition (the top bits of the hash) and step, so the
-   events are held in 16 bytes each and never as strings;
+   events are held in 16 bytes each and never as strings (with a breakdown, 8 bytes more: a
+   64-bit hash of the value, the values themselves held once each);
 2. each partition's units are matched on their own, in parallel threads: its table stays
    small enough for the processor's cache. On the 50M-event benchmark data (2 cores), the
    matching took 0.39-0.53 s, where what it replaced took 1.5-1.8 s: the Polars group-by of
@@ -29,7 +30,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import polars as pl
 
-from journeylib._funnel_match import KEY, SEGMENT, UNIT, Keys, add_order_key, entry_rows
+from journeylib._funnel_match import KEY, SEGMENT, UNIT, Keys, add_order_key
 
 __all__ = ["BLOCK_ROWS", "PARTITION_BITS", "dense_applies", "match_first_attempts"]
 
@@ -52,15 +53,9 @@ def dense_applies(
     return not best and not strict and not exclude and len(names) == len(set(names))
 
 
-def _segments(step_1: pl.LazyFrame, entries: pl.DataFrame) -> pl.DataFrame:
-    """Per unit, the breakdown value of its entry event (``step_1``: the step-1 events)."""
-    entry_events = (
-        step_1.select(UNIT, KEY, SEGMENT)
-        .join(entries.lazy().select(UNIT, pl.col("key_1").alias(KEY)), on=[UNIT, KEY], how="semi")
-        .collect(engine="streaming")
-    )
-    first = entries.select(UNIT, "key_1", first=pl.lit(True))
-    return entry_rows(first, entry_events).select(UNIT, SEGMENT)
+_SEGMENT_CODE = "_segment_code"
+#: The code of a null breakdown value (the others are 64-bit hashes of the value)
+_NULL_SEGMENT = np.iinfo(np.int64).max
 
 
 @dataclass(frozen=True)
@@ -68,13 +63,64 @@ class _Partitioned:
     """The funnel's events as hashes and keys in blocks, each batch ordered by partition and step.
 
     Batch ``b`` lies in block ``batch_block[b]``, its buckets (partition * steps + step) from
-    ``starts[b]``.
+    ``starts[b]``. With a breakdown, ``segments`` holds each event's breakdown code and
+    ``breakdown`` the codes and values of the step-1 events.
     """
 
     units: object  # numba typed lists of int64 arrays, one a block
     keys: object
+    segments: object
     batch_block: np.ndarray
     starts: np.ndarray
+    breakdown: _Breakdown | None
+
+
+class _Breakdown:
+    """The breakdown values of the step-1 events by code, gathered batch by batch."""
+
+    def __init__(self, dtype: pl.DataType) -> None:
+        self.dtype = dtype
+        self.values = pl.DataFrame(schema={_SEGMENT_CODE: pl.Int64, SEGMENT: dtype})
+        self.pending: list[pl.DataFrame] = []
+        self.pending_rows = 0
+
+    def add(self, batch: pl.DataFrame) -> None:
+        pairs = batch.select(_SEGMENT_CODE, SEGMENT).drop_nulls(SEGMENT).unique(_SEGMENT_CODE)
+        self.pending.append(pairs)
+        self.pending_rows += pairs.height
+        # merged now and then, so that many distinct values are not held once per batch
+        if self.pending_rows > max(1_000_000, self.values.height):
+            self._merge()
+
+    def _merge(self) -> None:
+        self.values = pl.concat([self.values, *self.pending]).unique(_SEGMENT_CODE)
+        self.pending, self.pending_rows = [], 0
+
+    def ranks(self) -> tuple[np.ndarray, np.ndarray]:
+        """The codes, sorted, and the rank of each one's value in value order (null last)."""
+        self._merge()
+        ranked = self.values.sort(SEGMENT).with_row_index("rank")
+        ranked = pl.concat(
+            [
+                ranked.select(_SEGMENT_CODE, pl.col("rank").cast(pl.Int64)),
+                pl.DataFrame({_SEGMENT_CODE: [_NULL_SEGMENT], "rank": [ranked.height]}),
+            ]
+        ).sort(_SEGMENT_CODE)
+        return ranked[_SEGMENT_CODE].to_numpy(), ranked["rank"].to_numpy()
+
+
+def _with_breakdown_codes(keyed: pl.LazyFrame, steps: Sequence[Sequence[str]], keys: Keys):
+    """``keyed`` with each event's breakdown code; the values themselves on step-1 events only."""
+    step_1 = keys.named(steps[0])
+    value = pl.col(SEGMENT)
+    code = (
+        pl.when(~step_1)
+        .then(pl.lit(0, pl.Int64))
+        .when(value.is_null())
+        .then(pl.lit(_NULL_SEGMENT, pl.Int64))
+        .otherwise(value.hash(seed=0).reinterpret(signed=True))
+    )
+    return keyed.select(UNIT, KEY, code.alias(_SEGMENT_CODE), pl.when(step_1).then(value))
 
 
 def _step_of_code(steps: Sequence[Sequence[str]], keys: Keys) -> np.ndarray:
@@ -89,13 +135,19 @@ def _step_of_code(steps: Sequence[Sequence[str]], keys: Keys) -> np.ndarray:
 
 
 def _partitioned(
-    keyed: pl.LazyFrame, steps: Sequence[Sequence[str]], keys: Keys, chunk_size: int | None
+    keyed: pl.LazyFrame,
+    steps: Sequence[Sequence[str]],
+    keys: Keys,
+    chunk_size: int | None,
+    breakdown: _Breakdown | None,
 ) -> _Partitioned | None:
     """Read ``keyed`` (``_unit``, ``_order_key``) in batches, each reordered as it arrives.
 
     The batches are written into blocks of at least ``BLOCK_ROWS`` rows: large arrays, which
     the allocator returns to the system when freed (many small ones measured a peak RSS
-    growing from run to run). ``None`` when there are no events.
+    growing from run to run). With ``breakdown``, ``keyed`` also holds the breakdown codes and
+    values (:func:`_with_breakdown_codes`): the codes go into blocks too, the values into
+    ``breakdown``. ``None`` when there are no events.
     """
     from numba.typed import List
 
@@ -103,71 +155,98 @@ def _partitioned(
 
     step_of_code = _step_of_code(steps, keys)
     arguments = (keys.scale - 1, len(steps), np.int64(64 - PARTITION_BITS), 1 << PARTITION_BITS)
-    block_units: list[np.ndarray] = []
-    block_keys: list[np.ndarray] = []
+    no_segments = np.empty(0, dtype=np.int64)
+    no_segments.setflags(write=False)
+    blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     batch_block, starts = [], []
     used = 0
     for batch in keyed.collect_batches(chunk_size=chunk_size, maintain_order=False):
         if batch.height == 0:
             continue
-        if not block_units or used + batch.height > len(block_units[-1]):
-            block_units.append(np.empty(max(BLOCK_ROWS, batch.height), dtype=np.int64))
-            block_keys.append(np.empty(max(BLOCK_ROWS, batch.height), dtype=np.int64))
+        if not blocks or used + batch.height > len(blocks[-1][0]):
+            rows = max(BLOCK_ROWS, batch.height)
+            segment_rows = rows if breakdown is not None else 1
+            blocks.append(
+                (
+                    np.empty(rows, np.int64),
+                    np.empty(rows, np.int64),
+                    np.empty(segment_rows, np.int64),
+                )
+            )
             used = 0
-        units = batch.get_column(UNIT).to_numpy().view(np.int64)
-        order_keys = batch.get_column(KEY).to_numpy()
         # Polars gives its own memory read-only and copies writable: always read-only, so
         # that the loop is compiled once
-        units.setflags(write=False)
-        order_keys.setflags(write=False)
+        columns = [UNIT, KEY, *([_SEGMENT_CODE] if breakdown is not None else [])]
+        arrays = [batch.get_column(name).to_numpy().view(np.int64) for name in columns]
+        for array in arrays:
+            array.setflags(write=False)
+        if breakdown is not None:
+            breakdown.add(batch)
+        units, order_keys, *segments = arrays
         batch_starts = partition_batch(
-            units, order_keys, step_of_code, *arguments, block_units[-1], block_keys[-1], used
+            units,
+            order_keys,
+            segments[0] if segments else no_segments,
+            step_of_code,
+            *arguments,
+            *blocks[-1],
+            used,
         )
         used = int(batch_starts[-1])
-        batch_block.append(len(block_units) - 1)
+        batch_block.append(len(blocks) - 1)
         starts.append(batch_starts)
     if not starts:
         return None
     return _Partitioned(
-        units=List(block_units),
-        keys=List(block_keys),
+        units=List(block[0] for block in blocks),
+        keys=List(block[1] for block in blocks),
+        segments=List(block[2] for block in blocks),
         batch_block=np.array(batch_block, dtype=np.int64),
         starts=np.stack(starts),
+        breakdown=breakdown,
     )
 
 
 def _matched(
     partitioned: _Partitioned, n_steps: int, keys: Keys, start: datetime, end: datetime
-) -> tuple[np.ndarray, np.ndarray]:
-    """Every unit's hash and its ``n_steps`` step keys, the partitions matched in parallel.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every unit's hash, its ``n_steps`` step keys and (with a breakdown) the code of its
+    entry's breakdown value, the partitions matched in parallel.
 
-    Each partition writes its units into its own range of two shared arrays, sized by its
-    step-1 rows; the written parts are then copied together.
+    Each partition writes its units into its own range of shared arrays, sized by its step-1
+    rows; the written parts are then copied together.
     """
     from journeylib._funnel_kernels import gathered, match_partition, step_1_rows, unwritten
 
     n_parts = 1 << PARTITION_BITS
     room = [step_1_rows(partitioned.starts, partition, n_steps) for partition in range(n_parts)]
     offsets = np.concatenate([[0], np.cumsum(room)]).astype(np.int64)
-    out_units, out_keys = unwritten(int(offsets[-1]), n_steps)
+    segmented = partitioned.breakdown is not None
+    out = unwritten(int(offsets[-1]), n_steps, segmented)
+    if segmented:
+        codes, ranks = partitioned.breakdown.ranks()
+    else:
+        codes = ranks = np.empty(0, dtype=np.int64)
     arguments = (n_steps, keys.scale, keys.bound(start), keys.bound(end), keys.window_us)
 
     def match(partition: int) -> int:
         return match_partition(
             partitioned.units,
             partitioned.keys,
+            partitioned.segments,
             partitioned.batch_block,
             partitioned.starts,
             partition,
             *arguments,
-            out_units,
-            out_keys,
+            codes,
+            ranks,
+            *out,
             offsets[partition],
         )
 
     with ThreadPoolExecutor(max_workers=max(1, min(n_parts, pl.thread_pool_size()))) as pool:
         found = list(pool.map(match, range(n_parts)))
-    return gathered(out_units, out_keys, offsets, np.array(found, dtype=np.int64))
+    return gathered(*out, offsets, np.array(found, dtype=np.int64))
 
 
 def match_first_attempts(
@@ -189,19 +268,25 @@ def match_first_attempts(
     here. The plans ``also`` are collected too (their results are returned second);
     ``chunk_size`` is the rows of a read batch (default: the engine's).
 
-    The events are read once (twice with a breakdown: the entries' segments are read again
-    from ``events``, so that no string is held), and held as 16 bytes each.
+    The events are read once and held as 16 bytes each (24 with a breakdown, whose values
+    are held once per distinct value, by a 64-bit hash of the value).
     """
     keys = Keys(funnel_names, window)
     funnel = events.filter(pl.col("event").is_in(keys.names))
     keyed = add_order_key(funnel, keys.names, only_funnel_names=True)
+    schema = events.collect_schema()
+    breakdown = _Breakdown(schema[SEGMENT]) if SEGMENT in schema.names() else None
+    if breakdown is None:
+        keyed = keyed.select(UNIT, KEY)
+    else:
+        keyed = _with_breakdown_codes(keyed, steps, keys)
     also_results = pl.collect_all(list(also)) if also else []
-    partitioned = _partitioned(keyed.select(UNIT, KEY), steps, keys, chunk_size)
+    partitioned = _partitioned(keyed, steps, keys, chunk_size, breakdown)
     if partitioned is None:
-        hashes = np.empty(0, dtype=np.int64)
+        hashes = segment_codes = np.empty(0, dtype=np.int64)
         step_keys = np.empty((len(steps), 0), dtype=np.int64)
     else:
-        hashes, step_keys = _matched(partitioned, len(steps), keys, start, end)
+        hashes, step_keys, segment_codes = _matched(partitioned, len(steps), keys, start, end)
         del partitioned
     key_columns = [f"key_{step}" for step in range(1, len(steps) + 1)]
     found_keys = pl.DataFrame(
@@ -224,8 +309,11 @@ def match_first_attempts(
         keys.timestamp(pl.col("key_1")).alias("latest_entry"),
         keys.timestamp(pl.col("key_1")).alias("entry_time"),
     )
-    if SEGMENT in events.collect_schema().names():
-        step_1 = keyed.filter(keys.named(steps[0]))
-        entries = found_keys.select(UNIT, "key_1")
-        units = units.join(_segments(step_1, entries), on=UNIT, how="left")
+    if breakdown is not None:
+        entry_codes = pl.Series(_SEGMENT_CODE, segment_codes, dtype=pl.Int64)
+        units = (
+            units.with_columns(entry_codes)
+            .join(breakdown.values, on=_SEGMENT_CODE, how="left")
+            .drop(_SEGMENT_CODE)
+        )
     return units, also_results

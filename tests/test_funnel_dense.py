@@ -195,52 +195,54 @@ def test_a_partition_of_many_units_grows_its_table(monkeypatch, partition_bits):
     assert_frame_equal(dense.steps, general.steps, check_exact=True)
 
 
+@pytest.mark.parametrize("segmented", [False, True], ids=["no-breakdown", "breakdown"])
 @pytest.mark.parametrize("seed", range(4))
-def test_a_growing_table_keeps_every_unit_and_its_smallest_key(seed):
+def test_a_growing_table_keeps_every_unit_and_its_smallest_key(seed, segmented):
     """100,000 units in one partition, 3 rows each: the table grows 6 times from 4,096 slots.
 
     The unit being inserted when the table grows must land in the new table, and every later
-    row of a unit must find it (the result holds each unit once with its smallest key).
+    row of a unit must find it (the result holds each unit once with its smallest key). With
+    a breakdown, the entry's code must survive the growth too, and among rows at the entry
+    key (keys are coarse here: many ties) the code of the smallest value wins; the ranks
+    are reversed, so that this is the largest code.
     """
     from journeylib._funnel_kernels import match_partition, partition_batch, unwritten
 
     rng = np.random.default_rng(seed)
     hashes = np.unique(rng.integers(-(2**63), 2**63 - 1, 100_000, dtype=np.int64))
     units = np.repeat(hashes, 3)
-    keys = rng.integers(0, 10**9, units.size, dtype=np.int64) * 2  # code 0: step 1
+    keys = rng.integers(0, 4, units.size, dtype=np.int64) * 2  # code 0: step 1
     keys[::7] += 1  # code 1: no step; these rows are left out
+    segments = rng.integers(0, 5, units.size, dtype=np.int64)
     order = rng.permutation(units.size)
-    units, keys = units[order], keys[order]
-    step_of_code = np.array([0, -1])
-    block_units, block_keys = np.empty(units.size, np.int64), np.empty(units.size, np.int64)
-    starts = partition_batch(units, keys, step_of_code, 1, 1, 63, 1, block_units, block_keys, 0)
+    units, keys, segments = units[order], keys[order], segments[order]
+    codes, ranks = np.arange(5), np.arange(5)[::-1].copy()
+    if not segmented:
+        segments = codes = ranks = np.empty(0, np.int64)
+    blocks = [np.empty(units.size, np.int64) for _ in range(3)]
+    arguments = (np.array([0, -1]), 1, 1, 63, 1)
+    starts = partition_batch(units, keys, segments, *arguments, *blocks, 0)
     assert starts.tolist() == [0, int((keys % 2 == 0).sum())]
-    out_units, out_keys = unwritten(hashes.size, 1)
+    out = unwritten(hashes.size, 1, segmented)
     found = match_partition(
-        List([block_units]),
-        List([block_keys]),
-        np.array([0]),
-        starts[None, :],
-        0,
-        1,
-        2,
-        0,
-        2 * 10**9,
-        0,
-        out_units,
-        out_keys,
-        0,
-    )
+        *(List([block]) for block in blocks), np.array([0]), starts[None, :], 0, 1, 2,
+        0, 2 * 10**9, 0, codes, ranks, *out, 0,
+    )  # fmt: skip
     step_1 = keys % 2 == 0
+    rows = pl.DataFrame({"unit": units[step_1], "key": keys[step_1]})
+    if segmented:
+        rows = rows.with_columns(code=segments[step_1])
     expected = (
-        pl.DataFrame({"unit": units[step_1], "key": keys[step_1]})
+        rows.filter(pl.col("key") == pl.col("key").min().over("unit"))
         .group_by("unit")
-        .agg(pl.col("key").min())
+        .agg(pl.col("key").first(), *([pl.col("code").max()] if segmented else []))
         .sort("unit")
     )
-    got = pl.DataFrame({"unit": out_units[:found], "key": out_keys[0, :found]}).sort("unit")
+    got = {"unit": out[0][:found], "key": out[1][0, :found]}
+    if segmented:
+        got["code"] = out[2][:found]
     assert found == expected.height > 99_000
-    assert_frame_equal(got, expected, check_dtypes=False)
+    assert_frame_equal(pl.DataFrame(got).sort("unit"), expected, check_dtypes=False)
 
 
 def test_a_funnel_across_1970_counts_as_any_other():
