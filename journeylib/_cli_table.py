@@ -41,10 +41,6 @@ def render(header: Sequence[str], rows: Sequence[Sequence[str]], *, numeric: Seq
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
 
 
-def _day(value: date | None) -> str:
-    return _BLANK if value is None else value.isoformat()
-
-
 def _interval(low: float | None, high: float | None, unit: str, currency: str) -> str:
     """``low to high``; a rate interval takes up to 3 decimals, so that its ends differ."""
     if low is None or high is None:
@@ -71,18 +67,14 @@ def kpi_text(table: pl.DataFrame, *, by: Sequence[str], currency: str) -> str:
     Periods the data does not cover to their end are marked ``*``; KPIs that are not
     available are listed under the table with the reason, once each.
     """
-    header = ["period", *by, "stage", "kpi", "value", "previous", "change", "95% CI", "p"]
-    header += ["target", "status"]
-    numeric = [False, *(False for _ in by), False, False, True, True, True, True, True, True]
-    numeric += [False]
+    columns = [("period", False), *((c, False) for c in by), ("stage", False), ("kpi", False)]
+    columns += [(name, True) for name in ("value", "previous", "change", "95% CI", "p", "target")]
+    columns += [("status", False)]
+    header, numeric = zip(*columns, strict=True)
     rows, missing, partial = [], {}, False
     for row in table.iter_rows(named=True):
         unit = row["unit"]
-
-        def written(value: float | None, unit: str = unit) -> str:
-            return format_value(value, unit, currency=currency)
-
-        period = _day(row["period_start"])
+        period = _cell(row["period_start"])
         if not row["complete"]:
             period, partial = period + "*", True
         if not row["available"]:
@@ -90,15 +82,17 @@ def kpi_text(table: pl.DataFrame, *, by: Sequence[str], currency: str) -> str:
         rows.append(
             [
                 period,
-                *(_BLANK if row[c] is None else str(row[c]) for c in by),
+                *(_cell(row[c]) for c in by),
                 row["stage"],
                 row["kpi"],
-                written(row["value"]) if row["available"] else "n/a",
-                written(row["previous"]),
+                format_value(row["value"], unit, currency=currency) if row["available"] else "n/a",
+                format_value(row["previous"], unit, currency=currency),
                 format_change(row["change"], unit, currency=currency),
                 _interval(row["ci_low"], row["ci_high"], unit, currency),
                 _p_value(row["p_value"]),
-                "" if row["target"] is None else written(row["target"]),
+                ""
+                if row["target"] is None
+                else format_value(row["target"], unit, currency=currency),
                 row["status"] or "",
             ]
         )
@@ -157,7 +151,7 @@ def retention_text(matrix: pl.DataFrame) -> str:
         retained = [cells.get((cohort, offset)) for offset in offsets]
         rows.append(
             [
-                _day(cohort),
+                _cell(cohort),
                 format_count(size),
                 *("" if r is None else format_value(r, "rate") for r in retained),
             ]

@@ -42,6 +42,7 @@ PARTITION_BITS = 7
 #: Rows of one block of the held events: 64 MB an array, above the size (32 MB) from which
 #: the C allocator always maps large arrays on their own and unmaps them when freed
 BLOCK_ROWS = 1 << 23
+# (journeylib._funnel_kernels.MISSING, not imported here: numba loads on the first funnel)
 _MISSING = np.iinfo(np.int64).max
 
 
@@ -79,8 +80,7 @@ class _Breakdown:
     """The breakdown values of the step-1 events by code, gathered batch by batch."""
 
     def __init__(self, dtype: pl.DataType) -> None:
-        self.dtype = dtype
-        self.values = pl.DataFrame(schema={_SEGMENT_CODE: pl.Int64, SEGMENT: dtype})
+        self._values = pl.DataFrame(schema={_SEGMENT_CODE: pl.Int64, SEGMENT: dtype})
         self.pending: list[pl.DataFrame] = []
         self.pending_rows = 0
 
@@ -89,17 +89,19 @@ class _Breakdown:
         self.pending.append(pairs)
         self.pending_rows += pairs.height
         # merged now and then, so that many distinct values are not held once per batch
-        if self.pending_rows > max(1_000_000, self.values.height):
-            self._merge()
+        if self.pending_rows > max(1_000_000, self._values.height):
+            self.values()
 
-    def _merge(self) -> None:
-        self.values = pl.concat([self.values, *self.pending]).unique(_SEGMENT_CODE)
-        self.pending, self.pending_rows = [], 0
+    def values(self) -> pl.DataFrame:
+        """Each code with its value, once."""
+        if self.pending:
+            self._values = pl.concat([self._values, *self.pending]).unique(_SEGMENT_CODE)
+            self.pending, self.pending_rows = [], 0
+        return self._values
 
     def ranks(self) -> tuple[np.ndarray, np.ndarray]:
         """The codes, sorted, and the rank of each one's value in value order (null last)."""
-        self._merge()
-        ranked = self.values.sort(SEGMENT).with_row_index("rank")
+        ranked = self.values().sort(SEGMENT).with_row_index("rank")
         ranked = pl.concat(
             [
                 ranked.select(_SEGMENT_CODE, pl.col("rank").cast(pl.Int64)),
@@ -109,7 +111,9 @@ class _Breakdown:
         return ranked[_SEGMENT_CODE].to_numpy(), ranked["rank"].to_numpy()
 
 
-def _with_breakdown_codes(keyed: pl.LazyFrame, steps: Sequence[Sequence[str]], keys: Keys):
+def _with_breakdown_codes(
+    keyed: pl.LazyFrame, steps: Sequence[Sequence[str]], keys: Keys
+) -> pl.LazyFrame:
     """``keyed`` with each event's breakdown code; the values themselves on step-1 events only."""
     step_1 = keys.named(steps[0])
     value = pl.col(SEGMENT)
@@ -313,7 +317,7 @@ def match_first_attempts(
         entry_codes = pl.Series(_SEGMENT_CODE, segment_codes, dtype=pl.Int64)
         units = (
             units.with_columns(entry_codes)
-            .join(breakdown.values, on=_SEGMENT_CODE, how="left")
+            .join(breakdown.values(), on=_SEGMENT_CODE, how="left")
             .drop(_SEGMENT_CODE)
         )
     return units, also_results
