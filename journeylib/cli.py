@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from journeylib.errors import JourneyError
 
@@ -27,7 +28,7 @@ EXIT_BROKEN_PIPE = 141
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``journey`` (every command has ``--help``)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="journey",
         description="Customer-journey KPI reporting: sample data, validation, KPIs, funnels, "
         "retention and the journey score.",
@@ -81,6 +82,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_report_commands(commands)
     add_schedule_commands(commands)
     return parser
+
+
+class _Parser(argparse.ArgumentParser):
+    """``argparse`` with one-line errors: ``journey kpis: <what is wrong> (see ... --help)``.
+
+    Subcommand parsers inherit the class, so every command reports a bad flag the same way.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_UNUSABLE, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
