@@ -112,7 +112,7 @@ def test_unknown_key_names_line_path_and_close_match(tmp_path):
     )
     assert found == [
         "line 5: sources.events.colums: unknown key 'colums' (did you mean 'columns'?); "
-        "allowed keys here: columns, epoch_unit, kind, path, query, separator, table, "
+        "allowed keys here: columns, encoding, epoch_unit, kind, path, query, separator, table, "
         "timestamp_format, timezone, uri"
     ]
 
