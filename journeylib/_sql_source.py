@@ -33,6 +33,8 @@ _DEFAULT_PORTS = {
     "oracle": 1521,
 }
 _POSTGRES_SCHEMES = ("postgres", "postgresql")
+#: The URI schemes a sql source reads (connectorx's, and sqlite through sqlite3).
+SCHEMES = ("postgresql", "postgres", "redshift", "mysql", "mssql", "oracle", "bigquery", "sqlite")
 _NAME_PART = re.compile(r'"(?:[^"]|"")+"|[^."]+')
 _LIST_POSTGRES_TABLES = (
     "SELECT table_schema, table_name FROM information_schema.tables "
@@ -47,7 +49,18 @@ def read_sql(table: str, source: SourceConfig) -> pl.LazyFrame:
         uri = source.resolved_uri()
     except ConfigError as exc:
         raise SourceError(table, source.location, "; ".join(exc.problems)) from None
-    if urlsplit(uri).scheme == "sqlite":
+    scheme = urlsplit(uri).scheme if "://" in uri else ""
+    if scheme not in SCHEMES:
+        reason = (
+            f"unsupported database scheme '{scheme}'" if scheme else "this is not a database URI"
+        )
+        raise SourceError(
+            table,
+            source.location,
+            f"{reason}; expected {', '.join(SCHEMES)}, e.g. postgresql://user@host:5432/db or "
+            "sqlite:///path/to/file.db",
+        )
+    if scheme == "sqlite":
         return _read_sqlite(table, source, uri)
     _probe_connection(table, source, uri)
     query = source.query or f"SELECT * FROM {quote_table_name(table, source)}"

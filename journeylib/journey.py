@@ -97,7 +97,14 @@ class Journey:
         )
         first, last = bounds.row(0)
         if first is None:
-            raise DataError("the events table has no valid rows")
+            events = self.quality.table("events")
+            rules = sorted({issue.rule for issue in events.issues})
+            why = f" (rules broken: {', '.join(rules)})" if rules else ""
+            raise DataError(
+                f"the events table ({events.location}) has no valid rows: "
+                f"{events.rows_read} read, {events.rows_quarantined} quarantined{why}; "
+                "journey validate lists the rows and values"
+            )
         return first, last
 
     def _local_range(self, start: DateLike | None, end: DateLike | None) -> tuple[date, date]:

@@ -109,6 +109,11 @@ def _scan_csv(table: str, source: SourceConfig) -> pl.LazyFrame:
         raise _error(table, source, f"{files[0]} is empty (expected a header line)") from None
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise read_failure(table, source, exc) from None
+    if any("\ufffd" in name for name in frame.collect_schema()):
+        # Polars decodes the header leniently: a byte that is not UTF-8 becomes U+FFFD
+        located = locate_csv_failure(table, source, files, "invalid utf-8 in the header")
+        if located is not None:
+            raise _error(table, source, located)
     return frame
 
 
