@@ -620,3 +620,16 @@ def test_a_file_that_is_no_sqlite_database(tmp_path):
     assert failure(SourceConfig(uri=f"sqlite://{path}", table="events")).endswith(
         f"{path} is not a SQLite database file"
     )
+
+
+def test_a_missing_duckdb_file_is_not_created(tmp_path):
+    path = tmp_path / "shop.duckdb"
+    failure(SourceConfig(path=path, table="events"))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_duckdb_is_opened_read_only(duckdb_file):
+    before = duckdb_file.read_bytes()
+    query = "INSERT INTO events SELECT * FROM events RETURNING *"
+    assert "read-only" in failure(SourceConfig(path=duckdb_file, query=query)).lower()
+    assert duckdb_file.read_bytes() == before
