@@ -149,7 +149,7 @@ def _plan(
 
 def _quality_aggregations(
     checks: list[Check], plans: dict[str, ColumnPlan], outputs: list[str], dedupe: bool,
-    file_column: str | None, role_names: list[str],
+    file_column: str | None,
 ) -> list[pl.Expr]:  # fmt: skip
     aggregations = [pl.len().alias("rows_read"), pl.col(_BAD).sum().alias("rows_quarantined")]
     for index, check in enumerate(checks):
@@ -179,9 +179,6 @@ def _quality_aggregations(
             distinct.len().alias("event_names_count"),
             distinct.sort().head(EVENT_NAMES_KEPT).implode().alias("event_names"),
         ]
-        if role_names:
-            mapped = names.filter(names.is_in(role_names)).unique()
-            aggregations.append(mapped.implode().alias("role_names_present"))
     valid = (~pl.col(_BAD)).sum()
     if dedupe:
         distinct = pl.struct(outputs).filter(~pl.col(_BAD)).n_unique()
@@ -330,8 +327,7 @@ def validate_table(
         pl.col(_ROW).alias("_row"),
         (rule_text if rule_text is not None else pl.lit(None, pl.String)).alias("_rule"),
     )
-    role_names = sorted({n for names in config.roles.values() for n in names}) if dedupe else []
-    aggregations = _quality_aggregations(checks, plans, outputs, dedupe, file_column, role_names)
+    aggregations = _quality_aggregations(checks, plans, outputs, dedupe, file_column)
     if materialize:
         collected, summary = pl.collect_all([data, staged.select(aggregations)])
         data = collected.lazy()
@@ -347,7 +343,7 @@ def validate_table(
         kept = counts["event_names"]
         if counts["event_names_count"] <= EVENT_NAMES_KEPT:
             event_names = frozenset(kept)
-        found = set(counts.get("role_names_present") or ())
+        found = _role_names_present(config, event_names, data)
         roles_present = frozenset(
             role for role, names in config.roles.items() if found & set(names)
         )
@@ -365,6 +361,18 @@ def validate_table(
         problems=problems,
     )
     return ValidatedTable(data, quarantine, quality, event_names, roles_present)
+
+
+def _role_names_present(
+    config: JourneyConfig, event_names: frozenset[str] | None, data: pl.LazyFrame
+) -> set[str]:
+    """The roles' event names that occur: from the distinct names of the pass, or (when there
+    were too many to keep) one query for the roles' names only."""
+    role_names = sorted({name for names in config.roles.values() for name in names})
+    if event_names is not None or not role_names:
+        return set(role_names) & (event_names or set())
+    present = data.filter(pl.col("event").is_in(role_names)).select(pl.col("event").unique())
+    return set(present.collect()["event"].to_list())
 
 
 def _role_findings(

@@ -177,3 +177,15 @@ def test_steps_are_checked_when_there_are_too_many_names_to_keep(
     assert journey._loaded.event_names is None  # 4 distinct names: not kept
     assert journey.funnel(["visit", "add_to_basket"])["users"].to_list() == [3, 1]
     _refused(lambda: journey.funnel(["visit", "nosuch"]), "funnel step 'nosuch'")
+
+
+def test_no_role_occurring_is_found_when_there_are_too_many_names_to_keep(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import journeylib.validate as validate
+
+    monkeypatch.setattr(validate, "EVENT_NAMES_KEPT", 1)
+    journey = _journey(tmp_path, INTEGER_EVENTS)
+    assert journey._loaded.event_names is None
+    assert journey.quality.problems[0].startswith("events: no configured role occurs")
+    assert _journey(tmp_path).quality.problems == ()
