@@ -16,10 +16,11 @@ from typing import Any
 
 import polars as pl
 
-from journeylib._duration import parse_duration
+from journeylib._cli_table import MAX_CELL
+from journeylib._duration import parse_window
 from journeylib.errors import DataError
 
-__all__ = ["add_analysis_commands"]
+__all__ = ["add_analysis_commands", "write_out"]
 
 FORMATS = ("table", "json", "csv")
 
@@ -36,7 +37,9 @@ def add_analysis_commands(commands: argparse._SubParsersAction) -> None:
         help="comma-separated steps (roles or event names); default: the config's first funnel",
     )
     funnel.add_argument("--name", help="a funnel of the config by name")
-    funnel.add_argument("--window", type=_duration, help="conversion window, e.g. 7d, 12h, 30m")
+    funnel.add_argument(
+        "--window", type=_window, help="conversion window above 0, at most 3650d: 7d, 12h, 30m"
+    )
     funnel.add_argument("--attempt", choices=("first", "best"), help="entry counting (first)")
     funnel.add_argument("--strict", action="store_true", default=None, help="strict order")
     funnel.add_argument("--exclude", action="append", metavar="EVENT", help="exclusion event")
@@ -50,7 +53,9 @@ def add_analysis_commands(commands: argparse._SubParsersAction) -> None:
     retention.add_argument(
         "--mode", choices=("on", "on_or_after"), default="on", help="retention mode (on)"
     )
-    retention.add_argument("--max-offset", type=int, help="largest offset shown")
+    retention.add_argument(
+        "--max-offset", type=_non_negative_int, help="largest offset shown (0 or more)"
+    )
     retention.set_defaults(handler=_run_retention)
 
     score = _command(commands, "score", "the journey effectiveness score of the last period")
@@ -72,7 +77,9 @@ def _command(
         help="ad hoc: a CSV or Parquet file with user_id, timestamp, event (each role maps "
         "to the event of the same name)",
     )
-    parser.add_argument("--timezone", default="UTC", help="time zone with --events (UTC)")
+    parser.add_argument(
+        "--timezone", help="time zone of --events (UTC); a config sets its own 'timezone'"
+    )
     parser.add_argument("--start", type=_date, help="first day, YYYY-MM-DD (default: data start)")
     parser.add_argument(
         "--end", type=_date, help="day after the last, YYYY-MM-DD (default: data end)"
@@ -82,7 +89,13 @@ def _command(
     parser.add_argument(
         "--filter", action="append", metavar="COLUMN=VALUE", help="event-level filter (repeat)"
     )
-    parser.add_argument("--format", choices=FORMATS, default="table", help="output (table)")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="table",
+        help=f"output (table: for reading, cells cut at {MAX_CELL} characters with '…'; "
+        "json and csv: complete)",
+    )
     return parser
 
 
@@ -93,20 +106,35 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
 
 
-def _duration(text: str):
+def _window(text: str) -> timedelta:
     try:
-        return parse_duration(text)
+        return parse_window(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
+    return value
 
 
 def _journey(args: argparse.Namespace):
     from journeylib.journey import load
 
     if args.config is not None:
+        if args.timezone is not None:
+            raise DataError(
+                f"--timezone applies to --events only; {args.config} sets the time zone with "
+                "its 'timezone' key"
+            )
         journey = load(args.config)
     else:
-        journey = load(_adhoc_config(args.events, args.timezone))
+        journey = load(_adhoc_config(args.events, args.timezone or "UTC"))
     _require_events_in_period(journey, args)
     return journey
 
@@ -213,8 +241,15 @@ def _run_funnel(args: argparse.Namespace) -> int:
     if len(by) > 1:
         raise DataError("funnel --by takes one column")
     steps: Any = args.name
-    if args.steps:
-        steps = [s.strip() for s in args.steps.split(",") if s.strip()]
+    if args.steps is not None:
+        if args.name is not None:
+            raise DataError("give --steps or --name, not both")
+        steps = [s.strip() for s in args.steps.split(",")]
+        if not any(steps):
+            raise DataError(f"--steps {args.steps!r} names no step; e.g. --steps visit,purchase")
+        empty = [str(index + 1) for index, step in enumerate(steps) if not step]
+        if empty:
+            raise DataError(f"--steps {args.steps!r}: step {empty[0]} is empty")
     frame = journey.funnel(
         steps,
         window=args.window,
@@ -244,7 +279,13 @@ def _run_funnel(args: argparse.Namespace) -> int:
     return 0
 
 
+def _no_breakdown(args: argparse.Namespace, what: str) -> None:
+    if args.by:
+        raise DataError(f"--by: {what} has no breakdown; use --filter to look at one segment")
+
+
 def _run_retention(args: argparse.Namespace) -> int:
+    _no_breakdown(args, "the retention matrix")
     journey = _journey(args)
     matrix = journey.retention(
         grain=args.grain,
@@ -277,6 +318,7 @@ def _run_retention(args: argparse.Namespace) -> int:
 
 
 def _run_score(args: argparse.Namespace) -> int:
+    _no_breakdown(args, "the journey score")
     journey = _journey(args)
     common = _common(args)
     result = journey.score(grain=args.grain, **common)
@@ -312,13 +354,34 @@ def _plain(value: Any) -> Any:
 
 
 def _print_json(payload: Any) -> None:
-    json.dump(payload, sys.stdout, indent=2, default=str)
-    sys.stdout.write("\n")
+    write_out(json.dumps(payload, indent=2, default=str) + "\n")
 
 
 def _print_csv(frame: pl.DataFrame) -> None:
-    sys.stdout.write(frame.write_csv())
+    write_out(frame.write_csv())
 
 
 def _print_text(text: str) -> None:
-    sys.stdout.write(text + "\n")
+    write_out(text + "\n")
+
+
+def write_out(text: str) -> None:
+    """Write ``text`` to stdout, all of it, or raise ``BrokenPipeError``.
+
+    An unbuffered stdout (``PYTHONUNBUFFERED``, ``python -u``) writes straight to the file
+    descriptor, and its text layer ignores a short write: into a pipe whose reader has gone,
+    the first write is cut short without an error and the rest is lost silently. Writing the
+    bytes until all are taken makes the next write fail as it should.
+    """
+    stream = sys.stdout
+    binary = getattr(stream, "buffer", None)
+    if binary is None:
+        stream.write(text)
+        stream.flush()
+        return
+    stream.flush()
+    data = memoryview(text.encode(stream.encoding or "utf-8", errors="replace"))
+    while data:
+        written = binary.write(data)
+        data = data[len(data) if written is None else written :]
+    binary.flush()

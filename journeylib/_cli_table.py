@@ -22,13 +22,39 @@ import polars as pl
 
 from journeylib._format import format_change, format_count, format_duration, format_value
 
-__all__ = ["funnel_text", "kpi_text", "render", "retention_text", "score_text"]
+__all__ = ["MAX_CELL", "fit_cell", "funnel_text", "kpi_text", "render", "retention_text",
+           "score_text"]  # fmt: skip
 
 _BLANK = "–"
+#: The widest cell of a table, in characters: a longer value is cut and ends in "…".
+MAX_CELL = 40
+_ELLIPSIS = "…"
+
+
+def fit_cell(text: str, width: int = MAX_CELL) -> str:
+    r"""``text`` on one line of at most ``width`` characters: control characters (a newline, a
+    tab) written as escapes, a longer text cut with ``…`` at its end.
+
+    Examples
+    --------
+    >>> fit_cell("a\tb")
+    'a\\tb'
+    >>> fit_cell("x" * 50, 10)
+    'xxxxxxxxx…'
+    """
+    head = text[: width + 1]  # never escape more of a huge value than can be shown
+    if not head.isprintable():
+        head = "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in head)
+    return head[: width - 1] + _ELLIPSIS if len(head) > width else head
 
 
 def render(header: Sequence[str], rows: Sequence[Sequence[str]], *, numeric: Sequence[bool]) -> str:
-    """``rows`` under ``header``, two spaces between columns; ``numeric`` ones right-aligned."""
+    """``rows`` under ``header``, two spaces between columns; ``numeric`` ones right-aligned.
+
+    Every cell is fitted to one line of at most :data:`MAX_CELL` characters (:func:`fit_cell`).
+    """
+    header = [fit_cell(name) for name in header]
+    rows = [[fit_cell(cell) for cell in row] for row in rows]
     widths = [max([len(name), *(len(row[i]) for row in rows)]) for i, name in enumerate(header)]
 
     def line(cells: Sequence[str]) -> str:

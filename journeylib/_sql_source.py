@@ -1,15 +1,19 @@
 """Reading a ``sql`` source (a database URI) through connectorx, failing fast and secret-free.
 
-connectorx retries a failing connection for 30 seconds before it reports it (its pool does not
-tell a wrong password from a busy server), so the connection is probed first: with psycopg for
-PostgreSQL when it is installed, else with a plain TCP connect. Every message has the password
-removed, in plain, percent-encoded and decoded form.
+SQLite files are read with Python's ``sqlite3``, opened read-only (connectorx would create a
+missing file as an empty database). connectorx retries a failing connection for 30 seconds
+before it reports it (its pool does not tell a wrong password from a busy server), so the
+connection is probed first: with psycopg for PostgreSQL when it is installed, else with a
+plain TCP connect. Every message has the password removed, in plain, percent-encoded and
+decoded form.
 """
 
 from __future__ import annotations
 
 import re
 import socket
+import sqlite3
+from pathlib import Path
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 import polars as pl
@@ -29,6 +33,8 @@ _DEFAULT_PORTS = {
     "oracle": 1521,
 }
 _POSTGRES_SCHEMES = ("postgres", "postgresql")
+#: The URI schemes a sql source reads (connectorx's, and sqlite through sqlite3).
+SCHEMES = ("postgresql", "postgres", "redshift", "mysql", "mssql", "oracle", "bigquery", "sqlite")
 _NAME_PART = re.compile(r'"(?:[^"]|"")+"|[^."]+')
 _LIST_POSTGRES_TABLES = (
     "SELECT table_schema, table_name FROM information_schema.tables "
@@ -43,6 +49,19 @@ def read_sql(table: str, source: SourceConfig) -> pl.LazyFrame:
         uri = source.resolved_uri()
     except ConfigError as exc:
         raise SourceError(table, source.location, "; ".join(exc.problems)) from None
+    scheme = urlsplit(uri).scheme if "://" in uri else ""
+    if scheme not in SCHEMES:
+        reason = (
+            f"unsupported database scheme '{scheme}'" if scheme else "this is not a database URI"
+        )
+        raise SourceError(
+            table,
+            source.location,
+            f"{reason}; expected {', '.join(SCHEMES)}, e.g. postgresql://user@host:5432/db or "
+            "sqlite:///path/to/file.db",
+        )
+    if scheme == "sqlite":
+        return _read_sqlite(table, source, uri)
     _probe_connection(table, source, uri)
     query = source.query or f"SELECT * FROM {quote_table_name(table, source)}"
     try:
@@ -59,6 +78,47 @@ def read_sql(table: str, source: SourceConfig) -> pl.LazyFrame:
         else:
             reason = _connection_reason(message, uri) or f"the query failed: {_plain(message)}"
         raise SourceError(table, source.location, reason) from None
+    return frame.lazy()
+
+
+def _read_sqlite(table: str, source: SourceConfig, uri: str) -> pl.LazyFrame:
+    """A SQLite file, opened read-only: a missing file is an error, never a new database.
+
+    ``sqlite:///abs/path.db`` or ``sqlite://relative/path.db`` (relative to the working
+    folder, as connectorx reads it); options after ``?`` are ignored.
+    """
+    path = Path(unquote(uri[len("sqlite://") :].split("?", 1)[0]))
+    if not path.is_file():
+        problem = "is a folder" if path.is_dir() else "does not exist"
+        raise SourceError(table, source.location, f"the SQLite database file {path} {problem}")
+    query = source.query or f"SELECT * FROM {quote_table_name(table, source)}"
+    try:
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise SourceError(table, source.location, f"cannot open {path}: {exc}") from None
+    try:
+        try:
+            cursor = connection.execute(query)
+            columns = [column[0] for column in cursor.description or ()]
+            rows = cursor.fetchall()
+        except sqlite3.DatabaseError as exc:
+            message = str(exc)
+            if "file is not a database" in message:
+                reason = f"{path} is not a SQLite database file"
+            elif message.startswith("no such table") and source.table is not None:
+                listed = connection.execute(
+                    "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name"
+                ).fetchall()
+                names = ", ".join(name for (name,) in listed) or "none"
+                reason = f"table {source.table} does not exist; available tables: {names}"
+            else:
+                reason = f"the query failed: {message}"
+            raise SourceError(table, source.location, reason) from None
+    finally:
+        connection.close()
+    frame = pl.DataFrame(
+        {name: [row[index] for row in rows] for index, name in enumerate(columns)}, strict=False
+    )
     return frame.lazy()
 
 

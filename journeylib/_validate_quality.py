@@ -89,6 +89,8 @@ class TableQuality:
     duplicates_removed: int
     issues: tuple[RuleViolation, ...] = ()
     notes: tuple[str, ...] = ()
+    #: what makes the table unusable for the journey (e.g. no configured role occurs in it)
+    problems: tuple[str, ...] = ()
 
     @property
     def clean(self) -> bool:
@@ -103,6 +105,7 @@ class TableQuality:
             f"  rows: {self.rows_read} read, {self.rows_kept} kept, "
             f"{self.rows_quarantined} quarantined, {duplicates} removed",
         ]
+        lines += [f"  problem: {problem}" for problem in self.problems]
         lines += [f"  {issue}" for issue in self.issues]
         lines += [f"  note: {note}" for note in self.notes]
         return lines
@@ -133,6 +136,11 @@ class DataQuality:
         """Quarantined rows over all tables."""
         return sum(table.rows_quarantined for table in self.tables)
 
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """What makes the data unusable for the journey, ``"<table>: <problem>"`` each."""
+        return tuple(f"{t.table}: {problem}" for t in self.tables for problem in t.problems)
+
     def table(self, name: str) -> TableQuality:
         """The quality record of one table (``KeyError`` when it was not validated)."""
         for table in self.tables:
@@ -141,10 +149,12 @@ class DataQuality:
         raise KeyError(name)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data (JSON-ready): ``clean``, ``rows_quarantined``, ``tables``, ``missing``."""
+        """Plain data (JSON-ready): ``clean``, ``rows_quarantined``, ``problems``, ``tables``,
+        ``missing``."""
         return {
             "clean": self.clean,
             "rows_quarantined": self.rows_quarantined,
+            "problems": list(self.problems),
             "tables": [_plain(asdict(table)) for table in self.tables],
             "missing": list(self.missing),
         }
@@ -196,6 +206,8 @@ class DataQuality:
         """A plain-text report for a terminal: per table the counts, each rule, the notes."""
         tables = _plural(len(self.tables), "table")
         lines = [f"Data quality: {tables} checked, {self.rows_quarantined} rows quarantined"]
+        if self.problems:
+            lines[0] += f", {_plural(len(self.problems), 'problem')}"
         for table in self.tables:
             lines += table.summary_lines()
         lines += [f"{name}: {NOT_CONFIGURED}" for name in self.missing]

@@ -1,8 +1,9 @@
 """The ``journey`` command line: argument parsing and output formats only.
 
 Exit codes: 0 success (and clean data), 1 rows were quarantined, 2 the input cannot be used
-(bad config, unreadable source, table that does not fit the schema, bad arguments, a period
-with no events), 141 the reader of the output went away (a closed pipe).
+(bad config, unreadable source, table that does not fit the schema, events in which no
+configured role occurs, bad arguments, a period with no events), 141 the reader of the output
+went away (a closed pipe).
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Load every source of a journey config, check it against the canonical schema and "
             "print the data-quality summary. Exit code 0 when clean, 1 when rows were "
-            "quarantined, 2 when the input cannot be used."
+            "quarantined, 2 when the input cannot be used (also when no configured role "
+            "occurs in the events)."
         ),
     )
     validate.add_argument("config", type=Path, help="the journey config (journey.yml)")
@@ -70,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--quarantine-out",
         type=Path,
         metavar="DIR",
-        help="write the quarantined rows of each table to DIR/<table>.csv",
+        help="write the quarantined rows of each table to DIR/<table>.csv; DIR must be new, "
+        "empty, or written by an earlier validate (whose files are then replaced)",
     )
     validate.set_defaults(handler=_run_validate)
 
@@ -136,17 +139,24 @@ def _run_sample(args: argparse.Namespace) -> int:
 
 
 def _run_validate(args: argparse.Namespace) -> int:
-    from journeylib.loading import load_tables
+    from journeylib._cli_analyses import write_out
+    from journeylib.loading import check_quarantine_folder, load_tables
 
+    if args.quarantine_out is not None:
+        check_quarantine_folder(args.quarantine_out)  # before the work, not after it
     loaded = load_tables(args.config)
     quality = loaded.quality
     if args.format == "json":
-        print(json.dumps(quality.to_dict(), indent=2, default=str))
+        write_out(json.dumps(quality.to_dict(), indent=2, default=str) + "\n")
     else:
-        print(quality.summary())
+        write_out(quality.summary() + "\n")
     if args.quarantine_out is not None:
         for path in loaded.write_quarantine(args.quarantine_out):
             print(f"quarantined rows written to {path}", file=sys.stderr)
+    if quality.problems:
+        first, *more = quality.problems
+        print(f"journey validate: {first}", *(f"  - {p}" for p in more), sep="\n", file=sys.stderr)
+        return EXIT_UNUSABLE
     return EXIT_OK if quality.clean else EXIT_QUARANTINED
 
 

@@ -15,6 +15,7 @@ Examples
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import os
 import re
@@ -36,7 +37,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from journeylib._duration import format_duration, parse_duration
+from journeylib._duration import format_duration, parse_duration, parse_window
 from journeylib.errors import ConfigError
 from journeylib.schema import TABLES, is_known_role
 from journeylib.stages import DEFAULT_STAGES, is_known_kpi
@@ -64,7 +65,17 @@ def _to_duration(value: Any) -> timedelta:
         raise PydanticCustomError("duration", str(exc)) from None
 
 
+def _to_window(value: Any) -> timedelta:
+    try:
+        return parse_window(value)
+    except ValueError as exc:
+        raise PydanticCustomError("window", str(exc)) from None
+
+
 Duration = Annotated[timedelta, BeforeValidator(_to_duration)]
+#: A conversion window: above 0 and at most ``MAX_WINDOW`` (ten years).
+Window = Annotated[timedelta, BeforeValidator(_to_window)]
+StepName = Annotated[str, Field(min_length=1)]
 
 
 class _Strict(BaseModel):
@@ -101,7 +112,8 @@ class SourceConfig(_Strict):
 
     ``kind`` is inferred when left out: ``sql`` when ``uri`` is given, ``duckdb`` for a
     ``.duckdb``/``.db`` path, ``csv`` for ``.csv``/``.csv.gz``, else ``parquet`` (a file, a glob
-    or a hive-partitioned folder).
+    or a hive-partitioned folder). ``encoding`` (CSV only, default UTF-8) names the text
+    encoding of the file, e.g. ``latin-1`` or ``cp1252``.
     """
 
     kind: SourceKind | None = None
@@ -114,11 +126,27 @@ class SourceConfig(_Strict):
     timezone: str | None = None
     epoch_unit: Literal["s", "ms", "us", "ns"] | None = None
     separator: str = Field(default=",", min_length=1, max_length=1)
+    encoding: str | None = None
 
     @field_validator("timezone")
     @classmethod
     def _check_timezone(cls, value: str | None) -> str | None:
         return None if value is None else _valid_timezone(value)
+
+    @field_validator("encoding")
+    @classmethod
+    def _check_encoding(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return codecs.lookup(value).name
+        except LookupError:
+            raise PydanticCustomError(
+                "encoding",
+                "unknown text encoding '{value}'; use a Python codec name such as utf-8, "
+                "latin-1, cp1252 or utf-16",
+                {"value": value},
+            ) from None
 
     @field_validator("path", mode="before")
     @classmethod
@@ -147,6 +175,12 @@ class SourceConfig(_Strict):
         if kind == "sql" and not self.uri:
             raise PydanticCustomError(
                 "source", "a sql source needs 'uri', e.g. postgresql://user@host:5432/db"
+            )
+        if self.encoding is not None and kind != "csv":
+            raise PydanticCustomError(
+                "source",
+                "'encoding' applies to csv sources only, not to a {kind} source",
+                {"kind": kind},
             )
         if kind in ("duckdb", "sql") and bool(self.table) == bool(self.query):
             raise PydanticCustomError(
@@ -297,12 +331,12 @@ def _default_stages() -> list[StageConfig]:
 class FunnelConfig(_Strict):
     """A named funnel: ordered steps (roles or event names) and its counting options."""
 
-    steps: list[str] = Field(min_length=2)
-    window: Duration = timedelta(days=7)
-    unit: str = "user_id"
+    steps: list[StepName] = Field(min_length=2)
+    window: Window = timedelta(days=7)
+    unit: str = Field(default="user_id", min_length=1)
     attempt: Literal["first", "best"] = "first"
     strict: bool = False
-    exclude: list[str] = Field(default_factory=list)
+    exclude: list[StepName] = Field(default_factory=list)
 
     @property
     def window_text(self) -> str:

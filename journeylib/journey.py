@@ -9,6 +9,7 @@ Every number the report, the dashboard and the CLI show comes from these methods
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
@@ -17,11 +18,12 @@ from typing import Literal
 
 import polars as pl
 
-from journeylib._duration import parse_duration
+from journeylib._duration import parse_window
 from journeylib.config import JourneyConfig
 from journeylib.errors import DataError
 from journeylib.loading import LoadedTables, load_tables
 from journeylib.periods import Grain, align, local_bound
+from journeylib.schema import is_known_role
 
 __all__ = ["Journey", "load"]
 
@@ -52,6 +54,30 @@ class Journey:
         self.quality = loaded.quality
         self.quarantine = loaded.quarantine
 
+    def _require_usable(self) -> None:
+        """Refuse data validation found unusable: no configured role occurs in it.
+
+        Called by the analyses that need roles (every KPI; a funnel or retention on roles);
+        a funnel of event names, or retention of any event, still runs on such data.
+        """
+        problems = self.quality.problems
+        if problems:
+            raise DataError(problems[0])
+
+    def _names_in_data(self, names: Sequence[str]) -> set[str]:
+        """Which of ``names`` occur as event names (from the validation pass when it kept
+        the distinct names, else one query for these names only)."""
+        known = self._loaded.event_names
+        if known is not None:
+            return {name for name in names if name in known}
+        found = (
+            self.tables["events"]
+            .filter(pl.col("event").is_in(list(names)))
+            .select(pl.col("event").unique())
+            .collect()
+        )
+        return set(found["event"].to_list())
+
     def __repr__(self) -> str:
         first, last = self.time_range
         return (
@@ -71,7 +97,14 @@ class Journey:
         )
         first, last = bounds.row(0)
         if first is None:
-            raise DataError("the events table has no valid rows")
+            events = self.quality.table("events")
+            rules = sorted({issue.rule for issue in events.issues})
+            why = f" (rules broken: {', '.join(rules)})" if rules else ""
+            raise DataError(
+                f"the events table ({events.location}) has no valid rows: "
+                f"{events.rows_read} read, {events.rows_quarantined} quarantined{why}; "
+                "journey validate lists the rows and values"
+            )
         return first, last
 
     def _local_range(self, start: DateLike | None, end: DateLike | None) -> tuple[date, date]:
@@ -131,8 +164,11 @@ class Journey:
         >>> journey.kpis(start="2026-06-01", end="2026-07-01", grain="week",
         ...              by="channel")  # doctest: +SKIP
         """
-        from journeylib.kpis import build_inputs, compute_kpi_table
+        from journeylib.kpis import build_inputs, check_kpi_names, compute_kpi_table
 
+        self._require_usable()
+        if kpis is not None:
+            check_kpi_names(kpis, self.config)
         start_day, end_day = self._local_range(start, end)
         wanted = kpis if kpis is not None else [k for s in self.config.stages for k in s.kpis]
         inputs = build_inputs(
@@ -142,8 +178,9 @@ class Journey:
             end=end_day,
             grain=grain,
             by=_as_tuple(by),
-            filters=_as_filters(filters),
+            filters=self._checked_filters(filters),
             with_sessions=bool(SESSION_KPIS & {k.split("[", 1)[0] for k in wanted}),
+            data_start=self.time_range[0],
         )
         return compute_kpi_table(inputs, kpis)
 
@@ -194,22 +231,36 @@ class Journey:
         from journeylib.funnel import compute_funnel
 
         definition = self._funnel_definition(steps)
+        if window is not None:
+            try:
+                window = parse_window(window)
+            except ValueError as exc:
+                raise DataError(f"funnel window: {exc}") from None
+        unit = unit or definition["unit"]
+        if by is not None and by in (unit, "timestamp"):
+            raise DataError(
+                f"funnel breakdown {by!r}: a breakdown is a column whose value each {unit} "
+                f"takes on its entry event, not the {'unit' if by == unit else 'time'} itself"
+            )
         start_day, end_day = self._local_range(start, end)
+        exclusions = list(definition["exclude"] if exclude is None else exclude)
+        named = [n for s in definition["steps"] for n in ([s] if isinstance(s, str) else s)]
+        if any(self.config.events_for(name) for name in [*named, *exclusions]):
+            self._require_usable()
+        self._check_steps(definition["steps"], exclusions)
         resolved = [self._step_events(step) for step in definition["steps"]]
         names = [
             step if isinstance(step, str) else " | ".join(step) for step in definition["steps"]
         ]
-        excluded = [
-            n for name in (exclude or definition["exclude"]) for n in self._step_events(name)
-        ]
+        excluded = [n for name in exclusions for n in self._step_events(name)]
         result = compute_funnel(
-            _filtered(self.tables["events"], _as_filters(filters)),
+            _filtered(self.tables["events"], self._checked_filters(filters)),
             steps=resolved,
             step_names=names,
             start=local_bound(start_day, self.config.timezone),
             end=local_bound(end_day, self.config.timezone),
-            window=parse_duration(window) if window is not None else definition["window"],
-            unit=unit or definition["unit"],
+            window=window if window is not None else definition["window"],
+            unit=unit,
             attempt=attempt or definition["attempt"],
             strict=definition["strict"] if strict is None else strict,
             exclude=excluded,
@@ -233,6 +284,9 @@ class Journey:
             return funnels[name].model_dump()
         if len(steps) < 2:
             raise DataError(f"a funnel needs at least 2 steps, got {list(steps)}")
+        empty = [index + 1 for index, step in enumerate(steps) if not step]
+        if empty:
+            raise DataError(f"funnel step {empty[0]} is empty; steps: {list(steps)}")
         return {
             "steps": list(steps),
             "window": timedelta(days=7),
@@ -241,6 +295,30 @@ class Journey:
             "strict": False,
             "exclude": [],
         }
+
+    def _check_steps(self, steps: Sequence[str | Sequence[str]], exclude: Sequence[str]) -> None:
+        """Every step and exclusion is a mapped role or an event name of the data."""
+        named = [("step", n) for s in steps for n in ([s] if isinstance(s, str) else s)]
+        named += [("exclusion", name) for name in exclude]
+        unmapped = [(what, n) for what, n in named if not self.config.events_for(n)]
+        if not unmapped:
+            return
+        present = self._names_in_data([name for _, name in unmapped])
+        for what, name in unmapped:
+            if name in present:
+                continue
+            roles = list(self.config.roles)
+            candidates = roles + sorted(self._loaded.event_names or ())
+            hint = _close_match(name, candidates)
+            suggestion = f"; did you mean '{hint}'?" if hint else ""
+            if is_known_role(name):
+                kind = "is a role the config does not map, and no event has that name"
+            else:
+                kind = "is neither a mapped role nor an event name in the data"
+            raise DataError(
+                f"funnel {what} {name!r} {kind}; mapped roles: {', '.join(roles) or '(none)'}"
+                f"{suggestion}"
+            )
 
     def _step_events(self, step: str | Sequence[str]) -> list[str]:
         """Event names of a step: a role's mapped names, else the name itself."""
@@ -287,9 +365,13 @@ class Journey:
         """
         from journeylib.retention import retention_matrix
 
+        if cohort_role is not None or return_role is not None:
+            self._require_usable()
+        if max_offset is not None and max_offset < 0:
+            raise DataError(f"max_offset: expected 0 or more, got {max_offset}")
         start_day, end_day = self._local_range(start, end)
         return retention_matrix(
-            _filtered(self.tables["events"], _as_filters(filters)),
+            _filtered(self.tables["events"], self._checked_filters(filters)),
             grain=grain,
             timezone=self.config.timezone,
             cohort_events=self._role_events(cohort_role),
@@ -300,6 +382,51 @@ class Journey:
             max_offset=max_offset,
             data_end=self.time_range[1],
         ).collect()
+
+    def _checked_filters(
+        self, filters: Mapping[str, str | Sequence[str]] | None
+    ) -> dict[str, list[str]]:
+        """The filters as lists, each column present and each value found in the events.
+
+        A value no event holds is a typo far more often than a wish for a table of zeros.
+        """
+        checked = _as_filters(filters)
+        if not checked:
+            return checked
+        events = self.tables["events"]
+        schema = events.collect_schema()
+        for column in checked:
+            if column not in schema:
+                raise DataError(
+                    f"filter column {column!r} is not in the events; available: {', '.join(schema)}"
+                )
+        pairs = [(column, value) for column, values in checked.items() for value in values]
+        found = (
+            events.select(
+                pl.col(column).cast(pl.String).is_in([value]).any().alias(str(index))
+                for index, (column, value) in enumerate(pairs)
+            )
+            .collect()
+            .row(0)
+        )
+        for (column, value), hit in zip(pairs, found, strict=True):
+            if hit:
+                continue
+            held = (
+                events.select(pl.col(column).cast(pl.String).drop_nulls().unique().head(1000))
+                .collect()
+                .to_series()
+                .sort()
+                .to_list()
+            )
+            hint = _close_match(value, held)
+            suggestion = f" (did you mean {hint!r}?)" if hint else ""
+            shown = ", ".join(repr(v) for v in held[:10]) + (", ..." if len(held) > 10 else "")
+            raise DataError(
+                f"filter {column}={value}: no event has {column} {value!r}{suggestion}; "
+                f"{column} holds {shown or 'no values'}"
+            )
+        return checked
 
     def _role_events(self, role: str | None) -> list[str] | None:
         if role is None:
@@ -339,6 +466,7 @@ class Journey:
         """
         from journeylib.score import journey_score
 
+        self._require_usable()
         if table is None:
             table = self.kpis(start=start, end=end, grain=grain, filters=filters)
         latest = table.filter(pl.col("period_start") == pl.col("period_start").max())
@@ -379,6 +507,15 @@ def load(config: str | os.PathLike[str] | JourneyConfig, *, materialize: bool = 
     >>> print(journey.quality.summary())  # doctest: +SKIP
     """
     return Journey(load_tables(config, materialize=materialize))
+
+
+def _close_match(word: str, candidates: Sequence[str]) -> str | None:
+    """The candidate closest to ``word`` (a different case counts as closest), or ``None``."""
+    for candidate in candidates:
+        if candidate.casefold() == word.casefold():
+            return candidate
+    hint = difflib.get_close_matches(word, candidates, n=1)
+    return hint[0] if hint else None
 
 
 def _as_date(value: DateLike, name: str) -> date:

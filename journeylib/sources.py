@@ -26,11 +26,12 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from journeylib._csv_source import is_utf8, locate_csv_failure, read_decoded_csv
 from journeylib._sql_source import first_line, quote_table_name, read_sql
 from journeylib.config import SourceConfig
 from journeylib.errors import SourceError
 
-__all__ = ["available_columns", "scan_source"]
+__all__ = ["available_columns", "read_failure", "scan_source"]
 
 _GLOB_CHARS = re.compile(r"[*?\[]")
 _SNIFF_BYTES = 4096
@@ -94,14 +95,45 @@ def available_columns(frame: pl.LazyFrame) -> list[str]:
 def _scan_csv(table: str, source: SourceConfig) -> pl.LazyFrame:
     files = _matching_files(table, source, allow_folder=False)
     _check_looks_like_csv(table, source, files[0])
+    if not is_utf8(source):
+        try:
+            return read_decoded_csv(table, source, files)
+        except ValueError as exc:
+            raise _error(table, source, str(exc)) from None
+        except (pl.exceptions.PolarsError, OSError, EOFError) as exc:
+            raise _error(table, source, f"cannot be read as CSV: {first_line(exc)}") from None
     frame = pl.scan_csv(str(source.path), separator=source.separator, infer_schema=False)
     try:
         frame.collect_schema()
     except pl.exceptions.NoDataError:
         raise _error(table, source, f"{files[0]} is empty (expected a header line)") from None
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise _error(table, source, f"cannot be read as CSV: {first_line(exc)}") from None
+        raise read_failure(table, source, exc) from None
+    if any("\ufffd" in name for name in frame.collect_schema()):
+        # Polars decodes the header leniently: a byte that is not UTF-8 becomes U+FFFD
+        located = locate_csv_failure(table, source, files, "invalid utf-8 in the header")
+        if located is not None:
+            raise _error(table, source, located)
     return frame
+
+
+def read_failure(table: str, source: SourceConfig, exc: BaseException) -> SourceError:
+    """The error to raise when reading a source failed with ``exc`` (e.g. at ``collect``).
+
+    For a CSV source the files are read again to name the file, line and byte (or field
+    count) that Polars could not read.
+    """
+    located = None
+    if source.kind == "csv":
+        try:
+            files = _matching_files(table, source, allow_folder=False)
+        except SourceError as missing:
+            return missing
+        located = locate_csv_failure(table, source, files, str(exc))
+        if located is None:
+            return _error(table, source, f"cannot be read as CSV: {first_line(exc)}")
+        return _error(table, source, located)
+    return _error(table, source, f"cannot be read: {first_line(exc)}")
 
 
 def _scan_parquet(table: str, source: SourceConfig) -> pl.LazyFrame:
@@ -158,7 +190,7 @@ def _check_looks_like_csv(table: str, source: SourceConfig, file: Path) -> None:
         raise _error(table, source, f"{file} cannot be read: {first_line(exc)}") from None
     if head.startswith(b"PAR1"):
         raise _error(table, source, f"{file} is a Parquet file, not CSV (set kind: parquet)")
-    if b"\x00" in head:
+    if b"\x00" in head and is_utf8(source):
         raise _error(table, source, f"{file} is not a CSV file: it holds binary data")
 
 

@@ -61,15 +61,26 @@ __all__ = [
 _ROW = "__jl_row"
 _BAD = "__jl_bad"
 _EXAMPLES = 5
+#: Distinct event names kept with the validated events (more: the names are not kept).
+EVENT_NAMES_KEPT = 10_000
+#: Values of the event column shown when no configured role occurs in it.
+_SHOWN_VALUES = 5
 
 
 @dataclass(frozen=True)
 class ValidatedTable:
-    """A validated table: the valid rows (lazy), the quarantined rows (lazy) and the quality."""
+    """A validated table: the valid rows (lazy), the quarantined rows (lazy) and the quality.
+
+    For the events table, ``event_names`` holds the distinct event names of the valid rows
+    (``None`` when there are more than :data:`EVENT_NAMES_KEPT`) and ``roles_present`` the
+    mapped roles at least one of whose event names occurs; both are ``None`` for other tables.
+    """
 
     data: pl.LazyFrame
     quarantine: pl.LazyFrame
     quality: TableQuality
+    event_names: frozenset[str] | None = None
+    roles_present: frozenset[str] | None = None
 
 
 def missing_tables(config: JourneyConfig) -> tuple[str, ...]:
@@ -161,6 +172,13 @@ def _quality_aggregations(
                 pl.col(_ROW).filter(ambiguous).first().alias(f"ambiguous_row_{name}"),
                 shown.filter(ambiguous).first().alias(f"ambiguous_value_{name}"),
             ]
+    if dedupe and "event" in plans:
+        names = pl.col(value_name("event")).filter(~pl.col(_BAD))
+        distinct = names.unique()
+        aggregations += [
+            distinct.len().alias("event_names_count"),
+            distinct.sort().head(EVENT_NAMES_KEPT).implode().alias("event_names"),
+        ]
     valid = (~pl.col(_BAD)).sum()
     if dedupe:
         distinct = pl.struct(outputs).filter(~pl.col(_BAD)).n_unique()
@@ -318,6 +336,19 @@ def validate_table(
     counts = summary.row(0, named=True)
     duplicates = counts["duplicates_removed"]
     quarantined = counts["rows_quarantined"]
+    event_names = roles_present = None
+    role_notes: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()
+    if "event_names" in counts:
+        kept = counts["event_names"]
+        if counts["event_names_count"] <= EVENT_NAMES_KEPT:
+            event_names = frozenset(kept)
+        found = _role_names_present(config, event_names, data)
+        roles_present = frozenset(
+            role for role, names in config.roles.items() if found & set(names)
+        )
+        if counts["rows_read"] - quarantined > 0:
+            role_notes, problems = _role_findings(config, roles_present, plans["event"], kept)
     quality = TableQuality(
         table=table,
         location=source.location,
@@ -326,6 +357,50 @@ def validate_table(
         rows_quarantined=quarantined,
         duplicates_removed=duplicates,
         issues=_issues(checks, counts, unit, file_column),
-        notes=_notes(plans, counts, unit),
+        notes=_notes(plans, counts, unit) + role_notes,
+        problems=problems,
     )
-    return ValidatedTable(data=data, quarantine=quarantine, quality=quality)
+    return ValidatedTable(data, quarantine, quality, event_names, roles_present)
+
+
+def _role_names_present(
+    config: JourneyConfig, event_names: frozenset[str] | None, data: pl.LazyFrame
+) -> set[str]:
+    """The roles' event names that occur: from the distinct names of the pass, or (when there
+    were too many to keep) one query for the roles' names only."""
+    role_names = sorted({name for names in config.roles.values() for name in names})
+    if event_names is not None or not role_names:
+        return set(role_names) & (event_names or set())
+    present = data.filter(pl.col("event").is_in(role_names)).select(pl.col("event").unique())
+    return set(present.collect()["event"].to_list())
+
+
+def _role_findings(
+    config: JourneyConfig, present: frozenset[str], event: ColumnPlan, values: list[str]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Notes on mapped roles that do not occur, or the problem that none occurs at all."""
+    if not config.roles:
+        return (), ()
+    if not present:
+        names = [name for names in config.roles.values() for name in names]
+        listed = ", ".join(_shown(name) for name in names[:8]) + (", ..." if len(names) > 8 else "")
+        held = ", ".join(_shown(value) for value in values[:_SHOWN_VALUES])
+        more = ", ..." if len(values) > _SHOWN_VALUES else ""
+        column = event.source_column
+        return (), (
+            f"no configured role occurs in the events: none of the roles' event names "
+            f"({listed}) appears in column '{column}', which holds e.g. {held}{more}; "
+            "map the roles to the event names the data uses (or map the right column to event)",
+        )
+    notes = []
+    for role, names in config.roles.items():
+        if role not in present:
+            notes.append(
+                f"role '{role}' ({', '.join(names)}) does not occur in the events: "
+                "its KPIs and funnel steps count no one"
+            )
+    return tuple(notes), ()
+
+
+def _shown(value: str) -> str:
+    return repr(value if len(value) <= 40 else value[:37] + "...")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -172,3 +173,80 @@ def test_generator_is_deterministic_through_the_cli(tmp_path):
     assert (tmp_path / "a" / "spend.csv").read_bytes() == (
         tmp_path / "b" / "spend.csv"
     ).read_bytes()
+
+
+# --------------------------------------------------------------------------- --quarantine-out
+
+
+def _negative_amounts(count: int):
+    def change(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.with_columns(
+            pl.when(pl.col("amount").is_not_null() & (pl.int_range(pl.len()) < count))
+            .then(-pl.col("amount"))
+            .otherwise(pl.col("amount"))
+            .alias("amount")
+        )
+
+    return change
+
+
+def test_quarantine_folder_is_reused_and_its_stale_files_removed(copy, tmp_path, capsys):
+    out_dir = tmp_path / "quarantine"
+    tickets = copy / "tickets.csv"
+    frame = pl.read_csv(tickets, infer_schema=False)
+    tickets.write_text(frame.with_columns(pl.lit("-1").alias("contacts")).write_csv())
+    part = _rewrite_part(copy, _negative_amounts(5000))
+    config = str(copy / "journey.yml")
+    assert main(["validate", config, "--quarantine-out", str(out_dir)]) == 1
+    assert sorted(p.name for p in out_dir.iterdir()) == [
+        ".journey-quarantine", "events.csv", "tickets.csv"
+    ]  # fmt: skip
+    # the events are repaired: a second run replaces the folder's content, events.csv goes
+    frame = pl.read_parquet(part)
+    frame.with_columns(pl.col("amount").abs()).write_parquet(part)
+    assert main(["validate", config, "--quarantine-out", str(out_dir)]) == 1
+    assert sorted(p.name for p in out_dir.iterdir()) == [".journey-quarantine", "tickets.csv"]
+    capsys.readouterr()
+
+
+def test_quarantine_folder_with_a_users_file_is_refused_before_any_work(copy, tmp_path, capsys):
+    out_dir = tmp_path / "mine"
+    out_dir.mkdir()
+    (out_dir / "events.csv").write_text("my own events\n")
+    _rewrite_part(copy, _negative_amounts(5000))
+    assert main(["validate", str(copy / "journey.yml"), "--quarantine-out", str(out_dir)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # refused before loading, not after
+    assert captured.err == (
+        f"journey validate: --quarantine-out {out_dir}: the folder holds files validate did not "
+        "write (events.csv); give a new or empty folder, so that no file of yours is "
+        "overwritten\n"
+    )
+    assert (out_dir / "events.csv").read_text() == "my own events\n"
+
+
+def test_quarantine_out_that_is_a_file_is_refused(copy, tmp_path, capsys):
+    target = tmp_path / "notes.txt"
+    target.write_text("mine\n")
+    assert main(["validate", str(copy / "journey.yml"), "--quarantine-out", str(target)]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+    assert target.read_text() == "mine\n"
+
+
+# --------------------------------------------------------------------------- no role occurs
+
+
+def test_validate_reports_events_in_which_no_role_occurs(copy, capsys):
+    config = copy / "journey.yml"
+    text = config.read_text().replace("event: event_name", "event: session")
+    config.write_text(text)
+    assert main(["validate", str(config)]) == 2
+    captured = capsys.readouterr()
+    assert "1 problem" in captured.out.splitlines()[0]
+    assert "  problem: no configured role occurs in the events" in captured.out
+    (line,) = captured.err.splitlines()
+    assert line.startswith("journey validate: events: no configured role occurs in the events")
+    assert "column 'session'" in line
+    assert main(["validate", str(config), "--format", "json"]) == 2
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["problems"][0].startswith("events: no configured role occurs")

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import polars as pl
 import pytest
 
-from journeylib._cli_table import funnel_text, kpi_text, render, retention_text, score_text
+from journeylib._cli_table import (
+    MAX_CELL,
+    fit_cell,
+    funnel_text,
+    kpi_text,
+    render,
+    retention_text,
+    score_text,
+)
 
 
 def test_render_aligns_text_left_and_numbers_right():
@@ -144,3 +153,49 @@ def test_score_text(overall, first_line):
     assert lines[0].startswith(first_line)
     assert lines[4].split() == ["awareness", "79.0", "1", "2", "1"]
     assert lines[-2:] == ["Left out:", "  clicks (awareness): no target"]
+
+
+# --------------------------------------------------------------------------- long values
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("web", "web"),
+        ("x" * MAX_CELL, "x" * MAX_CELL),
+        ("x" * (MAX_CELL + 1), "x" * (MAX_CELL - 1) + "…"),
+        ("line\nbreak\ttab", "line\\nbreak\\ttab"),
+        ("\x1b[31mred", "\\x1b[31mred"),
+        ("é" * 5_000_000, "é" * (MAX_CELL - 1) + "…"),
+    ],
+    ids=["short", "at-the-cap", "over-the-cap", "newline-and-tab", "terminal-escape", "5-mb"],
+)
+def test_a_cell_fits_one_line_of_at_most_the_cap(value: str, shown: str) -> None:
+    assert fit_cell(value) == shown
+
+
+def test_render_cuts_long_cells_and_headers_and_keeps_the_columns_aligned():
+    long = "campaign-" + "z" * 200
+    lines = render(["channel", "h" * 60], [[long, "1"], ["web", "22"]], numeric=[False, True])
+    assert {len(line.rstrip()) for line in lines.splitlines()} == {2 * MAX_CELL + 2}
+    assert lines.splitlines()[2] == fit_cell(long) + "  " + " " * (MAX_CELL - 1) + "1"
+
+
+def test_kpis_table_with_a_huge_dimension_value_stays_small(tmp_path, capsys):
+    # one user's channel is 1 MB: every row of the table used to be padded to it
+    from journeylib.cli import main
+
+    huge = "q" * 1_000_000
+    rows = [f"u{i},2026-01-0{1 + i % 7}T10:00:00Z,visit,{'web' if i else huge}" for i in range(30)]
+    events = tmp_path / "events.csv"
+    events.write_text("user_id,timestamp,event,channel\n" + "\n".join(rows) + "\n")
+    args = ["kpis", "--events", str(events), "--by", "channel", "--kpi", "unique_visitors"]
+    assert main([*args, "--format", "table"]) == 0
+    text = capsys.readouterr().out
+    assert len(text) < 5_000
+    assert max(map(len, text.splitlines())) <= 200
+    assert "q" * (MAX_CELL - 1) + "…" in text
+    assert main([*args, "--format", "json"]) == 0  # json and csv stay complete
+    assert huge in {row["breakdown"]["channel"] for row in json.loads(capsys.readouterr().out)}
+    assert main([*args, "--format", "csv"]) == 0
+    assert huge in capsys.readouterr().out

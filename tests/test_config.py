@@ -112,7 +112,7 @@ def test_unknown_key_names_line_path_and_close_match(tmp_path):
     )
     assert found == [
         "line 5: sources.events.colums: unknown key 'colums' (did you mean 'columns'?); "
-        "allowed keys here: columns, epoch_unit, kind, path, query, separator, table, "
+        "allowed keys here: columns, encoding, epoch_unit, kind, path, query, separator, table, "
         "timestamp_format, timezone, uri"
     ]
 
@@ -269,3 +269,52 @@ def test_config_is_frozen():
     config = config_from_dict({"name": "a", "sources": {"events": {"path": "e.csv"}}})
     with pytest.raises(Exception, match="frozen"):
         config.name = "b"
+
+
+@pytest.mark.parametrize(
+    ("window", "shown"),
+    [("0", "0"), ("-1", "-1"), ("0d", "'0d'"), ("99999999", "99999999"),
+     ("999999999d", "'999999999d'"), ("3651d", "'3651d'")],
+)  # fmt: skip
+def test_a_funnel_window_must_be_above_0_and_at_most_ten_years(tmp_path, window, shown):
+    text = f"{MINIMAL}funnels:\n  main: {{steps: [visit, purchase], window: {window}}}\n"
+    (problem,) = problems(tmp_path, text)
+    assert problem.startswith("line 6: funnels.main.window: ")
+    assert "a window must be above 0 and at most 3650d (10 years)" in problem
+    assert problem.endswith(f"got {shown}")
+
+
+def test_an_infinite_window_is_refused(tmp_path):
+    text = f"{MINIMAL}funnels:\n  main: {{steps: [visit, purchase], window: .inf}}\n"
+    assert problems(tmp_path, text) == [
+        "line 6: funnels.main.window: expected a finite duration, got inf"
+    ]
+
+
+def test_the_longest_window_is_accepted():
+    config = config_from_dict(
+        {"name": "a", "sources": {"events": {"path": "e.csv"}},
+         "funnels": {"main": {"steps": ["visit", "purchase"], "window": "3650d"}}}
+    )  # fmt: skip
+    assert config.funnels["main"].window == timedelta(days=3650)
+
+
+def test_funnel_steps_and_exclusions_cannot_be_empty(tmp_path):
+    text = f"{MINIMAL}funnels:\n  main: {{steps: [visit, ''], exclude: ['']}}\n"
+    found = problems(tmp_path, text)
+    assert [p.split(":")[1].strip() for p in found] == [
+        "funnels.main.steps.1",
+        "funnels.main.exclude.0",
+    ]
+
+
+def test_encoding_is_a_known_codec_of_a_csv_source(tmp_path):
+    config = config_from_dict(
+        {"name": "a", "sources": {"events": {"path": "e.csv", "encoding": "Latin-1"}}}
+    )
+    assert config.sources.events.encoding == "iso8859-1"
+    (problem,) = problems(tmp_path, MINIMAL + "    encoding: latin-9x\n")
+    assert problem.startswith("line 5: sources.events.encoding: unknown text encoding 'latin-9x'")
+    (problem,) = problems(tmp_path, MINIMAL.replace("events.csv", "events.parquet") + (
+        "    encoding: latin-1\n"))  # fmt: skip
+    assert "'encoding' applies to csv sources only, not to a parquet source" in problem

@@ -320,3 +320,22 @@ def test_cli_adhoc_funnel_on_raw_event_names(
     assert [s["users"] for s in payload["steps"]] == users
     assert payload["steps"][1]["median_seconds_from_previous"] == pytest.approx(median)
     assert payload["steps"][1]["conversion_from_previous"] == pytest.approx(users[1] / 3)
+
+
+def test_cli_breakdown_with_a_filter_keeps_kpis_that_are_not_available(
+    capsys: pytest.CaptureFixture[str], sample_config: Path
+) -> None:
+    # spend has no platform: impressions are not available under the filter, and used to
+    # crash the table ("schema names differ: got kpi, expected channel")
+    payload = run_json(
+        capsys,
+        ["kpis", str(sample_config), "--by", "channel", "--filter", "platform=ios",
+         "--kpi", "impressions", "--kpi", "conversion_rate", "--format", "json"],
+    )  # fmt: skip
+    impressions = [row for row in payload if row["kpi"] == "impressions"]
+    conversions = [row for row in payload if row["kpi"] == "conversion_rate"]
+    assert impressions
+    assert not any(row["available"] for row in impressions)
+    channels = {row["breakdown"]["channel"] for row in conversions}
+    assert {row["breakdown"]["channel"] for row in impressions} == channels
+    assert len(channels) > 3

@@ -453,3 +453,183 @@ def test_require_system_tool_fails_under_ci(monkeypatch):
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="journeylib-no-such-program is not installed"):
         require_system_tool("journeylib-no-such-program", "apt-get install nothing")
+
+
+# --------------------------------------------------------------------------- text encodings
+
+
+def _load_failure(tmp_path: Path, name: str, data: bytes, **source) -> str:
+    """The message of loading a journey whose events are ``data`` (read at validation)."""
+    from journeylib.config import config_from_dict
+    from journeylib.loading import load_tables
+
+    (tmp_path / name).write_bytes(data)
+    config = config_from_dict(
+        {"name": "t", "sources": {"events": {"path": name, **source}}}, base_dir=tmp_path
+    )
+    with pytest.raises(SourceError) as caught:
+        load_tables(config)
+    return str(caught.value)
+
+
+LATIN1 = "user_id,timestamp,event\nu1,2026-01-05T10:00:00Z,visit\nu2,2026-01-05T11:00:00Z,café\n"
+
+
+def test_a_latin1_byte_names_the_file_line_and_byte(tmp_path):
+    message = _load_failure(tmp_path, "events.csv", LATIN1.encode("latin-1"))
+    assert message == (
+        f"events source {tmp_path / 'events.csv'}: line 3, byte 28 (0xe9) is not valid utf-8; "
+        "if the file is in another encoding, set encoding (e.g. latin-1 or cp1252) on the "
+        "events source"
+    )
+
+
+def test_a_bad_byte_far_down_a_large_file_is_found(tmp_path):
+    body = "u1,2026-01-05T10:00:00Z,visit\n" * 700_000  # about 21 MB: more than one chunk
+    data = ("user_id,timestamp,event\n" + body).encode() + b"u2,2026-01-05T11:00:00Z,\xff\n"
+    message = _load_failure(tmp_path, "big.csv", data)
+    assert "line 700002, byte 25 (0xff) is not valid utf-8" in message
+
+
+def test_a_bad_byte_in_the_header_is_located(tmp_path):
+    path = tmp_path / "events.csv"
+    path.write_bytes(b"user_id,timest\xe4mp,event\n")
+    assert "line 1, byte 15 (0xe4) is not valid utf-8" in failure(SourceConfig(path=path))
+
+
+def test_a_file_of_a_glob_is_named(tmp_path):
+    (tmp_path / "a.csv").write_text("user_id,timestamp,event\nu1,2026-01-05T10:00:00Z,visit\n")
+    message = _load_failure(tmp_path, "b.csv", LATIN1.encode("latin-1"), path="*.csv")
+    assert f"{tmp_path / 'b.csv'} line 3, byte 28 (0xe9)" in message
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "cp1252", "utf-16"])
+def test_the_encoding_option_reads_the_file(tmp_path, encoding):
+    path = tmp_path / "events.csv"
+    path.write_bytes(LATIN1.encode(encoding))
+    frame = read(SourceConfig(path=path, encoding=encoding))
+    assert frame["event"].to_list() == ["visit", "café"]
+
+
+def test_the_encoding_option_applies_to_gzip_and_globs(tmp_path):
+    with gzip.open(tmp_path / "a.csv.gz", "wb") as stream:
+        stream.write(LATIN1.encode("latin-1"))
+    with gzip.open(tmp_path / "b.csv.gz", "wb") as stream:
+        stream.write("user_id,timestamp,event\nu3,2026-01-06T10:00:00Z,Müll\n".encode("latin-1"))
+    frame = read(SourceConfig(kind="csv", path=tmp_path / "*.csv.gz", encoding="latin-1"))
+    assert frame["event"].to_list() == ["visit", "café", "Müll"]
+
+
+def test_a_byte_the_encoding_cannot_decode_is_located(tmp_path):
+    path = tmp_path / "events.csv"
+    path.write_bytes(b"user_id,event\nu1,visit\nu2,\x81x\n")  # 0x81 is undefined in cp1252
+    message = failure(SourceConfig(path=path, encoding="cp1252"))
+    assert message.endswith("line 3, byte 4 (0x81) is not valid cp1252")
+
+
+def test_files_of_a_glob_with_different_headers_are_refused(tmp_path):
+    (tmp_path / "a.csv").write_bytes(b"user_id,event\nu1,visit\n")
+    (tmp_path / "b.csv").write_bytes(b"user_id,name\nu1,visit\n")
+    message = failure(SourceConfig(kind="csv", path=tmp_path / "*.csv", encoding="latin-1"))
+    assert "has the columns user_id, name, but" in message
+
+
+# --------------------------------------------------------------------------- ragged rows
+
+
+def test_a_row_with_too_many_fields_names_its_line(tmp_path):
+    text = "user_id,timestamp,event\nu1,2026-01-05T10:00:00Z,visit\nu2,2026-01-05,visit,extra\n"
+    message = _load_failure(tmp_path, "events.csv", text.encode())
+    assert message == (
+        f"events source {tmp_path / 'events.csv'}: line 3 has 4 fields, the header has 3: a "
+        "value holding the separator ',' must be quoted, or the line has a field too many"
+    )
+
+
+def test_a_quoted_separator_is_not_ragged_and_lines_count_quoted_newlines(tmp_path):
+    text = (
+        'user_id,timestamp,event\nu1,2026-01-05T10:00:00Z,"visit, home"\n'
+        'u2,2026-01-05T10:00:00Z,"two\nlines"\nu3,2026-01-05,visit,extra\n'
+    )
+    message = _load_failure(tmp_path, "events.csv", text.encode())
+    assert "line 5 has 4 fields" in message
+
+
+def test_a_ragged_row_in_a_latin1_file_is_located_too(tmp_path):
+    text = "user_id,event\nu1,café\nu2,visit,extra\n"
+    path = _write(tmp_path, text.encode("latin-1"))
+    message = failure(SourceConfig(path=path, encoding="latin-1"))
+    assert message.endswith(
+        "line 3 has 3 fields, the header has 2: a value holding the separator ',' must be "
+        "quoted, or the line has a field too many"
+    )
+
+
+def _write(tmp_path: Path, data: bytes) -> Path:
+    path = tmp_path / "events.csv"
+    path.write_bytes(data)
+    return path
+
+
+# --------------------------------------------------------------------------- sqlite files
+
+
+@pytest.fixture
+def sqlite_file(tmp_path) -> Path:
+    import sqlite3
+
+    path = tmp_path / "shop.sqlite"
+    connection = sqlite3.connect(path)
+    connection.execute("CREATE TABLE events (user_id TEXT, timestamp TEXT, event TEXT, n INT)")
+    connection.execute("INSERT INTO events VALUES ('u1', '2026-01-05T10:00:00Z', 'visit', 3)")
+    connection.commit()
+    connection.close()
+    return path
+
+
+def test_sqlite_table_is_read(sqlite_file):
+    frame = read(SourceConfig(uri=f"sqlite://{sqlite_file}", table="events"))
+    assert frame.to_dicts() == [
+        {"user_id": "u1", "timestamp": "2026-01-05T10:00:00Z", "event": "visit", "n": 3}
+    ]
+
+
+def test_a_missing_sqlite_file_is_named_and_not_created(tmp_path):
+    missing = tmp_path / "nosuch.db"
+    message = failure(SourceConfig(uri=f"sqlite://{missing}", table="events"))
+    assert message.endswith(f"the SQLite database file {missing} does not exist")
+    assert not missing.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sqlite_is_opened_read_only(sqlite_file):
+    before = sqlite_file.read_bytes()
+    query = "INSERT INTO events VALUES ('u9', '2026-01-06', 'visit', 1) RETURNING user_id"
+    message = failure(SourceConfig(uri=f"sqlite://{sqlite_file}", query=query))
+    assert "readonly database" in message
+    assert sqlite_file.read_bytes() == before
+
+
+def test_a_missing_sqlite_table_lists_the_available_ones(sqlite_file):
+    message = failure(SourceConfig(uri=f"sqlite://{sqlite_file}", table="evts"))
+    assert message.endswith("table evts does not exist; available tables: events")
+
+
+def test_a_file_that_is_no_sqlite_database(tmp_path):
+    path = _write(tmp_path, b"user_id,event\n" * 100)
+    assert failure(SourceConfig(uri=f"sqlite://{path}", table="events")).endswith(
+        f"{path} is not a SQLite database file"
+    )
+
+
+def test_a_missing_duckdb_file_is_not_created(tmp_path):
+    path = tmp_path / "shop.duckdb"
+    failure(SourceConfig(path=path, table="events"))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_duckdb_is_opened_read_only(duckdb_file):
+    before = duckdb_file.read_bytes()
+    query = "INSERT INTO events SELECT * FROM events RETURNING *"
+    assert "read-only" in failure(SourceConfig(path=duckdb_file, query=query)).lower()
+    assert duckdb_file.read_bytes() == before

@@ -498,7 +498,9 @@ def test_to_dict_is_plain_data() -> None:
     assert quality.to_dict() == {
         "clean": True,
         "rows_quarantined": 0,
+        "problems": [],
         "tables": [{"table": "events", "location": "e.csv", "rows_read": 1, "rows_kept": 1,
-                    "rows_quarantined": 0, "duplicates_removed": 0, "issues": [], "notes": []}],
+                    "rows_quarantined": 0, "duplicates_removed": 0, "issues": [], "notes": [],
+                    "problems": []}],
         "missing": ["spend"],
     }  # fmt: skip

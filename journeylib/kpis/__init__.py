@@ -11,6 +11,7 @@ from journeylib.kpis._inputs import KpiInputs, build_inputs, explain_inputs
 from journeylib.kpis._registry import KPI, REGISTRY, get_kpi
 from journeylib.kpis._table import (
     KPI_TABLE_COLUMNS,
+    check_kpi_names,
     compare_with,
     compute_kpi_table,
     kpis_of_journey,
@@ -22,6 +23,7 @@ __all__ = [
     "REGISTRY",
     "KpiInputs",
     "build_inputs",
+    "check_kpi_names",
     "compare_with",
     "compute_kpi_table",
     "explain_inputs",

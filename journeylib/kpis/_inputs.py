@@ -33,6 +33,7 @@ __all__ = [
     "TIMED_ROLES",
     "KpiInputs",
     "build_inputs",
+    "check_breakdown",
     "explain_inputs",
     "flag",
     "revenue_micro",
@@ -78,6 +79,8 @@ class KpiInputs:
         ``duration_seconds``.
     timed_events
         The events of :data:`TIMED_ROLES` with ``role``, ``timestamp``, ``revenue``.
+    data_start, data_end
+        The first event of the whole data (before filters) and the last event aggregated.
     spend, surveys, tickets
         The optional tables (filtered), or ``None`` when not configured.
     """
@@ -147,6 +150,30 @@ def _keyed(events: pl.LazyFrame) -> pl.LazyFrame:
     return events.with_columns(user_key(pl.col("user_id")).alias("user_id"))
 
 
+#: Canonical event columns, which a user-level breakdown cannot use.
+_CANONICAL = ("user_id", "timestamp", "event", "revenue", "session_id")
+
+
+def check_breakdown(by: tuple[str, ...], schema: pl.Schema) -> None:
+    """Raise :class:`DataError` unless ``by`` names distinct dimension columns of the events.
+
+    A breakdown gives each user one value per period (the first or last touch), so it must be
+    a dimension: not ``user_id``, ``timestamp``, ``event``, ``revenue`` or ``session_id``.
+    """
+    dimensions = [c for c in schema if c not in _CANONICAL]
+    available = f"available dimensions: {', '.join(dimensions) or '(none)'}"
+    for index, column in enumerate(by):
+        if column in by[:index]:
+            raise DataError(f"breakdown column {column!r} is given twice; {available}")
+        if column in _CANONICAL:
+            raise DataError(
+                f"breakdown column {column!r} is a canonical column, not a dimension (each user "
+                f"takes one value of a breakdown per period); {available}"
+            )
+        if column not in schema:
+            raise DataError(f"breakdown column {column!r} is not in the events; {available}")
+
+
 def _role_bits(config: JourneyConfig) -> dict[str, int]:
     """One bit per mapped role (and one for the activity roles), in config order."""
     roles = list(config.roles)
@@ -181,14 +208,7 @@ def _plans(
     """The lazy plans of the one pass; they share the scan of ``events``."""
     timezone = config.timezone
     schema = events.collect_schema()
-    missing = [column for column in by if column not in schema]
-    if missing:
-        canonical = ("user_id", "timestamp", "event", "revenue", "session_id")
-        dimensions = [c for c in schema if c not in canonical]
-        raise DataError(
-            f"breakdown column {missing[0]!r} is not in the events; "
-            f"available dimensions: {', '.join(dimensions) or '(none)'}"
-        )
+    check_breakdown(by, schema)
     has_revenue = "revenue" in schema
     bits = _role_bits(config)
     masks = _event_masks(config, bits)
@@ -482,6 +502,7 @@ def build_inputs(
     filters: dict[str, list[str]] | None = None,
     with_sessions: bool = True,
     slice_events: int | None = SLICE_EVENTS,
+    data_start: datetime | None = None,
 ) -> KpiInputs:
     """Aggregate the events once (one shared scan) into the tables KPI formulas read.
 
@@ -505,6 +526,10 @@ def build_inputs(
     slice_events
         Aggregate at most about this many events at a time (whole periods per slice), which
         bounds the memory of large inputs; ``None`` aggregates everything in one pass.
+    data_start
+        The first event of the whole data, before any filter (what a previous period is
+        compared with: one wholly before it has no value). Default: the first event of
+        ``tables["events"]``.
 
     Examples
     --------
@@ -513,6 +538,7 @@ def build_inputs(
     """
     if end <= start:
         raise DataError(f"empty period: end {end} is not after start {start}")
+    check_breakdown(tuple(by), tables["events"].collect_schema())
     aligned = align(start, grain)
     first = previous_period(aligned, grain)
     filters = filters or {}
@@ -550,7 +576,12 @@ def build_inputs(
     seen = collected["seen"]
     firsts = _firsts(seen, collected["timed_events"], config)
     time_range = collected["time_range"]
-    data_start = time_range["first_ts"].min()
+    if data_start is None:
+        data_start = (
+            tables["events"].select(pl.col("timestamp").min()).collect().item()
+            if filters
+            else time_range["first_ts"].min()
+        )
     data_end = time_range["last_ts"].max()
     user_period = collected["user_period"]
     if "sessions" in collected:

@@ -8,16 +8,25 @@ change, and the status against the target.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 
 import polars as pl
 from scipy import stats as distributions
 
+from journeylib.config import JourneyConfig
+from journeylib.errors import DataError
 from journeylib.kpis._inputs import KpiInputs
 from journeylib.kpis._registry import KPI, REGISTRY, get_kpi
 from journeylib.stats import two_proportion_ztest_expr, wilson_exprs
 
-__all__ = ["KPI_TABLE_COLUMNS", "compare_with", "compute_kpi_table", "kpis_of_journey"]
+__all__ = [
+    "KPI_TABLE_COLUMNS",
+    "check_kpi_names",
+    "compare_with",
+    "compute_kpi_table",
+    "kpis_of_journey",
+]
 
 #: Significance level of the "significant" flag on a change against the previous period.
 ALPHA = 0.05
@@ -57,6 +66,47 @@ def kpis_of_journey(inputs: KpiInputs) -> list[str]:
     return [kpi for stage in inputs.config.stages for kpi in stage.kpis]
 
 
+def check_kpi_names(names: Sequence[str], config: JourneyConfig) -> None:
+    """Raise :class:`DataError` for a name that is no KPI, or a feature that is not mapped.
+
+    ``feature_adoption_rate[f]`` needs the role ``feature:f`` mapped in the config.
+
+    Examples
+    --------
+    >>> from journeylib.config import config_from_dict
+    >>> config = config_from_dict({"name": "x", "sources": {"events": {"path": "e.csv"}}})
+    >>> check_kpi_names(["convertion_rate"], config)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    journeylib.errors.DataError: unknown KPI 'convertion_rate' (did you mean 'conversion_rate'?)...
+    """
+    for name in names:
+        base, bracket, rest = name.partition("[")
+        if base not in REGISTRY:
+            hint = difflib.get_close_matches(base, sorted(REGISTRY), n=1)
+            suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
+            raise DataError(
+                f"unknown KPI {name!r}{suggestion}; known KPIs: {', '.join(sorted(REGISTRY))}"
+            )
+        if not bracket:
+            continue
+        feature = rest.removesuffix("]")
+        features = [r.removeprefix("feature:") for r in config.roles if r.startswith("feature:")]
+        if base != "feature_adoption_rate" or not rest.endswith("]"):
+            raise DataError(
+                f"KPI {name!r}: only feature_adoption_rate takes a feature in brackets, "
+                "as in feature_adoption_rate[export]"
+            )
+        if feature not in features:
+            hint = difflib.get_close_matches(feature, features, n=1)
+            suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
+            raise DataError(
+                f"KPI {name!r}: the feature {feature!r} is not mapped (no role "
+                f"'feature:{feature}' in the config){suggestion}; mapped features: "
+                f"{', '.join(features) or '(none)'}"
+            )
+
+
 def _direction(kpi: KPI, inputs: KpiInputs) -> str:
     if kpi.direction == "config":
         return "higher" if inputs.config.surveys.ces.higher_is_better else "lower"
@@ -82,6 +132,7 @@ def compute_kpi_table(inputs: KpiInputs, kpis: Sequence[str] | None = None) -> p
         ``available`` false, a null value and the ``reason``.
     """
     names = list(kpis) if kpis is not None else kpis_of_journey(inputs)
+    check_kpi_names(names, inputs.config)
     wanted: dict[str, KPI] = {}
     for name in names:
         wanted.setdefault(name.split("[", 1)[0], get_kpi(name))
@@ -98,7 +149,8 @@ def compute_kpi_table(inputs: KpiInputs, kpis: Sequence[str] | None = None) -> p
     frames = _collect_in_batches(plans)
     parts = [_complete(frame, kpi, inputs) for frame, kpi in zip(frames, computed, strict=True)]
     parts += [_unavailable(kpi, reason, inputs) for kpi, reason in unavailable]
-    table = pl.concat(parts, how="vertical_relaxed") if parts else _empty(inputs)
+    # by name: a computed KPI and one that is not available may order their columns apart
+    table = pl.concat(parts, how="diagonal_relaxed") if parts else _empty(inputs)
     table = _add_statistics(table, inputs)
     table = _add_targets(table, inputs)
     selected = [n for n in names if "[" in n]
@@ -175,9 +227,20 @@ def _complete(frame: pl.DataFrame, kpi: KPI, inputs: KpiInputs) -> pl.DataFrame:
 
 
 def _unavailable(kpi: KPI, reason: str, inputs: KpiInputs) -> pl.DataFrame:
+    """A null value and the reason, for every period and every segment of the breakdown.
+
+    The segments are the users' breakdown values (as the computed KPIs have them), so a table
+    pivoted by segment still has a column for this KPI; no segment gives one null row.
+    """
     periods = inputs.periods.collect()
+    if inputs.by:
+        segments = inputs.user_period.select(*inputs.by).unique().sort(*inputs.by).collect()
+        if segments.height == 0:
+            segments = pl.DataFrame(
+                {c: [None] for c in inputs.by}, schema={c: segments.schema[c] for c in inputs.by}
+            )
+        periods = periods.join(segments, how="cross")
     return periods.with_columns(
-        *(pl.lit(None, pl.String).alias(c) for c in inputs.by),
         pl.lit(kpi.name).alias("kpi"),
         *(pl.lit(None, pl.Float64).alias(c) for c in ("value", "numerator", "denominator", "se")),
         pl.lit(kpi.stage).alias("_default_stage"),
@@ -194,11 +257,22 @@ def _empty(inputs: KpiInputs) -> pl.DataFrame:
 
 
 def _add_statistics(table: pl.DataFrame, inputs: KpiInputs) -> pl.DataFrame:
+    """Intervals, and the change against the previous period.
+
+    A period whose previous period lies wholly before the data's first event has nothing to
+    be compared with: its ``previous``, change and p-value are null (not a change from 0). A
+    previous period inside the data that had no events keeps its value.
+    """
     series = ["kpi", *inputs.by]
     table = table.sort(*series, "period_start", nulls_last=True)
+    observed = (
+        pl.col("start_utc") > inputs.data_start if inputs.data_start is not None else pl.lit(True)
+    )
     return _statistics(
         table.with_columns(
-            pl.col(name).shift(1).over(series, order_by="period_start").alias(alias)
+            pl.when(observed)
+            .then(pl.col(name).shift(1).over(series, order_by="period_start"))
+            .alias(alias)
             for name, alias in _PREVIOUS.items()
         )
     )
