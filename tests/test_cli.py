@@ -172,3 +172,23 @@ def test_generator_is_deterministic_through_the_cli(tmp_path):
     assert (tmp_path / "a" / "spend.csv").read_bytes() == (
         tmp_path / "b" / "spend.csv"
     ).read_bytes()
+
+
+def test_sample_into_an_occupied_folder_needs_force_and_keeps_the_users_files(tmp_path, capsys):
+    out = tmp_path / "company"
+    assert main(["sample", "--users", "300", "--days", "60", "--out", str(out)]) == 0
+    (out / "notes.md").write_text("my notes")
+    (out / "events" / "README.txt").write_text("about my events")
+    capsys.readouterr()
+    assert main(["sample", "--users", "200", "--days", "30", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"journey sample: {out} is not empty (it holds ")
+    assert "--force" in err
+    assert len(err.splitlines()) == 1
+    assert main(["sample", "--users", "200", "--days", "30", "--out", str(out), "--force"]) == 0
+    assert "Kept 2 file(s) that are not the sample's: events/README.txt, notes.md" in (
+        capsys.readouterr().out
+    )
+    assert (out / "notes.md").read_text() == "my notes"
+    assert (out / "events" / "README.txt").read_text() == "about my events"
+    assert main(["validate", str(out / "journey.yml")]) == 0
