@@ -67,13 +67,11 @@ Examples
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import os
 import re
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -83,16 +81,25 @@ import yaml
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from journeylib._atomic import atomic_path
 from journeylib.config import _key_lines, _located_problems, _Strict, _valid_timezone
 from journeylib.errors import ConfigError
 from journeylib.report._cron import CronError, parse_cron, slots_between
-from journeylib.report._delivery import (
-    DeliveryJournal,
-    SlotDeliveries,
-    deliver,
-    journal_path,
-    mail_error_text,
+from journeylib.report._delivery import DeliveryJournal, SlotDeliveries, journal_path
+from journeylib.report._schedule_runner import (
+    JobOutcome,
+    SlotContext,
+    alert_owner,
+    alert_warnings,
+    check_mail_settings,
+    run_notebook_job,
+)
+from journeylib.report._schedule_state import (
+    STATE_VERSION,
+    JobState,
+    one_line,
+    read_state,
+    tick_lock,
+    write_state,
 )
 
 __all__ = [
@@ -117,8 +124,6 @@ __all__ = [
 
 #: Attempts at one slot before a job that keeps crashing is given up (and its owner alerted).
 MAX_ATTEMPTS = 3
-#: The version of the state file this module writes; it reads this one and older.
-STATE_VERSION = 2
 
 CatchUp = Literal["all", "latest"]
 _JOB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -313,9 +318,9 @@ def _notebook_problem(path: Path) -> str | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
-        return f"notebook {path} cannot be read ({_one_line(exc)})"
+        return f"notebook {path} cannot be read ({one_line(exc)})"
     except ValueError as exc:
-        return f"{path} is not a notebook (not JSON: {_one_line(exc)})"
+        return f"{path} is not a notebook (not JSON: {one_line(exc)})"
     if not (
         isinstance(data, dict)
         and isinstance(data.get("nbformat"), int)
@@ -327,186 +332,11 @@ def _notebook_problem(path: Path) -> str | None:
             warnings.simplefilter("ignore")
             nbformat.validate(data)
     except Exception as exc:  # ValidationError, and TypeError on cells of the wrong type
-        return f"notebook {path} is not a valid notebook ({_one_line(exc)})"
+        return f"notebook {path} is not a valid notebook ({one_line(exc)})"
     return None
 
 
-def _one_line(exc: BaseException, limit: int = 200) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-# --------------------------------------------------------------------------- state
-
-
-@dataclass(frozen=True)
-class JobState:
-    """What the state file knows of one job.
-
-    ``done_until`` is the cursor: every slot up to it is handled (run, skipped or dropped).
-    ``last_slot`` and the fields after it describe the last slot that ran; ``ran_at`` is the
-    clock of the tick that ran it; ``warnings`` are what that slot's tick said on stderr (an
-    alert that could not be sent, a delivery cut off earlier). ``attempt_slot``, ``attempts``
-    and ``attempt_error`` follow the slot being retried: attempts started (recorded before each
-    run), and the error of the last one when it raised (None when it was killed).
-    """
-
-    done_until: datetime
-    last_slot: datetime | None = None
-    result: Literal["ok", "failed"] | None = None
-    ran_at: datetime | None = None
-    message: str | None = None
-    report: str | None = None
-    skipped: tuple[datetime, ...] = ()
-    warnings: tuple[str, ...] = ()
-    attempt_slot: datetime | None = None
-    attempts: int = 0
-    attempt_error: str | None = None
-
-
-def read_state(state_path: str | os.PathLike[str]) -> dict[str, JobState]:
-    """The state of every job by name (empty when the state file does not exist yet).
-
-    Raises
-    ------
-    ScheduleError
-        When the file is not a state file, or one written by a newer journeylib.
-    """
-    path = Path(state_path)
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        version = raw.get("version", 1)
-        if not isinstance(version, int) or version > STATE_VERSION:
-            raise ScheduleError(
-                str(path),
-                [
-                    f"the state file has version {version!r}; this journeylib reads versions "
-                    f"1-{STATE_VERSION} (written by a newer journeylib? upgrade it)"
-                ],
-            )
-        states = {}
-        for name, entry in raw["jobs"].items():
-            try:
-                states[name] = _job_state(entry)
-            except (ValueError, KeyError, TypeError, AttributeError) as exc:
-                raise ValueError(f"job '{name}': {_one_line(exc)}") from None
-        return states
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        reason = _one_line(exc if not isinstance(exc, KeyError) else f"no key {exc}")
-        raise ScheduleError(
-            str(path),
-            [f"the state file cannot be read ({reason}); fix or delete it (jobs restart from now)"],
-        ) from None
-
-
-def _job_state(entry: dict[str, Any]) -> JobState:
-    if "done_until" not in entry:
-        raise ValueError("no 'done_until'")
-    state = JobState(
-        done_until=_moment(entry, "done_until"),  # type: ignore[arg-type]
-        last_slot=_moment(entry, "last_slot"),
-        result=entry.get("result"),
-        ran_at=_moment(entry, "ran_at"),
-        message=entry.get("message"),
-        report=entry.get("report"),
-        skipped=tuple(_moment({"skipped": s}, "skipped") for s in entry.get("skipped", [])),  # type: ignore[misc]
-        warnings=tuple(str(w) for w in entry.get("warnings", [])),
-        attempt_slot=_moment(entry, "attempt_slot"),
-        attempts=int(entry.get("attempts", 0)),
-        attempt_error=entry.get("attempt_error"),
-    )
-    if state.result not in (None, "ok", "failed"):
-        raise ValueError(f"result {state.result!r} is not ok or failed")
-    return state
-
-
-def _moment(entry: dict[str, Any], key: str) -> datetime | None:
-    """An aware datetime from the state, or None; the error names the key and the value."""
-    text = entry.get(key)
-    if text is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except (TypeError, ValueError):
-        raise ValueError(f"{key} {text!r} is not an ISO date-time") from None
-    if moment.utcoffset() is None:
-        raise ValueError(f"{key} {text!r} has no UTC offset")
-    return moment
-
-
-def _write_state(state_path: Path, states: dict[str, JobState]) -> None:
-    def text(moment: datetime | None) -> str | None:
-        return None if moment is None else moment.isoformat()
-
-    payload = {
-        "version": STATE_VERSION,
-        "jobs": {
-            name: {
-                "done_until": text(state.done_until),
-                "last_slot": text(state.last_slot),
-                "result": state.result,
-                "ran_at": text(state.ran_at),
-                "message": state.message,
-                "report": state.report,
-                "skipped": [text(s) for s in state.skipped],
-                "warnings": list(state.warnings),
-                "attempt_slot": text(state.attempt_slot),
-                "attempts": state.attempts,
-                "attempt_error": state.attempt_error,
-            }
-            for name, state in sorted(states.items())
-        },
-    }
-    with atomic_path(state_path) as partial, partial.open("w", encoding="utf-8") as handle:
-        json.dump(payload, handle, indent=2)
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-@contextlib.contextmanager
-def _tick_lock(state_path: Path) -> Iterator[bool]:
-    """Hold ``<state>.lock`` without waiting; yields whether this tick got it."""
-    lock_path = state_path.with_name(state_path.name + ".lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with lock_path.open("a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 # --------------------------------------------------------------------------- tick
-
-
-@dataclass(frozen=True)
-class JobOutcome:
-    """What a runner reports for one slot: success, a message, the report it wrote, and
-    ``warnings`` to say on stderr (an owner alert that could not be sent, a delivery that an
-    earlier attempt left uncertain)."""
-
-    ok: bool
-    message: str | None = None
-    report: Path | None = None
-    warnings: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class SlotContext:
-    """What a runner gets besides the job and the slot.
-
-    ``out_root`` is the reports folder (None: the runner's default); ``deliveries`` is the
-    slot's record in the delivery journal, to hand to :func:`journeylib.report.run.run_report`.
-    """
-
-    out_root: Path | None
-    deliveries: SlotDeliveries
 
 
 @dataclass(frozen=True)
@@ -544,97 +374,6 @@ class TickReport:
 Runner = Callable[[Job, datetime, SlotContext], JobOutcome]
 #: ``alert(job, slot, error, deliveries)`` alerts the owner; returns why it could not, or None.
 Alerter = Callable[[Job, datetime, str, SlotDeliveries], str | None]
-
-
-def check_mail_settings(schedule: Schedule, environ: Mapping[str, str] = os.environ) -> None:
-    """Refuse a schedule whose enabled jobs send mail while ``JOURNEY_SMTP_*`` is unusable.
-
-    A job sends mail when it has recipients (the report) or an owner (the failure alert).
-
-    Raises
-    ------
-    MailSettingsError
-        Naming each bad variable and the jobs that need them.
-    """
-    from journeylib.report.email import MailSettingsError, SmtpSettings
-
-    mailing = [job.name for job in schedule.jobs if job.enabled and (job.recipients or job.owner)]
-    if not mailing:
-        return
-    try:
-        SmtpSettings.from_env(environ)
-    except MailSettingsError as exc:
-        jobs = ", ".join(f"'{name}'" for name in mailing)
-        needed_by = f"job{'s' if len(mailing) > 1 else ''} {jobs} (recipients or owner)"
-        raise MailSettingsError(exc.problems, needed_by=needed_by) from None
-
-
-def run_notebook_job(job: Job, slot: datetime, context: SlotContext | None = None) -> JobOutcome:
-    """The default runner: execute the job's notebook for ``slot`` and mail the report.
-
-    A job with recipients is refused before its run starts when the mail settings are unusable
-    (the outcome is a failure naming the variables; the owner alert is still tried).
-    """
-    from journeylib.report.email import MailSettingsError, SmtpSettings
-    from journeylib.report.run import run_report
-
-    if job.recipients:
-        try:
-            SmtpSettings.from_env()
-        except MailSettingsError as exc:
-            message = f"not run: the report is to be mailed but {mail_error_text(exc)}"
-            deliveries = context.deliveries if context is not None else None
-            problem = alert_owner(job, slot, message, deliveries) if job.owner else None
-            return JobOutcome(ok=False, message=message, warnings=_alert_warnings(job, problem))
-    options: dict[str, Any] = {}
-    if context is not None:
-        options["deliveries"] = context.deliveries
-        if context.out_root is not None:
-            options["out_root"] = context.out_root
-    result = run_report(
-        job.notebook,
-        parameters=job.parameters,
-        email_to=job.recipients,
-        owner=job.owner,
-        now=slot,
-        **options,
-    )
-    report = result.html if result.html is not None else result.notebook
-    warnings_said = [*_alert_warnings(job, getattr(result, "alert_error", None))]
-    warnings_said += list(getattr(result, "notes", ()))
-    return JobOutcome(
-        ok=bool(result.ok), message=result.error, report=report, warnings=tuple(warnings_said)
-    )
-
-
-def alert_owner(
-    job: Job, slot: datetime, error: str, deliveries: SlotDeliveries | None
-) -> str | None:
-    """The default alerter: mail the owner that ``job`` failed at ``slot``, at most once.
-
-    Returns why the alert could not be sent, or None when it was (or an earlier attempt of the
-    slot sent it already).
-    """
-    from journeylib.errors import JourneyError
-    from journeylib.report.email import SmtpSettings, build_failure_alert
-
-    if job.owner is None:
-        return None
-    try:
-        settings = SmtpSettings.from_env()
-        message = build_failure_alert(
-            job=job.name, error=error, notebook_path=None, sender=settings.sender, owner=job.owner
-        )
-        delivered = deliver(message, settings, deliveries and deliveries.log("alert"))
-    except JourneyError as exc:
-        return mail_error_text(exc)
-    return delivered.uncertain_note("alert")
-
-
-def _alert_warnings(job: Job, problem: str | None) -> tuple[str, ...]:
-    if problem is None:
-        return ()
-    return (f"the alert to the owner {job.owner} could not be sent: {problem}",)
 
 
 def tick(
@@ -683,7 +422,7 @@ def tick(
     now = now.astimezone(UTC)
     path = Path(state_path)
     reports = None if out_root is None else Path(out_root)
-    with _tick_lock(path) as acquired:
+    with tick_lock(path) as acquired:
         if not acquired:
             return TickReport(locked=True)
         journal_file = journal_path(path)
@@ -724,8 +463,8 @@ def tick(
                     skipped=skipped,
                     warnings=run.warnings,
                 )
-                _write_state(path, states)
-        _write_state(path, states)
+                write_state(path, states)
+        write_state(path, states)
     return TickReport(runs=tuple(runs), initialised=tuple(initialised))
 
 
@@ -754,7 +493,7 @@ def _attempt_slot(
         return _give_up(job, slot, tried, current.attempt_error, alert, context.deliveries)
     tried += 1
     states[job.name] = replace(current, attempt_slot=slot, attempts=tried, attempt_error=None)
-    _write_state(path, states)
+    write_state(path, states)
     run = replace(_run_slot(job, slot, run_job, context), attempt=tried)
     if run.status != "crashed":
         return run
@@ -776,7 +515,7 @@ def _give_up(
     message = f"given up after {tried} attempts that did not finish; the last: {last}"
     problem = alert(job, slot, message, deliveries) if job.owner else None
     return SlotRun(
-        job.name, slot, "failed", message, warnings=_alert_warnings(job, problem), attempt=tried
+        job.name, slot, "failed", message, warnings=alert_warnings(job, problem), attempt=tried
     )
 
 
