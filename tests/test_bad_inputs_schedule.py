@@ -20,8 +20,13 @@ SCHEDULE = "reports/schedule.yml"
 STATE = "reports/.schedule-state.json"
 JOURNAL = "reports/.schedule-state.deliveries.json"
 NOTEBOOK = "../notebooks/weekly.ipynb"
-MAIL_OK = {"JOURNEY_SMTP_HOST": "127.0.0.1", "JOURNEY_SMTP_FROM": "reports@example.com"}
-NO_MAIL = {"JOURNEY_SMTP_HOST": "", "JOURNEY_SMTP_FROM": ""}
+# every mail variable is set (empty means unset), so that none leaks in from the environment
+UNSET = {
+    f"JOURNEY_SMTP_{name}": ""
+    for name in ("HOST", "PORT", "SECURITY", "USER", "PASSWORD", "FROM", "TIMEOUT")
+}
+MAIL_OK = UNSET | {"JOURNEY_SMTP_HOST": "127.0.0.1", "JOURNEY_SMTP_FROM": "reports@example.com"}
+NO_MAIL = dict(UNSET)
 
 
 def job(**fields: str) -> str:

@@ -163,8 +163,9 @@ def site(tmp_path: Path) -> Iterator[Any]:
         controller = Controller(mailbox, hostname="127.0.0.1", port=port)
         controller.start()
         controllers.append(controller)
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("JOURNEY_SMTP_")}
         env = {
-            **os.environ,
+            **inherited,
             "PYTHONWARNINGS": "ignore",
             "JOURNEY_SMTP_HOST": "127.0.0.1",
             "JOURNEY_SMTP_PORT": str(port),
