@@ -9,6 +9,7 @@ file's folder (the state beside it, reports into it unless ``--out``), wherever 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -214,7 +215,7 @@ def _run_show(args: argparse.Namespace) -> int:
     fields: list[tuple[str, Any]] = [
         ("job", job.name),
         ("cron", f"{job.cron} ({schedule.timezone})"),
-        ("notebook", job.notebook),
+        ("notebook", os.path.normpath(job.notebook)),
         ("parameters", _mapping(job.parameters)),
         ("recipients", ", ".join(job.recipients) or "-"),
         ("owner", job.owner or "-"),
