@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_path", "atomic_write_text"]
+__all__ = ["atomic_path", "atomic_write_text", "sync_folder"]
 
 
 @contextlib.contextmanager
@@ -30,8 +30,27 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
         raise
 
 
-def atomic_write_text(target: str | os.PathLike[str], text: str) -> Path:
-    """Write ``text`` to ``target`` atomically (UTF-8); returns the path."""
-    with atomic_path(target) as partial:
-        partial.write_text(text, encoding="utf-8")
+def atomic_write_text(target: str | os.PathLike[str], text: str, *, durable: bool = False) -> Path:
+    """Write ``text`` to ``target`` atomically (UTF-8); returns the path.
+
+    ``durable`` also flushes the file to disk before the rename and the folder after it, so
+    that the new version survives a power cut once this returns (for records that other runs
+    rely on, such as the delivery journal).
+    """
+    with atomic_path(target) as partial, partial.open("w", encoding="utf-8") as handle:
+        handle.write(text)
+        if durable:
+            handle.flush()
+            os.fsync(handle.fileno())
+    if durable:
+        sync_folder(Path(target).parent)
     return Path(target)
+
+
+def sync_folder(folder: str | os.PathLike[str]) -> None:
+    """Flush a folder's entries (a rename into it) to disk."""
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

@@ -48,10 +48,33 @@ def build_parser() -> argparse.ArgumentParser:
             "stories.json with the ground truth of the stories a good report must reveal."
         ),
     )
-    sample.add_argument("--users", type=_positive_int, default=50_000, help="users (50000)")
-    sample.add_argument("--seed", type=int, default=7, help="random seed (7)")
-    sample.add_argument("--days", type=_positive_int, default=180, help="days covered (180)")
-    sample.add_argument("--out", type=Path, required=True, help="output folder")
+    from journeylib.sample import MAX_DAYS, MAX_USERS
+
+    sample.add_argument(
+        "--users",
+        type=_bounded_int(1, MAX_USERS),
+        default=50_000,
+        help=f"users, 1 to {MAX_USERS:,} (50000)",
+    )
+    sample.add_argument(
+        "--seed", type=_bounded_int(0, None), default=7, help="random seed, 0 or more (7)"
+    )
+    sample.add_argument(
+        "--days", type=_bounded_int(1, MAX_DAYS), default=180, help=f"days covered, 1 to {MAX_DAYS}"
+    )
+    sample.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="output folder: new or empty (the sample appears all at once)",
+    )
+    sample.add_argument(
+        "--force",
+        action="store_true",
+        help="write into a folder that holds other files: replace only the sample's own files "
+        "(journey.yml, spend.csv, surveys.parquet, tickets.csv, STORIES.md, stories.json, "
+        "events/month=*/part-0.parquet) and keep every other file",
+    )
     sample.set_defaults(handler=_run_sample)
 
     validate = commands.add_parser(
@@ -127,14 +150,48 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _bounded_int(low: int, high: int | None):
+    """An argparse type: a whole number from ``low`` to ``high`` (no upper bound: None)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < low:
+            expected = "a number above 0" if low == 1 else f"a number of {low} or more"
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {value}")
+        if high is not None and value > high:
+            raise argparse.ArgumentTypeError(f"expected at most {high:,}, got {value:,}")
+        return value
+
+    parse.__name__ = "whole number"  # argparse names the type in its messages
+    return parse
+
+
 def _run_sample(args: argparse.Namespace) -> int:
     from journeylib.sample import generate_sample
 
-    result = generate_sample(args.out, users=args.users, seed=args.seed, days=args.days)
+    if args.out.exists() and not args.out.is_dir():
+        raise JourneyError(
+            f"--out {args.out} is an existing file; give a folder (new or empty, or one that "
+            "holds an earlier sample, with --force)"
+        )
+    result = generate_sample(
+        args.out, users=args.users, seed=args.seed, days=args.days, force=args.force
+    )
     rows = ", ".join(f"{table} {count:,}" for table, count in result.rows.items())
     print(f"Sample company written to {result.out} in {result.seconds:.1f} s ({rows} rows)")
     print(f"Journey config: {result.config_path}")
     print(f"Stories and their ground truth: {Path(result.out) / 'STORIES.md'}")
+    if result.kept:
+        shown = ", ".join(result.kept[:5]) + (" ..." if len(result.kept) > 5 else "")
+        print(f"Kept {len(result.kept)} file(s) that are not the sample's: {shown}")
+        if any(name.startswith("events/") and name.endswith(".parquet") for name in result.kept):
+            print(
+                "Note: the config reads every .parquet file under events/, yours included",
+                file=sys.stderr,
+            )
     return EXIT_OK
 
 

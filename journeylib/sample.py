@@ -16,9 +16,7 @@ Examples
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
+import operator
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -47,6 +45,7 @@ from journeylib._sample_tables import (
     ticket_frame,
     utc_column,
 )
+from journeylib._sample_write import CONFIG_NAME, check_sample_folder, write_sample_folder
 from journeylib.errors import JourneyError
 from journeylib.periods import local_bound
 
@@ -54,17 +53,25 @@ __all__ = ["SampleResult", "Story", "generate_sample"]
 
 COMPANY = "Lumen Supply (sample company)"
 TIMEZONE = "Europe/Berlin"
+#: the largest sample: about 100 million events, and ten years
+MAX_USERS = 5_000_000
+MAX_DAYS = 3_660
 
 
 @dataclass(frozen=True)
 class SampleResult:
-    """What :func:`generate_sample` wrote: the folder, its config, rows per table, the stories."""
+    """What :func:`generate_sample` wrote: the folder, its config, rows per table, the stories.
+
+    ``kept`` lists the files of an occupied folder (``force=True``) that are not the sample's
+    and were left untouched.
+    """
 
     out: Path
     config_path: Path
     rows: dict[str, int]
     stories: tuple[Story, ...]
     seconds: float
+    kept: tuple[str, ...] = ()
 
 
 def _labels(names: tuple[str, ...], codes: np.ndarray) -> pl.Series:
@@ -141,10 +148,26 @@ def _stories_markdown(stories: tuple[Story, ...], users: int, seed: int, days: i
     return "\n".join(lines) + "\n"
 
 
-def _replace(source: Path, target: Path) -> None:
-    if target.is_dir():
-        shutil.rmtree(target)
-    os.replace(source, target)
+def _check_size(users: object, seed: object, days: object) -> None:
+    problems = []
+    for name, value, low, high in (("users", users, 1, MAX_USERS), ("days", days, 1, MAX_DAYS)):
+        whole = _whole(value)
+        if whole is None or not low <= whole <= high:
+            problems.append(f"{name} must be a whole number from {low} to {high:,}, got {value!r}")
+    whole_seed = _whole(seed)
+    if whole_seed is None or whole_seed < 0:
+        problems.append(f"seed must be a whole number of 0 or more, got {seed!r}")
+    if problems:
+        raise JourneyError(f"generate_sample: {'; '.join(problems)}")
+
+
+def _whole(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        return None
 
 
 def generate_sample(
@@ -154,31 +177,44 @@ def generate_sample(
     seed: int = 7,
     days: int = 180,
     start: date = date(2026, 5, 4),
+    force: bool = False,
 ) -> SampleResult:
     """Generate the sample company's data, its journey config and the documented stories.
 
     Writes ``events/month=YYYY-MM/part-0.parquet``, ``spend.csv``, ``surveys.parquet``,
-    ``tickets.csv``, ``STORIES.md``, ``stories.json`` and, last, ``journey.yml`` into ``out``
-    (created when missing; files of an earlier sample are replaced). A run that fails leaves no
-    ``journey.yml`` behind.
+    ``tickets.csv``, ``STORIES.md``, ``stories.json`` and, last, ``journey.yml`` into ``out``.
+    ``out`` must be new or empty (the sample then appears with one rename: all of it or
+    nothing); an occupied folder needs ``force=True``, which replaces only those files (and
+    removes the sample's event partitions the new sample does not write), keeps every other
+    file, and removes ``journey.yml`` first and writes it last: a run that fails leaves no
+    ``journey.yml`` pointing at half the data.
 
     Parameters
     ----------
     out
         The folder to write into.
     users
-        Users acquired over the period; about 20 events each.
+        Users acquired over the period; about 20 events each (1 to ``MAX_USERS``).
     seed
-        Seed of ``numpy.random.default_rng``: same seed and arguments, same bytes.
+        Seed of ``numpy.random.default_rng``, any whole number of 0 or more: same seed and
+        arguments, same bytes.
     days
-        Length of the period in days, from ``start``.
+        Length of the period in days, from ``start`` (1 to ``MAX_DAYS``).
     start
         The first day of the data (local to Europe/Berlin).
+    force
+        Write into an occupied folder, replacing only the sample's own files.
 
     Returns
     -------
     SampleResult
         Paths, rows per table, the stories with their ground truth, and the seconds taken.
+
+    Raises
+    ------
+    JourneyError
+        For a size or seed out of range, an ``out`` that is a file, or an occupied ``out``
+        without ``force``; nothing is written then.
 
     Examples
     --------
@@ -187,10 +223,9 @@ def generate_sample(
     ['events', 'spend', 'surveys', 'tickets']
     """
     began = time.perf_counter()
-    if users < 1 or days < 1:
-        raise JourneyError(
-            f"generate_sample: users and days must be at least 1, got users={users}, days={days}"
-        )
+    _check_size(users, seed, days)
+    target = Path(out)
+    check_sample_folder(target, force=force)  # before the minutes of drawing, not after
     rng = np.random.default_rng(seed)
     population = draw_population(rng, users, days, start, DESIGN)
     sessions = draw_sessions(rng, population, days, start, DESIGN, TIMEZONE)
@@ -209,31 +244,22 @@ def generate_sample(
     stories = build_stories(DESIGN, start, days, population, sessions, events, ctr, nps)
     event_frame = _events_frame(population, sessions, events)
 
-    target = Path(out)
-    target.mkdir(parents=True, exist_ok=True)
-    config_path = target / "journey.yml"
-    config_path.unlink(missing_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".sample-", dir=target))
-    try:
-        _write_events(event_frame, staging / "events")
-        spend.write_csv(staging / "spend.csv", date_format="%Y-%m-%d", float_precision=2)
-        surveys.write_parquet(staging / "surveys.parquet")
-        tickets.write_csv(staging / "tickets.csv")
-        (staging / "STORIES.md").write_text(
+    def write(folder: Path) -> None:
+        _write_events(event_frame, folder / "events")
+        spend.write_csv(folder / "spend.csv", date_format="%Y-%m-%d", float_precision=2)
+        surveys.write_parquet(folder / "surveys.parquet")
+        tickets.write_csv(folder / "tickets.csv")
+        (folder / "STORIES.md").write_text(
             _stories_markdown(stories, users, seed, days), encoding="utf-8"
         )
         document = {"users": users, "seed": seed, "days": days, "start": start.isoformat()}
         document["stories"] = [story.as_dict() for story in stories]
-        (staging / "stories.json").write_text(
+        (folder / "stories.json").write_text(
             json.dumps(document, indent=2, allow_nan=False) + "\n", encoding="utf-8"
         )
-        for name in ("events", "spend.csv", "surveys.parquet", "tickets.csv", "STORIES.md"):
-            _replace(staging / name, target / name)
-        _replace(staging / "stories.json", target / "stories.json")
-        (staging / "journey.yml").write_text(journey_yaml(COMPANY), encoding="utf-8")
-        os.replace(staging / "journey.yml", config_path)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        (folder / CONFIG_NAME).write_text(journey_yaml(COMPANY), encoding="utf-8")
+
+    kept = write_sample_folder(target, write, force=force)
     rows = {
         "events": event_frame.height,
         "spend": spend.height,
@@ -242,8 +268,9 @@ def generate_sample(
     }
     return SampleResult(
         out=target,
-        config_path=config_path,
+        config_path=target / CONFIG_NAME,
         rows=rows,
         stories=stories,
         seconds=round(time.perf_counter() - began, 3),
+        kept=kept,
     )

@@ -250,3 +250,23 @@ def test_validate_reports_events_in_which_no_role_occurs(copy, capsys):
     assert main(["validate", str(config), "--format", "json"]) == 2
     summary = json.loads(capsys.readouterr().out)
     assert summary["problems"][0].startswith("events: no configured role occurs")
+
+
+def test_sample_into_an_occupied_folder_needs_force_and_keeps_the_users_files(tmp_path, capsys):
+    out = tmp_path / "company"
+    assert main(["sample", "--users", "300", "--days", "60", "--out", str(out)]) == 0
+    (out / "notes.md").write_text("my notes")
+    (out / "events" / "README.txt").write_text("about my events")
+    capsys.readouterr()
+    assert main(["sample", "--users", "200", "--days", "30", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"journey sample: {out} is not empty (it holds ")
+    assert "--force" in err
+    assert len(err.splitlines()) == 1
+    assert main(["sample", "--users", "200", "--days", "30", "--out", str(out), "--force"]) == 0
+    assert "Kept 2 file(s) that are not the sample's: events/README.txt, notes.md" in (
+        capsys.readouterr().out
+    )
+    assert (out / "notes.md").read_text() == "my notes"
+    assert (out / "events" / "README.txt").read_text() == "about my events"
+    assert main(["validate", str(out / "journey.yml")]) == 0

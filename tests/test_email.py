@@ -9,14 +9,17 @@ from __future__ import annotations
 import base64
 import email
 import email.policy
+import json
 import logging
 import socket
 import struct
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 import altair as alt
@@ -29,12 +32,14 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from journeylib.errors import ConfigError, JourneyError
+from journeylib.report._delivery import DeliveryJournal, DeliveryJournalError, deliver
 from journeylib.report._mail_inline import inline_styles
 from journeylib.report.email import (
     Attachment,
     EmailBody,
     EmailContentError,
     EmailDeliveryError,
+    MailSettingsError,
     SmtpSettings,
     build_failure_alert,
     build_message,
@@ -731,3 +736,243 @@ def test_tls_mismatch_is_permanent(
     with pytest.raises(EmailDeliveryError, match=reason):
         send_message(report_message(report_notebook), settings, sleep=delays)
     assert delays == []
+
+
+# --- at most once: the delivery log and a connection broken after the content ------------------
+
+
+@dataclass
+class RecordingLog:
+    """A DeliveryLog that notes each call, and what the server had received by then."""
+
+    handler: RecordingHandler
+    calls: list[tuple[str, tuple[str, ...], int]] = field(default_factory=list)
+
+    def sending(self, recipients: tuple[str, ...]) -> None:
+        self.calls.append(("sending", recipients, len(self.handler.received)))
+
+    def accepted(self, recipients: tuple[str, ...]) -> None:
+        self.calls.append(("accepted", recipients, len(self.handler.received)))
+
+    def not_sent(self, recipients: tuple[str, ...]) -> None:
+        self.calls.append(("not_sent", recipients, len(self.handler.received)))
+
+
+@dataclass
+class QuitWatchingHandler(RecordingHandler):
+    """Notes when QUIT arrives, to show the delivery is recorded before it."""
+
+    quit_after: list[int] = field(default_factory=list)
+
+    async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:
+        self.quit_after.append(len(self.received))
+        return "221 Bye"
+
+
+def test_delivery_log_hears_sending_then_accepted_before_quit(
+    report_notebook: Any, smtp_server: StartServer
+) -> None:
+    handler = QuitWatchingHandler()
+    log = RecordingLog(handler)
+    settings = smtp_server(handler)
+    send_message(report_message(report_notebook, [ALICE, BOB]), settings, delivery_log=log)
+    assert log.calls == [("sending", (ALICE, BOB), 0), ("accepted", (ALICE, BOB), 1)]
+    assert handler.quit_after == [1]
+
+
+def test_delivery_log_hears_a_refused_content_as_not_sent(
+    report_notebook: Any, smtp_server: StartServer
+) -> None:
+    handler = FlakyHandler(failures=1)
+    log = RecordingLog(handler)
+    delays = Delays()
+    send_message(
+        report_message(report_notebook), smtp_server(handler), delivery_log=log, sleep=delays
+    )
+    assert [(name, who) for name, who, _ in log.calls] == [
+        ("sending", (ALICE,)),
+        ("not_sent", (ALICE,)),
+        ("sending", (ALICE,)),
+        ("accepted", (ALICE,)),
+    ]
+    assert delays == [2.0]
+
+
+def test_envelope_recipients_can_be_a_subset_of_the_headers(
+    report_notebook: Any, smtp_server: StartServer
+) -> None:
+    handler = RecordingHandler()
+    message = report_message(report_notebook, [ALICE, BOB])
+    report = send_message(message, smtp_server(handler), recipients=[BOB])
+    assert report.accepted == (BOB,)
+    assert [r.rcpt_tos for r in handler.received] == [[BOB]]
+
+
+@dataclass
+class HangUpAfterContentHandler(RecordingHandler):
+    """Takes the message, then drops the line instead of answering it."""
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.received.append(
+            Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content)
+        )
+        server.transport.close()
+        return "250 OK"
+
+
+def test_a_line_dropped_after_the_content_is_not_retried(
+    report_notebook: Any, smtp_server: StartServer
+) -> None:
+    handler = HangUpAfterContentHandler()
+    log = RecordingLog(handler)
+    delays = Delays()
+    with pytest.raises(EmailDeliveryError) as raised:
+        send_message(
+            report_message(report_notebook), smtp_server(handler), delivery_log=log, sleep=delays
+        )
+    assert raised.value.uncertain == (ALICE,)
+    assert "may have delivered it to alice@example.com, so it is not sent again" in str(
+        raised.value
+    )
+    assert (delays, len(handler.received)) == ([], 1)  # one message, no second attempt
+    assert [name for name, _, _ in log.calls] == ["sending"]  # the intent stays: maybe delivered
+
+
+def test_a_line_dropped_before_the_content_is_retried(report_notebook: Any, smtp_server) -> None:
+    class HangUpAtFirstRcpt(RecordingHandler):
+        hung_up = False
+
+        async def handle_RCPT(self, server, session, envelope, address, options):
+            if not self.hung_up:
+                self.hung_up = True
+                server.transport.close()
+            envelope.rcpt_tos.append(address)
+            return "250 OK"
+
+    handler = HangUpAtFirstRcpt()
+    delays = Delays()
+    report = send_message(report_message(report_notebook), smtp_server(handler), sleep=delays)
+    assert (report.attempts, delays, len(handler.received)) == (2, [2.0], 1)
+
+
+def test_mail_settings_errors_name_environment_variables_not_a_config() -> None:
+    with pytest.raises(MailSettingsError) as raised:
+        SmtpSettings.from_env({"JOURNEY_SMTP_PORT": "smtp", "JOURNEY_SMTP_TIMEOUT": "nan"})
+    text = str(raised.value)
+    assert (
+        text.splitlines()[0] == "mail settings (environment variables JOURNEY_SMTP_*): 4 problems"
+    )
+    assert "journey config" not in text
+    for variable in (
+        "JOURNEY_SMTP_HOST",
+        "JOURNEY_SMTP_FROM",
+        "JOURNEY_SMTP_PORT",
+        "JOURNEY_SMTP_TIMEOUT",
+    ):
+        assert variable in text
+    assert isinstance(raised.value, ConfigError)
+
+
+@pytest.mark.parametrize("timeout", ["nan", "inf", "0", "-5"])
+def test_timeout_must_be_a_finite_positive_number(timeout: str) -> None:
+    with pytest.raises(MailSettingsError, match="JOURNEY_SMTP_TIMEOUT must be a positive number"):
+        SmtpSettings.from_env(BASE_ENV | {"JOURNEY_SMTP_TIMEOUT": timeout})
+
+
+def test_failure_alert_without_a_kept_notebook_says_so() -> None:
+    alert = build_failure_alert(
+        job="weekly", error="crashed 3 times", notebook_path=None, sender=SENDER, owner=ALICE
+    )
+    assert "No executed notebook was kept: the run never finished." in alert.get_content()
+
+
+# --- the delivery journal: a retried slot mails nobody twice ------------------------------------
+
+SLOT = datetime(2026, 1, 5, 7, tzinfo=UTC)
+
+
+def test_journal_sends_once_per_recipient_across_attempts(
+    tmp_path: Path, report_notebook: Any, smtp_server: StartServer
+) -> None:
+    handler = RecordingHandler()
+    settings = smtp_server(handler)
+    path = tmp_path / "state.deliveries.json"
+    message = report_message(report_notebook, [ALICE, BOB])
+    first = deliver(message, settings, DeliveryJournal(path).for_slot("weekly", SLOT).log("report"))
+    # a later attempt of the slot reads the journal afresh, as a new tick process would
+    again = deliver(message, settings, DeliveryJournal(path).for_slot("weekly", SLOT).log("report"))
+    assert (first.sent, first.already) == ((ALICE, BOB), ())
+    assert (again.sent, again.already, again.reached) == ((), (ALICE, BOB), (ALICE, BOB))
+    assert [r.rcpt_tos for r in handler.received] == [[ALICE, BOB]]
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    assert saved["version"] == 1
+    entries = saved["slots"][f"weekly {SLOT.isoformat()}"]["report"]
+    assert {who: entry["status"] for who, entry in entries.items()} == {ALICE: "sent", BOB: "sent"}
+
+
+def test_journal_keeps_kinds_and_slots_apart(
+    tmp_path: Path, report_notebook: Any, smtp_server: StartServer
+) -> None:
+    handler = RecordingHandler()
+    settings = smtp_server(handler)
+    journal = DeliveryJournal(tmp_path / "j.json")
+    message = report_message(report_notebook, [ALICE])
+    deliver(message, settings, journal.for_slot("weekly", SLOT).log("report"))
+    deliver(message, settings, journal.for_slot("weekly", SLOT).log("alert"))
+    deliver(message, settings, journal.for_slot("weekly", SLOT + timedelta(days=7)).log("report"))
+    deliver(message, settings, journal.for_slot("daily", SLOT).log("report"))
+    assert len(handler.received) == 4
+
+
+def test_an_intent_without_a_result_is_uncertain_and_not_sent_again(
+    tmp_path: Path, report_notebook: Any, smtp_server: StartServer
+) -> None:
+    handler = RecordingHandler()
+    path = tmp_path / "j.json"
+    DeliveryJournal(path).for_slot("weekly", SLOT).log("report").sending((ALICE,))  # then killed
+    log = DeliveryJournal(path).for_slot("weekly", SLOT).log("report")
+    delivered = deliver(report_message(report_notebook, [ALICE, BOB]), smtp_server(handler), log)
+    assert (delivered.sent, delivered.uncertain) == ((BOB,), (ALICE,))
+    assert [r.rcpt_tos for r in handler.received] == [[BOB]]
+    note = delivered.uncertain_note("report")
+    assert note is not None
+    assert f"took the report for {ALICE}: it may have arrived, so it was not sent again" in note
+
+
+def test_a_refused_content_leaves_no_record(
+    tmp_path: Path, report_notebook: Any, smtp_server: StartServer
+) -> None:
+    path = tmp_path / "j.json"
+    log = DeliveryJournal(path).for_slot("weekly", SLOT).log("report")
+    with pytest.raises(EmailDeliveryError, match="550"):
+        deliver(report_message(report_notebook), smtp_server(RejectingHandler()), log)
+    assert log.status(ALICE) is None
+    assert json.loads(path.read_text(encoding="utf-8"))["slots"] == {}
+
+
+def test_prune_drops_the_slots_it_is_told_are_done(tmp_path: Path) -> None:
+    journal = DeliveryJournal(tmp_path / "j.json")
+    later = SLOT + timedelta(days=7)
+    for slot in (SLOT, later):
+        journal.for_slot("weekly", slot).log("report").accepted((ALICE,))
+    journal.prune(lambda job, slot: slot > SLOT)
+    reread = DeliveryJournal(tmp_path / "j.json")
+    assert reread.status("weekly", SLOT, "report", ALICE) is None
+    assert reread.status("weekly", later, "report", ALICE) == "sent"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{not json", "cannot be read"),
+        ('{"version": 1}', "expected an object with 'slots'"),
+        ('{"version": 9, "slots": {}}', "has version 9; this journeylib reads version 1"),
+        ('{"version": 1, "slots": {"weekly soon": {}}}', "cannot be read"),
+    ],
+)
+def test_unreadable_journal_is_a_clear_error(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "j.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(DeliveryJournalError, match=message) as raised:
+        DeliveryJournal(path)
+    assert str(path) in str(raised.value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -111,9 +112,10 @@ def test_other_seed_gives_other_data(tmp_path: Path) -> None:
         assert first[name] != second[name]
 
 
-def test_regenerating_replaces_files_and_leaves_no_staging(tmp_path: Path) -> None:
+def test_regenerating_with_force_replaces_files_and_leaves_no_staging(tmp_path: Path) -> None:
     generate_sample(tmp_path, users=1_000, seed=1)
-    result = generate_sample(tmp_path, users=1_500, seed=2)
+    result = generate_sample(tmp_path, users=1_500, seed=2, force=True)
+    assert result.kept == ()
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "STORIES.md",
         "events",
@@ -127,11 +129,146 @@ def test_regenerating_replaces_files_and_leaves_no_staging(tmp_path: Path) -> No
     assert written.height == result.rows["events"]
 
 
-@pytest.mark.parametrize(("users", "days"), [(0, 180), (100, 0)])
-def test_bad_size_is_refused(tmp_path: Path, users: int, days: int) -> None:
-    with pytest.raises(JourneyError, match="at least 1"):
-        generate_sample(tmp_path, users=users, days=days)
+@pytest.mark.parametrize(
+    ("users", "days", "seed", "message"),
+    [
+        (0, 180, 7, "users must be a whole number from 1 to 5,000,000, got 0"),
+        (100, 0, 7, "days must be a whole number from 1 to 3,660, got 0"),
+        (100, 3_661, 7, "days must be a whole number from 1 to 3,660, got 3661"),
+        (100, 180, -1, "seed must be a whole number of 0 or more, got -1"),
+        (100, 180, 1.5, "seed must be a whole number of 0 or more, got 1.5"),
+        (True, 180, 7, "users must be a whole number from 1 to 5,000,000, got True"),
+    ],
+)
+def test_bad_size_or_seed_is_refused(
+    tmp_path: Path, users: object, days: object, seed: object, message: str
+) -> None:
+    with pytest.raises(JourneyError) as raised:
+        generate_sample(tmp_path / "s", users=users, days=days, seed=seed)  # type: ignore[arg-type]
+    assert message in str(raised.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_any_non_negative_seed_numpy_takes_is_accepted(tmp_path: Path) -> None:
+    big = generate_sample(tmp_path / "big", users=50, days=10, seed=2**80)
+    zero = generate_sample(tmp_path / "zero", users=50, days=10, seed=0)
+    assert json.loads((big.out / "stories.json").read_text())["seed"] == 2**80
+    assert _files(big.out)["spend.csv"] != _files(zero.out)["spend.csv"]
+
+
+# --------------------------------------------------------------------------- the folder
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def test_an_occupied_folder_is_refused_without_force_and_left_as_it_was(tmp_path: Path) -> None:
+    (tmp_path / "journey.yml").write_text("name: my own journey\n")
+    (tmp_path / "events").mkdir()
+    (tmp_path / "events" / "orders.csv").write_text("id\n1\n")
+    before = _snapshot(tmp_path)
+    with pytest.raises(JourneyError) as raised:
+        generate_sample(tmp_path, users=100, days=10)
+    assert f"{tmp_path} is not empty (it holds events/, journey.yml)" in str(raised.value)
+    assert "--force" in str(raised.value)
+    assert _snapshot(tmp_path) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["events", "journey.yml"]
+
+
+def test_an_existing_file_as_out_is_refused(tmp_path: Path) -> None:
+    target = tmp_path / "notes.txt"
+    target.write_text("mine")
+    with pytest.raises(JourneyError, match=f"{target} is an existing file, not a folder"):
+        generate_sample(target, users=100, days=10, force=True)
+    assert target.read_text() == "mine"
+
+
+def test_force_replaces_only_the_samples_own_files(tmp_path: Path) -> None:
+    first = generate_sample(tmp_path, users=300, days=120, seed=1)  # May to August
+    (tmp_path / "notes.md").write_text("my notes")
+    (tmp_path / "events" / "README.txt").write_text("my events notes")
+    (tmp_path / "events" / "month=2026-06" / "extra.csv").write_text("mine too")
+    assert (tmp_path / "events" / "month=2026-08" / "part-0.parquet").is_file()
+    second = generate_sample(tmp_path, users=200, days=40, seed=2, force=True)  # May, June
+    assert sorted(second.kept) == [
+        "events/README.txt",
+        "events/month=2026-06/extra.csv",
+        "notes.md",
+    ]
+    assert (tmp_path / "notes.md").read_text() == "my notes"
+    assert (tmp_path / "events" / "README.txt").read_text() == "my events notes"
+    assert (tmp_path / "events" / "month=2026-06" / "extra.csv").read_text() == "mine too"
+    # the partitions of the first sample that the second does not write are gone with their folder
+    assert sorted(p.name for p in (tmp_path / "events").iterdir()) == [
+        "README.txt",
+        "month=2026-05",
+        "month=2026-06",
+    ]
+    written = pl.read_parquet(tmp_path / "events" / "**" / "*.parquet", hive_partitioning=True)
+    assert written.height == second.rows["events"] != first.rows["events"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_an_interrupted_first_write_leaves_nothing(tmp_path: Path, monkeypatch) -> None:
+    import journeylib.sample as sample_module
+
+    def disk_full(frame, folder):
+        (folder / "month=2026-05").mkdir(parents=True)
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(sample_module, "_write_events", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        generate_sample(tmp_path / "s", users=100, days=10)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_interrupted_forced_write_never_leaves_a_config_over_half_the_data(
+    tmp_path: Path, monkeypatch
+) -> None:
+    import journeylib._sample_write as writing
+
+    generate_sample(tmp_path, users=300, days=60, seed=1)
+    (tmp_path / "mine.txt").write_text("keep me")
+    real_replace = writing.os.replace
+    moved: list[str] = []
+
+    def power_cut(source, destination):
+        if len(moved) == 3:  # three tables are in place, the events and the config are not
+            raise OSError("power cut")
+        moved.append(Path(destination).name)
+        real_replace(source, destination)
+
+    monkeypatch.setattr(writing.os, "replace", power_cut)
+    with pytest.raises(OSError, match="power cut"):
+        generate_sample(tmp_path, users=200, days=30, seed=2, force=True)
+    monkeypatch.undo()
+    assert moved == ["spend.csv", "surveys.parquet", "tickets.csv"]
     assert not (tmp_path / "journey.yml").exists()
+    assert (tmp_path / "mine.txt").read_text() == "keep me"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    generate_sample(tmp_path, users=200, days=30, seed=2, force=True)  # the retry completes
+    assert load_config(tmp_path / "journey.yml").name
+
+
+def test_staging_left_by_a_killed_run_is_removed_by_the_next(tmp_path: Path) -> None:
+    pid = _ended_pid()
+    leftover = tmp_path / f".s.sample-{pid}-0badf00d"
+    (leftover / "events").mkdir(parents=True)
+    inside = tmp_path / "s"
+    inside.mkdir()
+    (inside / f".sample-{pid}-0badf00d").mkdir()  # a forced run killed midway
+    generate_sample(inside, users=100, days=10)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]
+    assert not [p for p in inside.iterdir() if p.name.startswith(".")]
+
+
+def _ended_pid() -> int:
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
 
 
 def test_config_loads_and_maps_every_source(sample: SampleResult) -> None:

@@ -17,16 +17,23 @@ import types
 from datetime import UTC, datetime
 from pathlib import Path
 
+import nbformat
 import pytest
+from nbformat.v4 import new_code_cell, new_notebook
 
 from journeylib._cli_schedule import add_schedule_commands
 from journeylib.errors import JourneyError
 from journeylib.report._cron import CronError, next_slot, parse_cron, slots_between
+from journeylib.report.email import MailSettingsError
 from journeylib.report.schedule import (
+    MAX_ATTEMPTS,
     JobOutcome,
+    JobState,
     ScheduleError,
+    check_mail_settings,
     load_schedule,
     read_state,
+    run_notebook_job,
     schedule_from_dict,
     tick,
 )
@@ -194,6 +201,13 @@ def write_schedule(folder: Path, text: str) -> Path:
     return path
 
 
+def write_notebook(path: Path) -> Path:
+    """A minimal valid notebook (the schedule checks each job's notebook when it loads)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(new_notebook(cells=[new_code_cell("1 + 1")]), path)
+    return path
+
+
 def test_schedule_file_loads_with_defaults_and_paths_relative_to_it(tmp_path):
     path = write_schedule(
         tmp_path,
@@ -206,6 +220,7 @@ def test_schedule_file_loads_with_defaults_and_paths_relative_to_it(tmp_path):
             recipients: [team@example.com]
         """,
     )
+    write_notebook(tmp_path / "../notebooks/journey_report.ipynb")
     schedule = load_schedule(path)
     job = schedule.jobs[0]
     assert (schedule.timezone, schedule.catch_up) == ("UTC", "latest")
@@ -247,6 +262,8 @@ def test_schedule_file_loads_with_defaults_and_paths_relative_to_it(tmp_path):
     ],
 )
 def test_schedule_file_errors_are_located_by_key_path(tmp_path, body, problem):
+    for name in ("a.ipynb", "b.ipynb"):
+        write_notebook(tmp_path / name)
     with pytest.raises(ScheduleError) as caught:
         load_schedule(write_schedule(tmp_path, body))
     assert caught.value.problems == [problem]
@@ -264,14 +281,16 @@ class Recorder:
         self.ok = ok
         self.message = message
 
-    def __call__(self, job, slot):
+    def __call__(self, job, slot, context):
         self.calls.append((job.name, slot))
         return JobOutcome(ok=self.ok, message=self.message, report=Path(f"reports/{job.name}.html"))
 
 
 def daily(schedule_catch_up: str = "latest", **job: object):
     spec = {"name": "daily", "cron": "0 7 * * *", "notebook": "report.ipynb", **job}
-    return schedule_from_dict({"catch_up": schedule_catch_up, "jobs": [spec]}, base_dir="/srv")
+    return schedule_from_dict(
+        {"catch_up": schedule_catch_up, "jobs": [spec]}, base_dir="/srv", check_notebooks=False
+    )
 
 
 @pytest.fixture
@@ -345,7 +364,7 @@ def test_failed_run_is_recorded_and_not_rerun(state):
 def test_crashing_runner_leaves_the_slot_to_be_retried(state):
     calls: list[datetime] = []
 
-    def crash_then_succeed(job, slot):
+    def crash_then_succeed(job, slot, context):
         calls.append(slot)
         if len(calls) == 2:  # the second slot crashes once
             raise RuntimeError("kernel died")
@@ -366,23 +385,30 @@ def test_crashing_runner_leaves_the_slot_to_be_retried(state):
 def test_interrupted_state_write_leaves_the_old_state_and_the_slot_is_retried(state, monkeypatch):
     runner = Recorder()
     tick(daily(), state_path=state, now=utc(2026, 1, 1), run_job=runner)
-    before = state.read_text(encoding="utf-8")
+    real_fsync = os.fsync
 
-    def power_cut(descriptor):
-        raise OSError("disk gone")
+    def power_cut_after_the_run(descriptor):
+        if runner.calls:  # the new state is half-written at this point
+            raise OSError("disk gone")
+        real_fsync(descriptor)
 
-    monkeypatch.setattr(os, "fsync", power_cut)  # the new state is half-written at this point
+    monkeypatch.setattr(os, "fsync", power_cut_after_the_run)
     with pytest.raises(OSError, match="disk gone"):
         tick(daily(), state_path=state, now=utc(2026, 1, 1, 7, 5), run_job=runner)
     monkeypatch.undo()
-    assert state.read_text(encoding="utf-8") == before
+    saved = read_state(state)["daily"]  # the state written before the run: one attempt started
+    assert (saved.done_until, saved.attempt_slot, saved.attempts) == (
+        utc(2026, 1, 1),
+        utc(2026, 1, 1, 7),
+        1,
+    )
     assert sorted(p.name for p in state.parent.iterdir()) == ["state.json", "state.json.lock"]
     tick(daily(), state_path=state, now=utc(2026, 1, 1, 7, 5), run_job=runner)
     assert runner.calls == [("daily", utc(2026, 1, 1, 7))] * 2
     assert read_state(state)["daily"].result == "ok"
 
 
-def _killed_runner(job, slot):
+def _killed_runner(job, slot, context):
     os._exit(9)  # the process dies mid-run, without any clean-up
 
 
@@ -409,7 +435,7 @@ def test_concurrent_ticks_in_threads_never_run_a_slot_twice(state):
     runner_started, second_done = threading.Event(), threading.Event()
     calls: list[datetime] = []
 
-    def slow_runner(job, slot):
+    def slow_runner(job, slot, context):
         calls.append(slot)
         runner_started.set()
         assert second_done.wait(timeout=10)
@@ -438,7 +464,7 @@ def test_concurrent_tick_in_another_process_runs_nothing(state):
     results = context.Queue()
     calls: list[datetime] = []
 
-    def runner_that_starts_a_second_tick(job, slot):
+    def runner_that_starts_a_second_tick(job, slot, slot_context):
         calls.append(slot)
         child = context.Process(
             target=_tick_in_child, args=(str(state), utc(2026, 1, 1, 7, 5), Recorder(), results)
@@ -507,13 +533,18 @@ jobs:
 def fake_run_report(monkeypatch):
     """Stand in for ``journeylib.report.run``; collects the calls, answers ``outcome``."""
     calls: list[dict] = []
-    outcome = {"ok": True, "error": None}
+    outcome = {"ok": True, "error": None, "alert_error": None}
 
     def run_report(notebook, **options):
         calls.append({"notebook": notebook, **options})
         html = Path("reports/weekly/2026-W01/report.html") if outcome["ok"] else None
         return types.SimpleNamespace(
-            ok=outcome["ok"], html=html, notebook=Path("out.ipynb"), error=outcome["error"]
+            ok=outcome["ok"],
+            html=html,
+            notebook=Path("out.ipynb"),
+            error=outcome["error"],
+            alert_error=outcome["alert_error"],
+            notes=(),
         )
 
     module = types.ModuleType("journeylib.report.run")
@@ -533,14 +564,27 @@ def journey(*argv: str) -> int:
 
 
 def schedule_args(tmp_path: Path, *extra: str) -> list[str]:
+    for name in ("journey_report.ipynb", "other.ipynb"):
+        if not (tmp_path / name).exists():
+            write_notebook(tmp_path / name)
     return ["--schedule", str(write_schedule(tmp_path, SCHEDULE_YML)), *extra]
 
 
-def test_cli_tick_runs_the_due_job_with_the_default_runner(tmp_path, fake_run_report, capsys):
+@pytest.fixture
+def smtp_env(monkeypatch):
+    """Mail settings that pass the check (the stand-in runner never connects)."""
+    monkeypatch.setenv("JOURNEY_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("JOURNEY_SMTP_FROM", "reports@example.com")
+
+
+def test_cli_tick_runs_the_due_job_with_the_default_runner(
+    tmp_path, fake_run_report, smtp_env, capsys
+):
     calls, _ = fake_run_report
     assert journey("schedule", "tick", *schedule_args(tmp_path, "--now", "2026-01-04T12:00")) == 0
     # naive --now is Berlin time: Monday 2026-01-05 07:00 CET is 06:00 UTC
     assert journey("schedule", "tick", *schedule_args(tmp_path, "--now", "2026-01-05T07:01")) == 0
+    deliveries = [call.pop("deliveries") for call in calls]
     assert calls == [
         {
             "notebook": tmp_path / "journey_report.ipynb",
@@ -548,12 +592,14 @@ def test_cli_tick_runs_the_due_job_with_the_default_runner(tmp_path, fake_run_re
             "email_to": ["team@example.com"],
             "owner": "analyst@example.com",
             "now": utc(2026, 1, 5, 6),
+            "out_root": tmp_path,  # the schedule file's folder
         }
     ]
+    assert [(d.job, d.slot) for d in deliveries] == [("weekly-kpis", utc(2026, 1, 5, 6))]
     assert "weekly-kpis slot 2026-01-05T06:00:00+00:00: ok" in capsys.readouterr().out
 
 
-def test_cli_tick_exits_1_when_a_job_fails(tmp_path, fake_run_report):
+def test_cli_tick_exits_1_when_a_job_fails(tmp_path, fake_run_report, smtp_env):
     _, outcome = fake_run_report
     outcome.update(ok=False, error="notebook raised KeyError")
     assert journey("schedule", "tick", *schedule_args(tmp_path, "--now", "2026-01-04T12:00")) == 0
@@ -570,7 +616,7 @@ def test_cli_exits_2_on_an_unusable_schedule_file(tmp_path, text):
     assert journey("schedule", "list", "--schedule", str(path)) == 2
 
 
-def test_cli_tick_exits_0_when_another_tick_holds_the_lock(tmp_path, capsys):
+def test_cli_tick_exits_0_when_another_tick_holds_the_lock(tmp_path, smtp_env, capsys):
     args = schedule_args(tmp_path, "--now", "2026-01-05T08:00")
     with (tmp_path / ".schedule-state.json.lock").open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -578,7 +624,7 @@ def test_cli_tick_exits_0_when_another_tick_holds_the_lock(tmp_path, capsys):
     assert "another tick is running" in capsys.readouterr().out
 
 
-def test_cli_list_shows_next_run_and_last_result(tmp_path, fake_run_report, capsys):
+def test_cli_list_shows_next_run_and_last_result(tmp_path, fake_run_report, smtp_env, capsys):
     journey("schedule", "tick", *schedule_args(tmp_path, "--now", "2026-01-04T12:00"))
     journey("schedule", "tick", *schedule_args(tmp_path, "--now", "2026-01-05T08:00+01:00"))
     capsys.readouterr()
@@ -606,3 +652,303 @@ def test_state_file_is_plain_json(state):
     assert json.loads(state.read_text(encoding="utf-8"))["jobs"]["daily"]["done_until"] == (
         "2026-01-01T00:00:00+00:00"
     )
+
+
+# --------------------------------------------------------------------------- notebooks at load
+
+
+@pytest.mark.parametrize(
+    ("make", "problem"),
+    [
+        (lambda path: None, "notebook {path} does not exist"),
+        (lambda path: path.mkdir(), "notebook {path} is a folder, not a notebook file"),
+        (lambda path: path.write_text("root:x:0:0"), "{path} is not a notebook (not JSON: "),
+        (lambda path: path.write_text("[1, 2]"), "{path} is not a notebook (no 'nbformat'"),
+        (
+            lambda path: path.write_text('{"nbformat": 4, "nbformat_minor": 5, "cells": [7]}'),
+            "notebook {path} is not a valid notebook (",
+        ),
+    ],
+    ids=["missing", "folder", "not-json", "not-a-notebook", "invalid"],
+)
+def test_each_jobs_notebook_is_checked_when_the_schedule_loads(tmp_path, make, problem):
+    notebook = tmp_path / "weekly.ipynb"
+    make(notebook)
+    path = write_schedule(
+        tmp_path,
+        """\
+        jobs:
+          - name: weekly
+            cron: "@weekly"
+            notebook: weekly.ipynb
+        """,
+    )
+    with pytest.raises(ScheduleError) as caught:
+        load_schedule(path)
+    (found,) = caught.value.problems
+    assert found.startswith(
+        "line 4: jobs.0.notebook: job 'weekly': " + problem.format(path=notebook)
+    )
+
+
+def test_schedule_from_dict_checks_notebooks_unless_told_not_to(tmp_path):
+    spec = {"jobs": [{"name": "daily", "cron": "@daily", "notebook": "gone.ipynb"}]}
+    with pytest.raises(ScheduleError, match=r"job 'daily': notebook .*gone\.ipynb does not exist"):
+        schedule_from_dict(spec, base_dir=tmp_path)
+    assert (
+        schedule_from_dict(spec, base_dir=tmp_path, check_notebooks=False).jobs[0].name == "daily"
+    )
+
+
+def test_state_file_from_a_newer_journeylib_is_refused(state):
+    state.write_text('{"version": 3, "jobs": {}}', encoding="utf-8")
+    with pytest.raises(ScheduleError, match="has version 3; this journeylib reads versions 1-2"):
+        read_state(state)
+
+
+def test_state_file_of_version_1_is_still_read(state):
+    state.write_text(
+        '{"version": 1, "jobs": {"daily": {"done_until": "2026-01-01T00:00:00+00:00"}}}',
+        encoding="utf-8",
+    )
+    assert read_state(state)["daily"] == JobState(done_until=utc(2026, 1, 1))
+
+
+# --------------------------------------------------------------------------- repeated crashes
+
+
+class Alerts(list):
+    """An injected alerter: records (job, slot, error) and answers ``problem``."""
+
+    def __init__(self, problem: str | None = None) -> None:
+        super().__init__()
+        self.problem = problem
+
+    def __call__(self, job, slot, error, deliveries):
+        self.append((job.name, slot, error))
+        return self.problem
+
+
+def always_crashing(job, slot, context):
+    raise FileNotFoundError(f"{job.notebook} went missing")
+
+
+def test_a_job_crashing_on_every_tick_is_given_up_after_three_attempts_and_alerted_once(state):
+    schedule = daily(owner="owner@example.com")
+    alerts = Alerts()
+    tick(schedule, state_path=state, now=utc(2026, 1, 1), run_job=always_crashing, alert=alerts)
+    statuses = []
+    for minute in (5, 10, 15, 20, 25):
+        report = tick(
+            schedule,
+            state_path=state,
+            now=utc(2026, 1, 1, 7, minute),
+            run_job=always_crashing,
+            alert=alerts,
+        )
+        statuses.append([(run.status, run.attempt) for run in report.runs])
+    assert statuses == [[("crashed", 1)], [("crashed", 2)], [("failed", 3)], [], []]
+    assert alerts == [
+        (
+            "daily",
+            utc(2026, 1, 1, 7),
+            f"given up after {MAX_ATTEMPTS} attempts that did not finish; the last: "
+            "FileNotFoundError: /srv/report.ipynb went missing",
+        )
+    ]
+    saved = read_state(state)["daily"]
+    assert (saved.result, saved.done_until, saved.attempts) == ("failed", utc(2026, 1, 1, 7), 0)
+    # the next day's slot gets its own three attempts
+    report = tick(
+        schedule, state_path=state, now=utc(2026, 1, 2, 8), run_job=always_crashing, alert=alerts
+    )
+    assert [(run.slot, run.status) for run in report.runs] == [(utc(2026, 1, 2, 7), "crashed")]
+
+
+def _tick_killed_in_child(state_path: str, now: datetime) -> None:
+    tick(daily(owner="owner@example.com"), state_path=state_path, now=now, run_job=_killed_runner)
+
+
+def test_runs_killed_with_their_process_count_as_attempts(state):
+    schedule = daily(owner="owner@example.com")
+    alerts = Alerts()
+    tick(schedule, state_path=state, now=utc(2026, 1, 1), run_job=Recorder(), alert=alerts)
+    context = multiprocessing.get_context("fork")
+    for _ in range(MAX_ATTEMPTS):
+        child = context.Process(target=_tick_killed_in_child, args=(str(state), utc(2026, 1, 1, 8)))
+        child.start()
+        child.join(timeout=20)
+        assert child.exitcode == 9
+    assert read_state(state)["daily"].attempts == MAX_ATTEMPTS
+    runner = Recorder()
+    report = tick(schedule, state_path=state, now=utc(2026, 1, 1, 8), run_job=runner, alert=alerts)
+    assert runner.calls == []  # a fourth run is not started
+    (run,) = report.runs
+    assert (run.status, run.attempt) == ("failed", MAX_ATTEMPTS)
+    assert run.message == (
+        "given up after 3 attempts that did not finish; the last: the run never finished "
+        "(its process was killed or the machine stopped)"
+    )
+    assert [(job, slot) for job, slot, _ in alerts] == [("daily", utc(2026, 1, 1, 7))]
+
+
+def test_an_alert_that_cannot_be_sent_is_said_and_recorded(state):
+    schedule = daily(owner="owner@example.com")
+    alerts = Alerts(problem="mail settings: JOURNEY_SMTP_HOST is required")
+    tick(schedule, state_path=state, now=utc(2026, 1, 1), run_job=always_crashing)
+    report = tick(
+        schedule,
+        state_path=state,
+        now=utc(2026, 1, 1, 7, 5),
+        run_job=always_crashing,
+        alert=alerts,
+        max_attempts=1,
+    )
+    warning = (
+        "the alert to the owner owner@example.com could not be sent: "
+        "mail settings: JOURNEY_SMTP_HOST is required"
+    )
+    assert [(run.status, run.warnings) for run in report.runs] == [("failed", (warning,))]
+    assert read_state(state)["daily"].warnings == (warning,)
+    assert len(alerts) == 1
+
+
+def test_the_runner_gets_the_reports_folder_and_the_slots_deliveries(state, tmp_path):
+    seen = []
+
+    def runner(job, slot, context):
+        seen.append((context.out_root, context.deliveries.job, context.deliveries.slot))
+        return JobOutcome(ok=True)
+
+    tick(daily(), state_path=state, now=utc(2026, 1, 1), run_job=runner, out_root=tmp_path)
+    tick(daily(), state_path=state, now=utc(2026, 1, 1, 8), run_job=runner, out_root=tmp_path)
+    assert seen == [(tmp_path, "daily", utc(2026, 1, 1, 7))]
+
+
+# --------------------------------------------------------------------------- mail settings
+
+
+def mailing_schedule(**job: object):
+    spec = {"name": "weekly", "cron": "@weekly", "notebook": "r.ipynb", **job}
+    return schedule_from_dict({"jobs": [spec]}, base_dir="/srv", check_notebooks=False)
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({}, "JOURNEY_SMTP_HOST is required"),
+        (
+            {
+                "JOURNEY_SMTP_HOST": "mail",
+                "JOURNEY_SMTP_FROM": "r@example.com",
+                "JOURNEY_SMTP_PORT": "0",
+            },
+            "JOURNEY_SMTP_PORT must be within 1-65535, found 0",
+        ),
+    ],
+)
+def test_a_mailing_job_needs_usable_mail_settings(env, variable):
+    with pytest.raises(MailSettingsError) as caught:
+        check_mail_settings(mailing_schedule(recipients=["team@example.com"]), env)
+    head, *problems = str(caught.value).splitlines()
+    assert head.startswith(
+        "mail settings (environment variables JOURNEY_SMTP_*) needed by job 'weekly' "
+        "(recipients or owner): "
+    )
+    assert any(variable in line for line in problems)
+
+
+@pytest.mark.parametrize(
+    "job", [{}, {"recipients": ["team@example.com"], "enabled": False}], ids=["no-mail", "disabled"]
+)
+def test_jobs_that_send_no_mail_need_no_mail_settings(job):
+    check_mail_settings(mailing_schedule(**job), {})
+
+
+def test_a_job_with_recipients_is_refused_before_its_run_without_mail_settings(
+    fake_run_report, monkeypatch
+):
+    calls, _ = fake_run_report
+    for name in ("HOST", "FROM", "PORT"):
+        monkeypatch.delenv(f"JOURNEY_SMTP_{name}", raising=False)
+    job = mailing_schedule(recipients=["team@example.com"]).jobs[0]
+    outcome = run_notebook_job(job, utc(2026, 1, 5))
+    assert calls == []  # the notebook never ran
+    assert outcome.ok is False
+    assert outcome.message.startswith(
+        "not run: the report is to be mailed but mail settings: JOURNEY_SMTP_HOST is required"
+    )
+
+
+# --------------------------------------------------------------------------- list, show, paths
+
+MULTI_LINE_ERROR = "KeyError: 'revenue' (cell 9)\nTraceback line 1\nTraceback line 2"
+
+
+def test_list_prints_one_line_per_job_and_show_the_whole_message(
+    tmp_path, fake_run_report, smtp_env, capsys
+):
+    _, outcome = fake_run_report
+    outcome.update(ok=False, error=MULTI_LINE_ERROR)
+    journey("schedule", "tick", *schedule_args(tmp_path, "--now", "2026-01-04T12:00"))
+    journey("schedule", "tick", *schedule_args(tmp_path, "--now", "2026-01-05T08:00"))
+    capsys.readouterr()
+    assert journey("schedule", "list", *schedule_args(tmp_path, "--now", "2026-01-05T08:00")) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3  # the header and one line per job
+    assert lines[1].endswith("failed     KeyError: 'revenue' (cell 9)…")
+    assert journey("schedule", "show", "weekly-kpis", *schedule_args(tmp_path)) == 0
+    shown = capsys.readouterr().out
+    assert "message:\n  KeyError: 'revenue' (cell 9)\n  Traceback line 1\n  Traceback line 2\n" in (
+        shown
+    )
+    assert "recipients  team@example.com" in shown
+    assert "result      failed" in shown
+
+
+def test_show_names_the_known_jobs_for_an_unknown_one(tmp_path):
+    parser = argparse.ArgumentParser(prog="journey")
+    add_schedule_commands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["schedule", "show", "weekly", *schedule_args(tmp_path)])
+    with pytest.raises(
+        JourneyError, match=r"no job named 'weekly' in .*; jobs: weekly-kpis, paused"
+    ):
+        args.handler(args)
+
+
+def test_tick_from_another_folder_writes_under_the_schedule_folder(
+    tmp_path, fake_run_report, smtp_env, monkeypatch
+):
+    calls, _ = fake_run_report
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    project = tmp_path / "project"
+    project.mkdir()
+    args = schedule_args(project)
+    journey("schedule", "tick", *args, "--now", "2026-01-04T12:00")
+    journey("schedule", "tick", *args, "--now", "2026-01-05T08:00")
+    journey("schedule", "tick", *args, "--now", "2026-01-12T08:00", "--out", str(tmp_path / "out"))
+    assert [call["out_root"] for call in calls] == [project, tmp_path / "out"]
+    assert sorted(p.name for p in project.iterdir() if p.name.startswith(".")) == [
+        ".schedule-state.json",
+        ".schedule-state.json.lock",
+    ]
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_cli_tick_says_on_stderr_when_the_owner_alert_could_not_go(
+    tmp_path, fake_run_report, smtp_env, capsys
+):
+    _, outcome = fake_run_report
+    outcome.update(ok=False, error="RuntimeError: boom", alert_error="127.0.0.1:25: refused")
+    journey("schedule", "tick", *schedule_args(tmp_path, "--now", "2026-01-04T12:00"))
+    capsys.readouterr()
+    assert journey("schedule", "tick", *schedule_args(tmp_path, "--now", "2026-01-05T08:00")) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        "journey schedule tick: weekly-kpis slot 2026-01-05T06:00:00+00:00: the alert to the "
+        "owner analyst@example.com could not be sent: 127.0.0.1:25: refused\n"
+    )
+    state = read_state(tmp_path / ".schedule-state.json")["weekly-kpis"]
+    assert state.warnings == (err.split("06:00:00+00:00: ", 1)[1].strip(),)

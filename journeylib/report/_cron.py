@@ -143,7 +143,7 @@ def _parse_field(expression: str, field: str, spec: tuple) -> set[int]:
         span, slash, step_text = item.partition("/")
         step = 1
         if slash:
-            if not step_text.isdigit() or int(step_text) == 0:
+            if not _is_number(step_text) or int(step_text) == 0:
                 raise CronError(f"{where}: step must be a whole number above 0, got {step_text!r}")
             step = int(step_text)
         if span == "*":
@@ -166,7 +166,7 @@ def _parse_field(expression: str, field: str, spec: tuple) -> set[int]:
 def _value(where: str, text: str, low: int, high: int, names: dict[str, int]) -> int:
     if text.upper() in names:
         return names[text.upper()]
-    if not text.isdigit():
+    if not _is_number(text):
         expected = f"{low}-{high}" + (f" or {min(names, key=names.get)}-" if names else "")
         if names:
             expected += max(names, key=names.get)
@@ -175,6 +175,11 @@ def _value(where: str, text: str, low: int, high: int, names: dict[str, int]) ->
     if not low <= value <= high:
         raise CronError(f"{where}: {value} is out of range {low}-{high}")
     return value
+
+
+def _is_number(text: str) -> bool:
+    """ASCII digits only (``str.isdigit`` also takes '²', which ``int`` refuses)."""
+    return text.isascii() and text.isdigit()
 
 
 def slots_between(

@@ -120,7 +120,7 @@ def build_failure_alert(
     *,
     job: str,
     error: str,
-    notebook_path: str,
+    notebook_path: str | None,
     sender: str,
     owner: str,
     subject_prefix: str = "[journey report failed]",
@@ -137,7 +137,8 @@ def build_failure_alert(
     error
         The error or full traceback; only its last lines are kept.
     notebook_path
-        Where the executed (failed) notebook was saved.
+        Where the executed (failed) notebook was saved; None when the run never finished
+        (the alert then says so).
     sender, owner
         From and To.
     subject_prefix
@@ -156,10 +157,14 @@ def build_failure_alert(
     _check_headers(subject=f"{subject_prefix} {job}", sender=sender, recipients=[owner])
     message = _headed_message(subject=f"{subject_prefix} {job}", sender=sender, recipients=[owner])
     tail = "\n".join(error.strip().splitlines()[-TRACEBACK_LINES:])
+    kept = (
+        f"The executed notebook is kept at:\n{notebook_path}\n"
+        if notebook_path is not None
+        else "No executed notebook was kept: the run never finished.\n"
+    )
     message.set_content(
         f"The scheduled journey report job '{job}' failed; no report was sent.\n\n"
-        f"Error (last lines of the traceback):\n\n{tail}\n\n"
-        f"The executed notebook is kept at:\n{notebook_path}\n"
+        f"Error (last lines of the traceback):\n\n{tail}\n\n{kept}"
     )
     return message
 

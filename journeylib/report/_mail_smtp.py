@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from journeylib.errors import ConfigError
+from journeylib.report._mail_errors import MailSettingsError
 
 __all__ = ["SendReport", "SmtpSettings", "log"]
 
@@ -49,8 +50,9 @@ password=***, sender='reports@example.com', timeout=30.0)
 
         Raises
         ------
-        ConfigError
-            With file ``"<environment>"`` and one problem per variable.
+        MailSettingsError
+            A :class:`~journeylib.errors.ConfigError` with file ``"<environment>"`` and one
+            problem per variable, each naming it (``JOURNEY_SMTP_PORT must be ...``).
         """
         problems: list[str] = []
         host = environ.get(f"{_PREFIX}HOST", "").strip()
@@ -77,12 +79,12 @@ password=***, sender='reports@example.com', timeout=30.0)
         if isinstance(port, int) and not 0 < port < 65536:
             problems.append(f"{_PREFIX}PORT must be within 1-65535, found {port}")
         timeout = _number(environ, "TIMEOUT", DEFAULT_TIMEOUT, float, problems)
-        if timeout <= 0:
+        if not math.isfinite(timeout) or timeout <= 0:
             problems.append(
                 f"{_PREFIX}TIMEOUT must be a positive number of seconds, found {timeout}"
             )
         if problems:
-            raise ConfigError("<environment>", problems)
+            raise MailSettingsError(problems)
         return cls(
             host=host,
             sender=sender,

@@ -6,7 +6,10 @@ PNG parts referenced by ``cid:``, no scripts, no remote resources) with a plain-
 alternative. The full interactive report rides along as an attachment. A failed run sends a
 plain-text alert to the owner instead, with no report content. Delivery retries transient SMTP
 failures and never shows the password, in errors or in logs (logger
-``journeylib.report.email``).
+``journeylib.report.email``). Once the message content is handed to the server a broken
+connection is not retried (the server may have delivered it): at most once, never twice. The
+mail settings are the environment variables ``JOURNEY_SMTP_HOST``, ``_PORT``, ``_SECURITY``,
+``_USER``, ``_PASSWORD``, ``_FROM`` and ``_TIMEOUT``; an error about them names the variable.
 
 Examples
 --------
@@ -28,16 +31,22 @@ Examples
 from __future__ import annotations
 
 from journeylib.report._mail_body import EmailBody, chart_cid, email_body_from_notebook
-from journeylib.report._mail_errors import EmailContentError, EmailDeliveryError
+from journeylib.report._mail_errors import (
+    EmailContentError,
+    EmailDeliveryError,
+    MailSettingsError,
+)
 from journeylib.report._mail_mime import Attachment, build_failure_alert, build_message
-from journeylib.report._mail_send import send_message
+from journeylib.report._mail_send import DeliveryLog, send_message
 from journeylib.report._mail_smtp import SendReport, SmtpSettings
 
 __all__ = [
     "Attachment",
+    "DeliveryLog",
     "EmailBody",
     "EmailContentError",
     "EmailDeliveryError",
+    "MailSettingsError",
     "SendReport",
     "SmtpSettings",
     "build_failure_alert",

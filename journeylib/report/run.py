@@ -32,7 +32,9 @@ class ReportResult:
     """What a report run produced.
 
     ``ok`` is true only when the notebook ran, the report was published and, when asked,
-    the email was accepted by the server.
+    the email was accepted by the server. ``alert_error`` says why the owner alert could not be
+    sent; ``notes`` are lines worth showing (e.g. a delivery of an earlier attempt that was cut
+    off and is not repeated).
     """
 
     ok: bool
@@ -45,6 +47,8 @@ class ReportResult:
     error: str | None = None
     emailed_to: tuple[str, ...] = ()
     alerted: str | None = None
+    alert_error: str | None = None
+    notes: tuple[str, ...] = ()
     seconds: float = 0.0
 
 
@@ -77,6 +81,7 @@ def run_report(
     kernel_name: str = "python3",
     timeout: int = 1800,
     smtp: Any = None,
+    deliveries: Any = None,
 ) -> ReportResult:
     """Execute a report notebook, publish its HTML, and email it when recipients are given.
 
@@ -99,6 +104,10 @@ def run_report(
     smtp
         :class:`journeylib.report.email.SmtpSettings` (default: from the environment when an
         email is to be sent).
+    deliveries
+        The schedule's delivery record of this slot
+        (:class:`journeylib.report._delivery.SlotDeliveries`): a retried slot mails only the
+        recipients it has not mailed yet, and alerts the owner at most once.
 
     Returns
     -------
@@ -133,7 +142,7 @@ def run_report(
             execution_timeout=timeout,
         )
     except Exception as exc:  # a failing notebook never becomes a report
-        return _failed(exc, name, notebook, staging, executed, owner, smtp, started)
+        return _failed(exc, name, notebook, staging, executed, owner, smtp, started, deliveries)
 
     executed_nb = nbformat.read(executed, as_version=4)
     run = _run_metadata(executed_nb)
@@ -162,7 +171,7 @@ def run_report(
     )
     if not email_to:
         return result
-    return _email(result, executed_nb, email_to, owner, smtp, started)
+    return _email(result, executed_nb, email_to, owner, smtp, started, deliveries)
 
 
 def _run_metadata(notebook: nbformat.NotebookNode) -> dict[str, Any]:
@@ -210,15 +219,16 @@ def _failed(
     owner: str | None,
     smtp: Any,
     started: float,
+    deliveries: Any = None,
 ) -> ReportResult:
     error = _strip_ansi(_error_text(exc))
     kept = staging.parent / "_failed" / staging.name.removeprefix(".run-")
     kept.parent.mkdir(parents=True, exist_ok=True)
     os.replace(staging, kept)
     kept_notebook = kept / executed.name
-    alerted = None
+    alerted = alert_error = None
     if owner:
-        alerted = _alert(name, error, kept_notebook, owner, smtp)
+        alerted, alert_error = _alert(name, error, kept_notebook, owner, smtp, deliveries)
     return ReportResult(
         ok=False,
         name=name,
@@ -226,13 +236,20 @@ def _failed(
         folder=kept,
         error=error,
         alerted=alerted,
+        alert_error=alert_error,
         seconds=time.monotonic() - started,
     )
 
 
-def _alert(name: str, error: str, notebook: Path, owner: str, smtp: Any) -> str | None:
-    """Send the failure alert to the owner; returns the owner, or None when it could not go."""
-    from journeylib.report.email import SmtpSettings, build_failure_alert, send_message
+def _alert(
+    name: str, error: str, notebook: Path, owner: str, smtp: Any, deliveries: Any = None
+) -> tuple[str | None, str | None]:
+    """Send the failure alert to the owner: ``(owner, None)``, or ``(None, why it did not go)``.
+
+    With a delivery record, an alert an earlier attempt of the slot sent is not sent again.
+    """
+    from journeylib.report._delivery import deliver, mail_error_text
+    from journeylib.report.email import SmtpSettings, build_failure_alert
 
     try:
         settings = smtp or SmtpSettings.from_env()
@@ -243,10 +260,12 @@ def _alert(name: str, error: str, notebook: Path, owner: str, smtp: Any) -> str 
             sender=settings.sender,
             owner=owner,
         )
-        send_message(message, settings)
-    except JourneyError:
-        return None
-    return owner
+        delivered = deliver(message, settings, deliveries and deliveries.log("alert"))
+    except JourneyError as exc:
+        return None, mail_error_text(exc)
+    if delivered.uncertain:
+        return None, delivered.uncertain_note("alert")
+    return owner, None
 
 
 def _email(
@@ -256,15 +275,16 @@ def _email(
     owner: str | None,
     smtp: Any,
     started: float,
+    deliveries: Any = None,
 ) -> ReportResult:
     from dataclasses import replace
 
+    from journeylib.report._delivery import deliver, mail_error_text
     from journeylib.report.email import (
         Attachment,
         SmtpSettings,
         build_message,
         email_body_from_notebook,
-        send_message,
     )
 
     try:
@@ -281,20 +301,33 @@ def _email(
             recipients=list(recipients),
             attachments=[attachment],
         )
-        sent = send_message(message, settings)
+        delivered = deliver(message, settings, deliveries and deliveries.log("report"))
     except JourneyError as exc:
-        alerted = (
+        error = mail_error_text(exc)
+        alerted, alert_error = (
             _alert(
                 result.name,
-                f"the report was written but not emailed: {exc}",
+                f"the report was written but not emailed: {error}",
                 result.notebook,
                 owner,
                 smtp,
+                deliveries,
             )
             if owner
-            else None
+            else (None, None)
         )
         return replace(
-            result, ok=False, error=str(exc), alerted=alerted, seconds=time.monotonic() - started
+            result,
+            ok=False,
+            error=error,
+            alerted=alerted,
+            alert_error=alert_error,
+            seconds=time.monotonic() - started,
         )
-    return replace(result, emailed_to=tuple(sent.accepted), seconds=time.monotonic() - started)
+    note = delivered.uncertain_note("report")
+    return replace(
+        result,
+        emailed_to=delivered.reached,
+        notes=(note,) if note else (),
+        seconds=time.monotonic() - started,
+    )

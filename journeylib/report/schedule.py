@@ -21,11 +21,31 @@ The rules of a tick, chosen so that no slot ever runs twice and none is silently
 - **Failure versus crash.** A run that reports failure (``ok=False``; its owner is alerted) is
   recorded as failed and its slot counts as done: the alert is not re-sent every tick. A run that
   raises, or a process killed mid-run, leaves the slot not done, so the next tick retries it.
+- **A job that keeps crashing** is given up after ``MAX_ATTEMPTS`` (3) attempts at the same
+  slot: each attempt is recorded in the state *before* the run starts, so a run killed with the
+  whole process counts too. The third crash (or the tick after a third killed attempt) records
+  the slot as failed, alerts the owner once and moves on to the next slot.
+- **Email at most once.** Every report email and owner alert of a slot goes through the
+  delivery journal beside the state file (``<state stem>.deliveries.json``): the intent is
+  recorded, durably, just before the message content goes to the server and the delivery as
+  soon as the server accepts it (before ``QUIT``). A retried slot runs its notebook again but
+  mails only recipients with no record. A recipient whose delivery was cut off between the two
+  records (a window of one content transfer and one reply) may have the message: it is not sent
+  again, and the tick says so on stderr and in the state. So: never twice; exactly once unless a
+  delivery is cut off inside that window, and then it is reported, never silent.
+- **Mail settings.** A job with recipients is refused before its run starts when the
+  ``JOURNEY_SMTP_*`` variables are missing or invalid (``journey schedule tick`` refuses the
+  whole tick with exit 2 as soon as an enabled job has recipients or an owner). An owner alert
+  that cannot be sent is said on stderr (one line, why) and recorded with the slot.
 - **Disabled jobs** skip their slots (they are not caught up when enabled again); jobs removed
   from the file are dropped from the state.
 
-Paths in the file (``notebook``) are relative to the schedule file's folder; ``parameters``
-are handed to the notebook unchanged. With Airflow instead of cron, each job is one task::
+Loading checks every job's notebook: it must exist and be a readable notebook. Paths in the
+file (``notebook``) are relative to the schedule file's folder; ``journey schedule tick``
+writes reports into that folder too (``reports/<name>/<period>/`` for the default
+``reports/schedule.yml``) unless ``--out`` says otherwise, and keeps the state beside the file,
+wherever it is run from. ``parameters`` are handed to the notebook unchanged (the notebook runs
+in its own folder). With Airflow instead of cron, each job is one task::
 
     with DAG("weekly-kpis", schedule="0 7 * * MON", catchup=False,   # catch_up: latest
              start_date=pendulum.datetime(2026, 1, 1, tz="Europe/Berlin")):
@@ -47,12 +67,11 @@ Examples
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import os
 import re
-from collections.abc import Callable, Iterator
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -62,25 +81,49 @@ import yaml
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from journeylib._atomic import atomic_path
 from journeylib.config import _key_lines, _located_problems, _Strict, _valid_timezone
 from journeylib.errors import ConfigError
 from journeylib.report._cron import CronError, parse_cron, slots_between
+from journeylib.report._delivery import DeliveryJournal, SlotDeliveries, journal_path
+from journeylib.report._schedule_runner import (
+    JobOutcome,
+    SlotContext,
+    alert_owner,
+    alert_warnings,
+    check_mail_settings,
+    run_notebook_job,
+)
+from journeylib.report._schedule_state import (
+    STATE_VERSION,
+    JobState,
+    one_line,
+    read_state,
+    tick_lock,
+    write_state,
+)
 
 __all__ = [
+    "MAX_ATTEMPTS",
+    "STATE_VERSION",
     "Job",
     "JobOutcome",
     "JobState",
     "Schedule",
     "ScheduleError",
+    "SlotContext",
     "SlotRun",
     "TickReport",
+    "alert_owner",
+    "check_mail_settings",
     "load_schedule",
     "read_state",
     "run_notebook_job",
     "schedule_from_dict",
     "tick",
 ]
+
+#: Attempts at one slot before a job that keeps crashing is given up (and its owner alerted).
+MAX_ATTEMPTS = 3
 
 CatchUp = Literal["all", "latest"]
 _JOB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -159,7 +202,14 @@ class Schedule(_Strict):
     @field_validator("timezone")
     @classmethod
     def _check_timezone(cls, value: str) -> str:
-        return _valid_timezone(value)
+        try:
+            return _valid_timezone(value)
+        except OSError:  # a folder of the zone database ("Europe") or a name too long
+            raise PydanticCustomError(
+                "timezone",
+                "unknown time zone '{value}'; use an IANA name such as Europe/Berlin",
+                {"value": value},
+            ) from None
 
     @field_validator("jobs")
     @classmethod
@@ -205,22 +255,34 @@ def load_schedule(path: str | os.PathLike[str]) -> Schedule:
         raise ScheduleError(str(file), [f"{where}not valid YAML: {problem}"]) from None
     if not isinstance(data, dict):
         raise ScheduleError(str(file), ["expected a mapping with 'jobs' at the top"])
-    return _validate(data, file=str(file), base_dir=file.resolve().parent, lines=lines)
+    schedule = _validate(data, file=str(file), base_dir=file.resolve().parent, lines=lines)
+    _check_notebooks(schedule, file=str(file), lines=lines)
+    return schedule
 
 
 def schedule_from_dict(
-    data: dict[str, Any], *, base_dir: str | os.PathLike[str] | None = None
+    data: dict[str, Any],
+    *,
+    base_dir: str | os.PathLike[str] | None = None,
+    check_notebooks: bool = True,
 ) -> Schedule:
     """Validate a schedule given as a dict (notebook paths resolve against ``base_dir``).
+
+    ``check_notebooks=False`` skips the check that each notebook exists and reads (for a
+    schedule built before its notebooks, as in tests with a stand-in runner).
 
     Examples
     --------
     >>> job = {"name": "daily", "cron": "@daily", "notebook": "report.ipynb"}
-    >>> schedule_from_dict({"jobs": [job]}, base_dir="/srv").jobs[0].notebook
+    >>> schedule = schedule_from_dict({"jobs": [job]}, base_dir="/srv", check_notebooks=False)
+    >>> schedule.jobs[0].notebook
     PosixPath('/srv/report.ipynb')
     """
     base = Path(base_dir) if base_dir is not None else Path.cwd()
-    return _validate(dict(data), file="<schedule>", base_dir=base.resolve(), lines={})
+    schedule = _validate(dict(data), file="<schedule>", base_dir=base.resolve(), lines={})
+    if check_notebooks:
+        _check_notebooks(schedule, file="<schedule>", lines={})
+    return schedule
 
 
 def _validate(
@@ -232,107 +294,49 @@ def _validate(
         raise ScheduleError(file, _located_problems(exc, lines)) from None
 
 
-# --------------------------------------------------------------------------- state
+def _check_notebooks(schedule: Schedule, *, file: str, lines: dict[tuple[str, ...], int]) -> None:
+    """Every job's notebook exists and reads as a notebook, or a located error names the job."""
+    problems = []
+    for index, job in enumerate(schedule.jobs):
+        problem = _notebook_problem(job.notebook)
+        if problem:
+            line = lines.get(("jobs", str(index), "notebook"))
+            where = f"line {line}: " if line else ""
+            problems.append(f"{where}jobs.{index}.notebook: job '{job.name}': {problem}")
+    if problems:
+        raise ScheduleError(file, problems)
 
 
-@dataclass(frozen=True)
-class JobState:
-    """What the state file knows of one job.
+def _notebook_problem(path: Path) -> str | None:
+    """Why ``path`` is not a readable Jupyter notebook, or None when it is one."""
+    import nbformat
 
-    ``done_until`` is the cursor: every slot up to it is handled (run, skipped or dropped).
-    ``last_slot`` and the fields after it describe the last slot that ran; ``ran_at`` is the
-    clock of the tick that ran it.
-    """
-
-    done_until: datetime
-    last_slot: datetime | None = None
-    result: Literal["ok", "failed"] | None = None
-    ran_at: datetime | None = None
-    message: str | None = None
-    report: str | None = None
-    skipped: tuple[datetime, ...] = ()
-
-
-def read_state(state_path: str | os.PathLike[str]) -> dict[str, JobState]:
-    """The state of every job by name (empty when the state file does not exist yet)."""
-    path = Path(state_path)
+    if not path.exists():
+        return f"notebook {path} does not exist"
+    if path.is_dir():
+        return f"notebook {path} is a folder, not a notebook file"
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        return {name: _job_state(entry) for name, entry in raw["jobs"].items()}
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise ScheduleError(
-            str(path),
-            [f"the state file cannot be read ({exc!r}); fix or delete it (jobs restart from now)"],
-        ) from None
-
-
-def _job_state(entry: dict[str, Any]) -> JobState:
-    moment = lambda text: None if text is None else datetime.fromisoformat(text)  # noqa: E731
-    return JobState(
-        done_until=datetime.fromisoformat(entry["done_until"]),
-        last_slot=moment(entry.get("last_slot")),
-        result=entry.get("result"),
-        ran_at=moment(entry.get("ran_at")),
-        message=entry.get("message"),
-        report=entry.get("report"),
-        skipped=tuple(datetime.fromisoformat(s) for s in entry.get("skipped", [])),
-    )
-
-
-def _write_state(state_path: Path, states: dict[str, JobState]) -> None:
-    def text(moment: datetime | None) -> str | None:
-        return None if moment is None else moment.isoformat()
-
-    payload = {
-        "version": 1,
-        "jobs": {
-            name: {
-                "done_until": text(state.done_until),
-                "last_slot": text(state.last_slot),
-                "result": state.result,
-                "ran_at": text(state.ran_at),
-                "message": state.message,
-                "report": state.report,
-                "skipped": [text(s) for s in state.skipped],
-            }
-            for name, state in sorted(states.items())
-        },
-    }
-    with atomic_path(state_path) as partial, partial.open("w", encoding="utf-8") as handle:
-        json.dump(payload, handle, indent=2)
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-@contextlib.contextmanager
-def _tick_lock(state_path: Path) -> Iterator[bool]:
-    """Hold ``<state>.lock`` without waiting; yields whether this tick got it."""
-    lock_path = state_path.with_name(state_path.name + ".lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with lock_path.open("a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        return f"notebook {path} cannot be read ({one_line(exc)})"
+    except ValueError as exc:
+        return f"{path} is not a notebook (not JSON: {one_line(exc)})"
+    if not (
+        isinstance(data, dict)
+        and isinstance(data.get("nbformat"), int)
+        and isinstance(data.get("cells"), list)
+    ):
+        return f"{path} is not a notebook (no 'nbformat' and 'cells' in its JSON)"
+    try:
+        with warnings.catch_warnings():  # e.g. cells without ids: not a reason to refuse
+            warnings.simplefilter("ignore")
+            nbformat.validate(data)
+    except Exception as exc:  # ValidationError, and TypeError on cells of the wrong type
+        return f"notebook {path} is not a valid notebook ({one_line(exc)})"
+    return None
 
 
 # --------------------------------------------------------------------------- tick
-
-
-@dataclass(frozen=True)
-class JobOutcome:
-    """What a runner reports for one slot: success, a message, and the report it wrote."""
-
-    ok: bool
-    message: str | None = None
-    report: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -341,6 +345,7 @@ class SlotRun:
 
     ``status`` is ``ok`` or ``failed`` (the slot is done), ``skipped`` (catch-up ``latest``
     passed over it; done) or ``crashed`` (the runner raised; the slot will be retried).
+    ``attempt`` counts the runs of this slot so far (0 for a skipped slot).
     """
 
     job: str
@@ -348,6 +353,8 @@ class SlotRun:
     status: Literal["ok", "failed", "skipped", "crashed"]
     message: str | None = None
     report: Path | None = None
+    warnings: tuple[str, ...] = ()
+    attempt: int = 0
 
 
 @dataclass(frozen=True)
@@ -364,22 +371,9 @@ class TickReport:
         return 1 if any(run.status in ("failed", "crashed") for run in self.runs) else 0
 
 
-Runner = Callable[[Job, datetime], JobOutcome]
-
-
-def run_notebook_job(job: Job, slot: datetime) -> JobOutcome:
-    """The default runner: execute the job's notebook for ``slot`` and mail the report."""
-    from journeylib.report.run import run_report
-
-    result = run_report(
-        job.notebook,
-        parameters=job.parameters,
-        email_to=job.recipients,
-        owner=job.owner,
-        now=slot,
-    )
-    report = result.html if result.html is not None else result.notebook
-    return JobOutcome(ok=bool(result.ok), message=result.error, report=report)
+Runner = Callable[[Job, datetime, SlotContext], JobOutcome]
+#: ``alert(job, slot, error, deliveries)`` alerts the owner; returns why it could not, or None.
+Alerter = Callable[[Job, datetime, str, SlotDeliveries], str | None]
 
 
 def tick(
@@ -388,6 +382,9 @@ def tick(
     state_path: str | os.PathLike[str],
     now: datetime,
     run_job: Runner = run_notebook_job,
+    out_root: str | os.PathLike[str] | None = None,
+    alert: Alerter = alert_owner,
+    max_attempts: int = MAX_ATTEMPTS,
 ) -> TickReport:
     """Run every slot that is due at ``now``, each at most once (see the module docstring).
 
@@ -396,11 +393,20 @@ def tick(
     schedule
         The validated schedule.
     state_path
-        The JSON state file; ``<state_path>.lock`` beside it guards the tick.
+        The JSON state file; ``<state_path>.lock`` beside it guards the tick, and the delivery
+        journal lives beside it too.
     now
         The current time (time-zone aware); injected so that tests need no real clock.
     run_job
-        Runs one job for one slot; raising means the slot is retried by the next tick.
+        Runs one job for one slot (``run_job(job, slot, context)``); raising means the slot is
+        retried by the next tick, up to ``max_attempts`` attempts.
+    out_root
+        The reports folder handed to the runner (None: the runner's default, ``reports``
+        under the current folder; ``journey schedule tick`` passes the schedule file's folder).
+    alert
+        Alerts a job's owner when its slot is given up after ``max_attempts`` attempts.
+    max_attempts
+        Attempts at one slot (each recorded before it starts) before it is given up.
 
     Examples
     --------
@@ -411,14 +417,22 @@ def tick(
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError(f"now must be a time-zone-aware datetime, got naive {now}")
+    if max_attempts < 1:
+        raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
     now = now.astimezone(UTC)
     path = Path(state_path)
-    with _tick_lock(path) as acquired:
+    reports = None if out_root is None else Path(out_root)
+    with tick_lock(path) as acquired:
         if not acquired:
             return TickReport(locked=True)
-        for leftover in path.parent.glob(f".{path.name}.*.partial"):
-            leftover.unlink(missing_ok=True)  # from a process killed while writing
+        journal_file = journal_path(path)
+        for name in (path.name, journal_file.name):
+            for leftover in path.parent.glob(f".{name}.*.partial"):
+                leftover.unlink(missing_ok=True)  # from a process killed while writing
         states = {n: s for n, s in read_state(path).items() if n in _names(schedule)}
+        journal = DeliveryJournal(journal_file)
+        # slots up to a job's cursor are done for good: nothing will mail for them again
+        journal.prune(lambda job, slot: job in states and slot > states[job].done_until)
         runs: list[SlotRun] = []
         initialised = []
         for job in schedule.jobs:
@@ -434,7 +448,8 @@ def tick(
                 skipped, due = tuple(due[:-1]), due[-1:]
                 runs += [SlotRun(job.name, slot, "skipped") for slot in skipped]
             for slot in due:
-                run = _run_slot(job, slot, run_job)
+                context = SlotContext(reports, journal.for_slot(job.name, slot))
+                run = _attempt_slot(job, slot, states, path, run_job, context, alert, max_attempts)
                 runs.append(run)
                 if run.status == "crashed":
                     break
@@ -446,9 +461,10 @@ def tick(
                     message=run.message,
                     report=None if run.report is None else str(run.report),
                     skipped=skipped,
+                    warnings=run.warnings,
                 )
-                _write_state(path, states)
-        _write_state(path, states)
+                write_state(path, states)
+        write_state(path, states)
     return TickReport(runs=tuple(runs), initialised=tuple(initialised))
 
 
@@ -456,10 +472,57 @@ def _names(schedule: Schedule) -> set[str]:
     return {job.name for job in schedule.jobs}
 
 
-def _run_slot(job: Job, slot: datetime, run_job: Runner) -> SlotRun:
+def _attempt_slot(
+    job: Job,
+    slot: datetime,
+    states: dict[str, JobState],
+    path: Path,
+    run_job: Runner,
+    context: SlotContext,
+    alert: Alerter,
+    max_attempts: int,
+) -> SlotRun:
+    """Run a slot once more, or give it up after ``max_attempts`` attempts that did not finish.
+
+    The attempt is written to the state before the run, so that a process killed mid-run still
+    counts it; a crash is kept in ``states`` (the caller writes it) for the next tick to see.
+    """
+    current = states[job.name]
+    tried = current.attempts if current.attempt_slot == slot else 0
+    if tried >= max_attempts:  # the earlier attempts were killed: do not start another
+        return _give_up(job, slot, tried, current.attempt_error, alert, context.deliveries)
+    tried += 1
+    states[job.name] = replace(current, attempt_slot=slot, attempts=tried, attempt_error=None)
+    write_state(path, states)
+    run = replace(_run_slot(job, slot, run_job, context), attempt=tried)
+    if run.status != "crashed":
+        return run
+    if tried >= max_attempts:
+        return _give_up(job, slot, tried, run.message, alert, context.deliveries)
+    states[job.name] = replace(states[job.name], attempt_error=run.message)
+    return run
+
+
+def _give_up(
+    job: Job,
+    slot: datetime,
+    tried: int,
+    error: str | None,
+    alert: Alerter,
+    deliveries: SlotDeliveries,
+) -> SlotRun:
+    last = error or "the run never finished (its process was killed or the machine stopped)"
+    message = f"given up after {tried} attempts that did not finish; the last: {last}"
+    problem = alert(job, slot, message, deliveries) if job.owner else None
+    return SlotRun(
+        job.name, slot, "failed", message, warnings=alert_warnings(job, problem), attempt=tried
+    )
+
+
+def _run_slot(job: Job, slot: datetime, run_job: Runner, context: SlotContext) -> SlotRun:
     try:
-        outcome = run_job(job, slot)
+        outcome = run_job(job, slot, context)
     except Exception as exc:  # a crash: the slot stays due and the next tick retries it
         return SlotRun(job.name, slot, "crashed", f"{type(exc).__name__}: {exc}")
     status: Literal["ok", "failed"] = "ok" if outcome.ok else "failed"
-    return SlotRun(job.name, slot, status, outcome.message, outcome.report)
+    return SlotRun(job.name, slot, status, outcome.message, outcome.report, outcome.warnings)
