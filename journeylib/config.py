@@ -236,7 +236,7 @@ def _redact_uri(uri: str) -> str:
 def _valid_timezone(value: str) -> str:
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder ("Europe")
         hint = difflib.get_close_matches(value, sorted(available_timezones()), n=1)
         suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
         raise PydanticCustomError(

@@ -82,6 +82,8 @@ CASES = [
          {"j.yml": config("targets: {conversion_rate: high}\n")}),
     case("config-bad-timezone", ["score", "j.yml"], ["europe/berln", "did you mean"],
          {"j.yml": config("timezone: Europe/Berln\n")}),
+    case("config-timezone-is-a-zone-folder", ["score", "j.yml"], ["line", "'europe'"],
+         {"j.yml": config("timezone: Europe\n")}),
     case("config-bad-role", ["funnel", "j.yml"], ["purchse", "did you mean 'purchase'"],
          {"j.yml": config("").replace("purchase: order", "purchse: order")}),
     case("config-window-zero", ["validate", "j.yml"], ["funnels.f.window", "above 0", "got 0"],
