@@ -47,11 +47,17 @@ class FrictionResult:
         Worse segments come first, by ``users_lost``.
     alpha
         The significance level applied to the adjusted p-values.
+    next_events, correlation
+        What dropped units did instead (:func:`journeylib.optimise.next_events`) and the
+        funnel correlation (:func:`journeylib.optimise.correlation`), when computed (they
+        read the events; :meth:`journeylib.Journey.friction` fills them in).
     """
 
     transitions: pl.DataFrame
     segments: pl.DataFrame
     alpha: float
+    next_events: pl.DataFrame | None = None
+    correlation: pl.DataFrame | None = None
 
     @property
     def worse(self) -> pl.DataFrame:
