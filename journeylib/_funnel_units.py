@@ -9,7 +9,8 @@ together).
 
 The values of several columns on the entry event (the unit's own id, dimensions) travel through
 the matchers as one breakdown value: a single column as it is, several joined into one string
-and split again afterwards, so that the events are read once.
+(separated by the unit separator, U+001F, which the values must not hold) and split again
+afterwards, so that the events are read once.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ __all__ = ["UNIT_KEY", "FunnelUnits", "funnel_units", "step_time"]
 #: The column of the unit's 64-bit key (the hash the matchers join on: ``hash(seed=0)``).
 UNIT_KEY = "unit_key"
 _SEPARATOR = "\x1f"
-_NULL = "\x00"
+#: Stands for a null value: above every other text, so nulls sort last as the matchers' own
+#: breakdown values do (ties between entry rows resolve to the smallest value)
+_NULL = "\U0010ffff"
 
 
 def step_time(step: int) -> str:
@@ -202,6 +205,7 @@ def funnel_units(
     _check(schema.names(), steps, names, start, end, window, unit, attempt, exclude, dimensions)
     start, end = start.astimezone(UTC), end.astimezone(UTC)
     carried = [*([unit] if unit_values else []), *dimensions]
+    dense = dense_applies(steps, best=attempt == "best", strict=strict, exclude=exclude)
     selected = [pl.col(unit).hash(seed=0).alias(UNIT), pl.col("timestamp"), pl.col("event")]
     if carried:
         selected.append(_encoded(carried))
@@ -223,7 +227,7 @@ def funnel_units(
         "window": window,
         "also": also,
     }
-    if dense_applies(steps, best=attempt == "best", strict=strict, exclude=exclude):
+    if dense:
         units, collected = match_first_attempts(funnel_events, **matching)
     else:
         keyed = add_order_key(funnel_events, funnel_names, only_funnel_names=not strict)

@@ -27,15 +27,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import polars as pl
 
 from journeylib._funnel_units import FunnelUnits
 from journeylib.optimise._trailing import flag_periods, merge_runs
-from journeylib.optimise._units import transition_rows, value_text
+from journeylib.optimise._units import period_grid, transition_cube, value_text
 from journeylib.optimise.sentences import incident_sentence
-from journeylib.periods import Grain, period_start_expr, period_starts
+from journeylib.periods import Grain
 from journeylib.stats import two_proportion_ztest
 
 __all__ = ["ALL", "IncidentsResult", "detect_incidents", "incident_key"]
@@ -88,21 +88,18 @@ class IncidentsResult:
     min_fall: float
 
 
-def _series(rows: pl.DataFrame, dimensions: Sequence[str]) -> pl.DataFrame:
+def _series(cube: pl.DataFrame, dimensions: Sequence[str]) -> pl.DataFrame:
     """Users and conversions per transition, period and segment (``all`` included)."""
-    overall = rows.group_by("from_step", "period").agg(
-        pl.lit(ALL).alias("dimension"),
-        pl.lit(ALL).alias("value"),
-        pl.len().alias("users"),
-        pl.col("converted").sum().alias("hits"),
-    )
-    parts = [overall]
+    totals = [pl.col("users").sum(), pl.col("hits").sum()]
+    parts = [
+        cube.group_by("from_step", "period").agg(
+            pl.lit(ALL).alias("dimension"), pl.lit(ALL).alias("value"), *totals
+        )
+    ]
     for dimension in dimensions:
         parts.append(
-            rows.group_by("from_step", "period", value_text(dimension).alias("value")).agg(
-                pl.lit(dimension).alias("dimension"),
-                pl.len().alias("users"),
-                pl.col("converted").sum().alias("hits"),
+            cube.group_by("from_step", "period", value_text(dimension).alias("value")).agg(
+                pl.lit(dimension).alias("dimension"), *totals
             )
         )
     columns = ["from_step", "period", "dimension", "value", "users", "hits"]
@@ -195,16 +192,9 @@ def detect_incidents(
         raise ValueError(
             f"dimensions {missing} are not in the per-unit frame; it has {list(units.dimensions)}"
         )
-    rows = transition_rows(units, dimensions).with_columns(
-        period_start_expr("at", grain, units.timezone).alias("period")
-    )
     names = units.step_names
-    grid = (
-        period_starts(rows["period"].min(), rows["period"].max() + timedelta(days=1), grain)
-        if rows.height
-        else []
-    )
-    series = _series(rows, dimensions)
+    grid = period_grid(units, grain)
+    series = _series(transition_cube(units, dimensions, grid, units.timezone), dimensions)
     segment_count = (
         series.filter(pl.col("dimension") != ALL)
         .select("from_step", "dimension", "value")
