@@ -376,9 +376,9 @@ def odds_ratio(
     """Odds ratio of converting with a property against without it: ``(or, low, high, p)``.
 
     The 2x2 table is (with, without) x (converted, not converted). Woolf's interval and the
-    Wald test on the log odds ratio; when a cell is 0, 0.5 is added to every cell (Haldane),
-    as ``statsmodels.stats.contingency_tables.Table2x2(shift_zeros=True)`` does. ``None``
-    values when a row or a column of the table is empty.
+    Wald test on the log odds ratio; when a cell is 0, 0.5 is added to every cell (the
+    Haldane-Anscombe correction). ``None`` values when a row or a column of the table is
+    empty.
 
     Examples
     --------
