@@ -219,9 +219,7 @@ def test_welch_test_and_interval_equal_scipy_and_statsmodels(seed):
     assert p_value == pytest.approx(
         scipy_stats.ttest_ind(second, first, equal_var=False).pvalue, rel=1e-9
     )
-    expected = CompareMeans(DescrStatsW(second), DescrStatsW(first)).tconfint_diff(
-        usevar="unequal"
-    )
+    expected = CompareMeans(DescrStatsW(second), DescrStatsW(first)).tconfint_diff(usevar="unequal")
     summary = (first.mean(), first.var(ddof=1), first.size)
     other = (second.mean(), second.var(ddof=1), second.size)
     assert welch_interval(*summary, *other) == pytest.approx(expected, rel=1e-9)
@@ -357,9 +355,7 @@ def _mixture_ratio(estimate: float, centre: float, variance: float, mixing: floa
     ("estimate", "variance", "mixing"),
     [(0.02, 1e-4, 4e-4), (-0.5, 0.04, 0.01), (3.0, 1.0, 9.0)],
 )
-def test_always_valid_interval_and_p_value_equal_the_integrated_mixture(
-    estimate, variance, mixing
-):
+def test_always_valid_interval_and_p_value_equal_the_integrated_mixture(estimate, variance, mixing):
     ratio = _mixture_ratio(estimate, 0.0, variance, mixing)
     assert always_valid_p_value(estimate, variance, mixing) == pytest.approx(
         min(1.0, 1 / ratio), rel=1e-7

@@ -19,8 +19,9 @@ from journeylib.stats import two_proportion_ztest_expr
 
 __all__ = ["MIN_EXPECTED", "flag_periods", "merge_runs", "period_end_expr"]
 
-#: Fewest expected hits and misses (baseline rate x users) for a period to be tested: below it
-#: the normal approximation of the z-test does not hold (the usual rule of five).
+#: Fewest expected hits and misses in each group (the pooled rate x the group's users) for a
+#: period to be tested: below it the normal approximation of the z-test does not hold (the
+#: usual rule of five).
 MIN_EXPECTED = 5
 _STEP = {"day": "1d", "week": "1w", "month": "1mo"}
 
@@ -46,7 +47,8 @@ def flag_periods(
     Returns one row per series and period of ``periods`` with ``rate``, ``baseline_users``,
     ``baseline_hits``, ``baseline_rate``, ``relative_change``, ``p_value`` (null when the
     period is not tested: fewer than ``baseline_periods`` periods before it, an empty
-    baseline, or fewer than :data:`MIN_EXPECTED` expected hits or misses) and ``flagged``: p
+    baseline, or fewer than :data:`MIN_EXPECTED` expected hits or misses in a group) and
+    ``flagged``: p
     below ``alpha`` (a number or an expression over the columns) and a relative change of at
     least ``min_change`` in ``direction``.
     """
@@ -75,12 +77,14 @@ def flag_periods(
         .then(pl.col("baseline_hits") / pl.col("baseline_users"))
         .alias("baseline_rate"),
     )
-    expected_hits = pl.col("users") * pl.col("baseline_rate")
-    expected_misses = pl.col("users") * (1 - pl.col("baseline_rate"))
+    pooled = (pl.col("hits") + pl.col("baseline_hits")) / (
+        pl.col("users") + pl.col("baseline_users")
+    )
+    smaller = pl.min_horizontal("users", "baseline_users")
     testable = (
         pl.col("baseline_rate").is_not_null()
-        & (expected_hits >= MIN_EXPECTED)
-        & (expected_misses >= MIN_EXPECTED)
+        & (smaller * pooled >= MIN_EXPECTED)
+        & (smaller * (1 - pooled) >= MIN_EXPECTED)
     )
     p_value = two_proportion_ztest_expr(
         pl.col("hits"), pl.col("users"), pl.col("baseline_hits"), pl.col("baseline_users")

@@ -14,6 +14,7 @@ from journeylib.periods import Grain, local_bound, period_starts
 __all__ = [
     "CANONICAL",
     "default_dimensions",
+    "closed",
     "period_grid",
     "transition_cube",
     "transition_rows",
@@ -67,9 +68,9 @@ def transition_rows(units: FunnelUnits, dimensions: Sequence[str] = ()) -> pl.Da
     return pl.concat(rows)
 
 
-def period_grid(units: FunnelUnits, grain: Grain) -> list[date]:
-    """Starts of the local periods holding any step time of the units, in order."""
-    times = [step_time(step) for step in range(1, units.step_count + 1)]
+def period_grid(units: FunnelUnits, grain: Grain, steps: Sequence[int]) -> list[date]:
+    """Starts of the local periods holding the units' times of ``steps``, in order."""
+    times = [step_time(step) for step in steps]
     bounds = units.units.select(
         pl.min_horizontal(pl.col(t).min() for t in times).alias("first"),
         pl.max_horizontal(pl.col(t).max() for t in times).alias("last"),
@@ -82,6 +83,17 @@ def period_grid(units: FunnelUnits, grain: Grain) -> list[date]:
     return period_starts(first_day, last_day + timedelta(days=1), grain)
 
 
+def closed(units: FunnelUnits) -> pl.Expr:
+    """True for units whose window had closed by the end of the data.
+
+    Only they have a known outcome at every step: counting the others would count their
+    quick conversions and not yet their losses, and bias the latest periods upwards.
+    """
+    if units.data_end is None:
+        return pl.lit(True)
+    return pl.col(step_time(1)) + units.window <= units.data_end
+
+
 def transition_cube(
     units: FunnelUnits, dimensions: Sequence[str], grid: Sequence[date], timezone: str
 ) -> pl.DataFrame:
@@ -89,18 +101,16 @@ def transition_cube(
 
     ``from_step``, ``period`` (the local period in which the unit reached step k, from
     ``grid``), the ``dimensions``, ``users`` and ``hits`` (converted to k+1). Periods are
-    found by a binary search of the UTC bounds of ``grid`` (no time-zone conversion per row);
-    the units that can take a transition are those of :func:`transition_rows`.
+    found by a binary search of the UTC bounds of ``grid`` (no time-zone conversion per row).
+    Only units whose window closed count (:func:`closed`).
     """
-    bounds = pl.Series(
-        [local_bound(day, timezone) for day in grid], dtype=pl.Datetime("us", "UTC")
-    )
+    bounds = pl.Series([local_bound(day, timezone) for day in grid], dtype=pl.Datetime("us", "UTC"))
     periods = pl.Series("period", list(grid), dtype=pl.Date)
     frame = units.units
     cubes = []
+    frame = frame.filter(closed(units))
     for step in range(1, units.step_count):
-        open_here = pl.col("in_progress") & (pl.col("reached") == step)
-        eligible = frame.filter((pl.col("reached") >= step) & ~open_here)
+        eligible = frame.filter(pl.col("reached") >= step)
         index = bounds.search_sorted(eligible[step_time(step)], side="right").cast(pl.Int64) - 1
         cubes.append(
             eligible.select((pl.col("reached") > step).alias("converted"), *dimensions)

@@ -9,8 +9,9 @@ How it is computed, in one pass per grain:
 
 - the per-unit funnel frame (:func:`journeylib._funnel_units.funnel_units`) is collected once;
 - each unit counts at transition k -> k+1 in the period (local to the journey's time zone) in
-  which it reached step k, as converted when it reached k+1; units still in their window at
-  the end of the data are left out (neither converted nor lost);
+  which it reached step k, as converted when it reached k+1; units whose window had not
+  closed by the end of the data are left out, converted or not (counting only their quick
+  conversions would lift the latest periods), so a period is complete one window after it;
 - one group-by gives users and conversions per transition, period and segment, and rolling
   sums over the sorted frame give every period's baseline (:mod:`._trailing`).
 
@@ -193,7 +194,7 @@ def detect_incidents(
             f"dimensions {missing} are not in the per-unit frame; it has {list(units.dimensions)}"
         )
     names = units.step_names
-    grid = period_grid(units, grain)
+    grid = period_grid(units, grain, range(1, units.step_count))
     series = _series(transition_cube(units, dimensions, grid, units.timezone), dimensions)
     segment_count = (
         series.filter(pl.col("dimension") != ALL)

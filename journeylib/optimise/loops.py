@@ -2,7 +2,7 @@
 
 KPI_DEFINITIONS.md section 7. A unit that reached step j loops back to an earlier step i when
 it has an event of step i after its step-j event, inside its window (checkout, then product
-views again). Per pair (j, i) and period (of the step-j event, local), the share of units that
+views again); only units whose window closed by the end of the data count. Per pair (j, i) and period (of the step-j event, local), the share of units that
 looped is compared with the previous ``baseline_periods`` periods as incidents are
 (:mod:`journeylib.optimise.incidents`): a rise with p < ``alpha`` of at least ``min_rise`` is
 flagged, and consecutive flagged periods merge into one loop.
@@ -22,6 +22,7 @@ import polars as pl
 from journeylib._funnel_units import UNIT_KEY, FunnelUnits, step_time
 from journeylib.optimise._events import unit_events
 from journeylib.optimise._trailing import flag_periods, merge_runs
+from journeylib.optimise._units import closed
 from journeylib.optimise.sentences import loop_sentence
 from journeylib.periods import Grain, period_start_expr, period_starts
 from journeylib.stats import two_proportion_ztest
@@ -90,7 +91,7 @@ def detect_loops(
     >>> detect_loops(events, units, grain="week").loops  # doctest: +SKIP
     """
     latest = _latest_step_events(events, units)
-    frame = units.units.filter(pl.col("reached") >= 2)
+    frame = units.units.filter(pl.col("reached") >= 2, closed(units))
     rows = []
     for later in range(2, units.step_count + 1):
         reached = frame.filter(pl.col("reached") >= later).select(
