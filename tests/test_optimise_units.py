@@ -123,7 +123,7 @@ def test_times_of_each_step_are_in_order_and_null_past_the_step_reached():
 
 
 def test_a_missing_dimension_names_it_and_the_columns_found():
-    with pytest.raises(SchemaError, match="(?s)dimension column .country.*columns found"):
+    with pytest.raises(SchemaError, match=r"(?s)dimension column .country.*columns found"):
         funnel_units(
             generated_events(1).lazy(),
             steps=DISJOINT,

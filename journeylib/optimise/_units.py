@@ -13,8 +13,8 @@ from journeylib.periods import Grain, local_bound, period_starts
 
 __all__ = [
     "CANONICAL",
-    "default_dimensions",
     "closed",
+    "default_dimensions",
     "period_grid",
     "transition_cube",
     "transition_rows",

@@ -15,13 +15,13 @@ How it is computed, in one pass per grain:
 - one group-by gives users and conversions per transition, period and segment, and rolling
   sums over the sorted frame give every period's baseline (:mod:`._trailing`).
 
-Besides all units, every segment (a value of a dimension) is tested as its own series, at
-``alpha`` divided by the number of segments of its transition (Bonferroni), so that testing
-many segments does not multiply false incidents. A segment incident that overlaps an incident
-of all units on the same transition is not listed again: it shows among that incident's
-segments most affected. An incident is known by its key ``(transition, segment, start)``: the
-same incident seen again with more periods keeps its key (a scheduled alert sends an update,
-not a second alert).
+Besides all units, every segment (a value of a dimension) is tested as its own series, at a
+quarter of ``alpha`` divided by the number of segments of its transition (Bonferroni), so that
+testing many segments adds at most a quarter of the all-units test's false incidents. A
+segment incident that overlaps an incident of all units on the same transition is not listed
+again: it shows among that incident's segments most affected. An incident is known by its key
+``(transition, segment, start)``: the same incident seen again with more periods keeps its key
+(a scheduled alert sends an update, not a second alert).
 """
 
 from __future__ import annotations
@@ -39,10 +39,14 @@ from journeylib.optimise.sentences import incident_sentence
 from journeylib.periods import Grain
 from journeylib.stats import two_proportion_ztest
 
-__all__ = ["ALL", "IncidentsResult", "detect_incidents", "incident_key"]
+__all__ = ["ALL", "SEGMENT_SHARE", "IncidentsResult", "detect_incidents", "incident_key"]
 
 #: The segment name of the series of all units.
 ALL = "all"
+#: The share of ``alpha`` spent on the segments of a transition, all together: each of its m
+#: segments is tested at ``SEGMENT_SHARE * alpha / m``, so that the segments add at most a
+#: quarter of the false alarms of the all-units test.
+SEGMENT_SHARE = 0.25
 _SERIES = ["from_step", "dimension", "value"]
 
 
@@ -152,6 +156,7 @@ def detect_incidents(
     start: date | None = None,
     end: date | None = None,
     top_segments: int = 3,
+    segment_share: float = SEGMENT_SHARE,
 ) -> IncidentsResult:
     """Find the incidents of a funnel (see the module doc for the method).
 
@@ -171,6 +176,8 @@ def detect_incidents(
         periods before ``start`` still serve as baselines.
     top_segments
         How many segments most affected to list per incident.
+    segment_share
+        The share of ``alpha`` that all the segments of a transition share (Bonferroni).
 
     Returns
     -------
@@ -210,7 +217,7 @@ def detect_incidents(
         baseline_periods=baseline_periods,
         alpha=pl.when(pl.col("dimension") == ALL)
         .then(pl.lit(alpha))
-        .otherwise(alpha / pl.col("segments").fill_null(1).max().over("from_step")),
+        .otherwise(segment_share * alpha / pl.col("segments").fill_null(1).max().over("from_step")),
         min_change=min_fall,
         direction="drop",
     )
