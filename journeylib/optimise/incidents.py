@@ -74,8 +74,9 @@ class IncidentsResult:
         ``baseline_rate``, ``rate``, ``relative_change``, ``users_lost`` (against the
         baseline rate), ``p_value`` and ``sentence``.
     segments
-        The segments most affected by each incident (``key``), largest loss first:
-        ``dimension``, ``value``, ``users``, ``baseline_rate``, ``rate``, ``users_lost``.
+        The segments most affected by each incident (``key``), where the loss concentrates
+        first (the largest loss beyond an even share of the fall): ``dimension``, ``value``,
+        ``users``, ``baseline_rate``, ``rate``, ``users_lost``.
     periods
         Every tested period of every transition for all units (for trend charts):
         ``from_step``, ``from_name``, ``to_name``, ``period``, ``users``, ``hits``, ``rate``,
@@ -114,7 +115,13 @@ def _series(cube: pl.DataFrame, dimensions: Sequence[str]) -> pl.DataFrame:
 
 
 def _segments_of(incident: dict, tested: pl.DataFrame, top: int) -> list[dict[str, object]]:
-    """The segments of the incident's transition with the largest loss over its periods."""
+    """The segments where the incident's loss concentrates, over its periods.
+
+    A segment's excess loss is its loss against its own baseline beyond what the incident's
+    relative fall, spread evenly, would cost it; the segments with the largest excess come
+    first (a large segment falling as much as everyone is not where the drop concentrates). For
+    an incident found in one segment, the segments are ranked by their loss alone.
+    """
     window = tested.filter(
         pl.col("from_step") == incident["from_step"],
         pl.col("dimension") != ALL,
@@ -124,10 +131,13 @@ def _segments_of(incident: dict, tested: pl.DataFrame, top: int) -> list[dict[st
     first = window.filter(pl.col("period") == incident["start"]).select(
         "dimension", "value", "baseline_users", "baseline_hits"
     )
+    fall = 0.0
+    if incident["dimension"] == ALL:
+        fall = max(0.0, 1 - incident["rate"] / incident["baseline_rate"])
     affected = (
         window.group_by("dimension", "value")
         .agg(pl.col("users").sum(), pl.col("hits").sum())
-        .join(first, on=["dimension", "value"], how="left")
+        .join(first, on=["dimension", "value"], how="left", nulls_equal=True)
         .filter(pl.col("users") > 0, pl.col("baseline_users") > 0)
         .with_columns(
             (pl.col("baseline_hits") / pl.col("baseline_users")).alias("baseline_rate"),
@@ -136,8 +146,13 @@ def _segments_of(incident: dict, tested: pl.DataFrame, top: int) -> list[dict[st
         .with_columns(
             (pl.col("users") * pl.col("baseline_rate") - pl.col("hits")).alias("users_lost")
         )
-        .filter(pl.col("users_lost") > 0)
-        .sort(["users_lost", "dimension", "value"], descending=[True, False, False])
+        .with_columns(
+            (pl.col("users_lost") - pl.col("users") * pl.col("baseline_rate") * fall).alias(
+                "_excess"
+            )
+        )
+        .filter(pl.col("users_lost") > 0, pl.col("_excess") > 0)
+        .sort(["_excess", "dimension", "value"], descending=[True, False, False])
         .head(top)
     )
     return affected.select(
