@@ -3,7 +3,7 @@ platform, effect) and the checkout A/B test's lift, within their stories' tolera
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import polars as pl
 import pytest
@@ -35,7 +35,8 @@ def test_the_android_payment_incident_is_found_in_its_week_on_android(sample):
     incident = overlapping.row(0, named=True)
     assert (incident["dimension"], incident["value"]) == ("platform", "android")
     # the ISO week holding four of the five incident days
-    assert incident["start"] <= last and incident["end"] - incident["start"] <= (last - first) * 2
+    assert incident["start"] <= last
+    assert incident["end"] - incident["start"] == timedelta(days=7)
     realised = story.realised
     assert incident["baseline_rate"] == pytest.approx(
         realised["checkout_session_to_order_android_outside"], abs=0.05
