@@ -35,7 +35,7 @@ import polars as pl
 from journeylib._funnel_units import FunnelUnits
 from journeylib.optimise._trailing import flag_periods, merge_runs
 from journeylib.optimise._units import period_grid, transition_cube, value_text
-from journeylib.optimise.sentences import incident_sentence
+from journeylib.optimise.sentences import incident_sentence, segment_label, segment_name
 from journeylib.periods import Grain
 from journeylib.stats import two_proportion_ztest
 
@@ -332,7 +332,7 @@ def _described(
         step = run["from_step"]
         from_name, to_name = names[step - 1], names[step]
         segmented = run["dimension"] != ALL
-        label = f"{run['dimension']}={run['value']}" if segmented else None
+        label = segment_label(run["dimension"], run["value"]) if segmented else None
         key = incident_key(from_name, to_name, label, run["start"])
         lost = run["users"] * run["baseline_rate"] - run["hits"]
         affected = _segments_of(run, tested, top)
@@ -340,14 +340,14 @@ def _described(
         if not segmented and affected and affected[0]["users_lost"] >= 0.5 * lost:
             top_segment = affected[0]
             concentrated = (
-                str(top_segment["value"]),
+                segment_name(top_segment["dimension"], top_segment["value"]),
                 top_segment["baseline_rate"],
                 top_segment["rate"],
             )
         sentence = incident_sentence(
             from_name=from_name,
             to_name=to_name,
-            segment=str(run["value"]) if segmented else None,
+            segment=segment_name(run["dimension"], run["value"]) if segmented else None,
             start=run["start"],
             end=run["end"],
             baseline_rate=run["baseline_rate"],

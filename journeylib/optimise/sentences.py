@@ -28,6 +28,8 @@ __all__ = [
     "loop_sentence",
     "lost_noun",
     "period_words",
+    "segment_label",
+    "segment_name",
 ]
 
 _NUMBERS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -64,6 +66,28 @@ def date_span(start: date, end: date) -> str:
     if last <= start:
         return f"On {_day(start, year=True)}"
     return f"From {_day(start, year=start.year != last.year)} to {_day(last, year=True)}"
+
+
+def segment_label(dimension: str, value: object) -> str:
+    """``platform=android``; ``campaign=(none)`` for the units without a value.
+
+    Examples
+    --------
+    >>> segment_label("campaign", None)
+    'campaign=(none)'
+    """
+    return f"{dimension}={value if value is not None else '(none)'}"
+
+
+def segment_name(dimension: str, value: object) -> str:
+    """How a sentence names a segment: its value, or ``units without a campaign``.
+
+    Examples
+    --------
+    >>> segment_name("platform", "android"), segment_name("campaign", None)
+    ('android', 'units without a campaign')
+    """
+    return str(value) if value is not None else f"units without a {dimension}"
 
 
 def period_words(count: int, grain: Grain) -> str:
