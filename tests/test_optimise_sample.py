@@ -38,12 +38,12 @@ def test_the_android_payment_incident_is_found_in_its_week_on_android(sample):
     assert incident["start"] <= last
     assert incident["end"] - incident["start"] == timedelta(days=7)
     realised = story.realised
-    assert incident["baseline_rate"] == pytest.approx(
-        realised["checkout_session_to_order_android_outside"], abs=0.05
-    )
-    assert incident["rate"] == pytest.approx(
-        realised["checkout_session_to_order_android_during"], abs=0.06
-    )
+    before = realised["checkout_session_to_order_android_outside"]
+    during = realised["checkout_session_to_order_android_during"]
+    assert incident["baseline_rate"] == pytest.approx(before, abs=0.03)
+    # the week mixes four incident days with three ordinary ones: its rate lies between the
+    # story's two rates, at least half of the fall below the ordinary one
+    assert during - 0.02 <= incident["rate"] <= before - 0.5 * (before - during)
     assert incident["sentence"].startswith("From 31 Aug to 6 Sep 2026, checkout → purchase on ")
     other = found.filter(
         pl.col("value").is_in(["web", "ios"]), pl.col("start") <= last, pl.col("end") > first
