@@ -224,6 +224,7 @@ def cuped_events(seed: int, users: int = 6000) -> pl.DataFrame:
     user's propensity, so December's revenue predicts the experiment's."""
     rng = np.random.default_rng(seed)
     propensity = rng.beta(0.3, 0.7, users)
+    spender = rng.lognormal(0, 0.5, users)  # how much a user spends per order, every period
     variant = rng.integers(0, 2, users)
     rows = []
     periods = ((datetime(2025, 12, 8, tzinfo=UTC), 0.0), (datetime(2026, 1, 5, tzinfo=UTC), 0.1))
@@ -241,7 +242,9 @@ def cuped_events(seed: int, users: int = 6000) -> pl.DataFrame:
         rows.append(
             base.filter(pl.Series(bought)).with_columns(
                 event=pl.lit("purchase"),
-                revenue=pl.Series(np.round(rng.lognormal(4, 0.3, int(bought.sum())), 2)),
+                revenue=pl.Series(
+                    np.round(spender[bought] * rng.lognormal(4, 0.3, int(bought.sum())), 2)
+                ),
                 timestamp=pl.col("timestamp") + timedelta(minutes=5),
             )
         )
@@ -295,3 +298,19 @@ def test_bad_requests_name_what_is_wrong(events, kpis, options, words):
         read(events, kpis, **options)
     for word in words:
         assert word in str(error.value)
+
+
+def test_cuped_on_a_ratio_kpi_uses_the_linearised_ratio():
+    frame = cuped_events(6)
+    start, end = date(2026, 1, 5), date(2026, 2, 2)
+    plain = read(frame, ["aov"], start=start, end=end).readouts[0]
+    adjusted = read(frame, ["aov"], start=start, end=end, cuped=True).readouts[0]
+    assert adjusted.cuped_variance_reduction > 0.05
+    plain_row = plain.comparisons.row(0, named=True)
+    cuped_row = adjusted.comparisons.row(0, named=True)
+    assert cuped_row["lift_ci_high"] - cuped_row["lift_ci_low"] < (
+        plain_row["lift_ci_high"] - plain_row["lift_ci_low"]
+    )
+    # the adjustment moves the estimate by less than the plain interval's half width
+    half = (plain_row["lift_ci_high"] - plain_row["lift_ci_low"]) / 2
+    assert abs(cuped_row["lift"] - plain_row["lift"]) < half

@@ -15,8 +15,9 @@ KPI_DEFINITIONS.md section 6, extended as the A/B readouts of GrowthBook and Epp
   users per variant needed for a given relative lift;
 - Holm's correction over every comparison read (KPIs x variants);
 - optional CUPED (Deng, Xu, Kohavi and Walker, WSDM 2013) with each user's value of the same
-  KPI in a pre-period (default: as long as the experiment, just before it) as covariate,
-  for rate and mean KPIs; the variance reduction is reported;
+  KPI in a pre-period (default: as long as the experiment, just before it) as covariate
+  (for a ratio KPI, on the linearised ratio, as Deng et al. extend it); the variance
+  reduction is reported;
 - optional always-valid intervals for readouts looked at every day: the normal-mixture
   sequential test (mSPRT; Johari et al. 2017, Howard et al. 2021), see
   :func:`journeylib.stats.always_valid_interval`;
@@ -174,6 +175,55 @@ def _cuped_arms(
     return adjusted, reduction
 
 
+def _cuped_ratio_arms(
+    arms: dict[str, Arm], users: dict[str, np.ndarray], pre: pl.DataFrame
+) -> tuple[dict[str, Arm], float | None]:
+    """CUPED for a ratio KPI, on the ratio's linearisation (the delta method's influence).
+
+    Each user's value ``(n - R d) / mean(d)`` (R and mean(d) of their variant) has the
+    variance of the delta method; the covariate is the same linearisation of the user's
+    pre-period sums (pooled pre-period ratio), and the adjusted per-user values
+    ``R + L - theta (M - mean(M))`` have the variant's ratio, adjusted, as their mean.
+    """
+    joined = {}
+    for name, arm in arms.items():
+        frame = pl.DataFrame(
+            {USER: users[name], "n": arm.values, "d": arm.denominators},
+            schema_overrides={USER: pl.UInt64},
+        )
+        joined[name] = frame.join(pre, on=USER, how="left").with_columns(
+            pl.col("numerator", "denominator").fill_null(0.0)
+        )
+    every = pl.concat(list(joined.values()))
+    pre_total = float(every["denominator"].sum())
+    pre_ratio = float(every["numerator"].sum()) / pre_total if pre_total else 0.0
+    pre_mean = pre_total / every.height if every.height else 0.0
+    linear, covariate = {}, {}
+    for name, frame in joined.items():
+        arm = arms[name]
+        mean_den = arm.denominator / arm.units if arm.units else 0.0
+        if not mean_den or arm.value is None:
+            return arms, None
+        linear[name] = (frame["n"].to_numpy() - arm.value * frame["d"].to_numpy()) / mean_den
+        covariate[name] = (
+            (frame["numerator"].to_numpy() - pre_ratio * frame["denominator"].to_numpy()) / pre_mean
+            if pre_mean
+            else np.zeros(frame.height)
+        )
+    all_l = np.concatenate(list(linear.values()))
+    all_m = np.concatenate(list(covariate.values()))
+    theta = cuped_theta(all_l, all_m)
+    centre = float(all_m.mean())
+    adjusted = {}
+    for name, arm in arms.items():
+        values = arm.value + linear[name] - theta * (covariate[name] - centre)
+        adjusted[name] = make_arm("mean", values, np.ones(values.size))
+    raw = float(all_l.var(ddof=1)) if all_l.size > 1 else 0.0
+    after = all_l - theta * all_m
+    reduction = 1 - float(after.var(ddof=1)) / raw if raw > 0 else None
+    return adjusted, reduction
+
+
 def read_experiment(
     tables: Mapping[str, pl.LazyFrame],
     config: JourneyConfig,
@@ -269,9 +319,7 @@ def read_experiment(
         pre_from = pre_start or start - (end - start)
         if pre_from >= start:
             raise DataError(f"the CUPED pre-period must start before {start}, got {pre_from}")
-        cuped_kpis = [k for k in records if k.experiment != "ratio"]
-        if cuped_kpis:
-            pre_values = per_user_values(tables, config, cuped_kpis, start=pre_from, end=start)
+        pre_values = per_user_values(tables, config, records, start=pre_from, end=start)
     drafts = []
     for kpi in records:
         arms, users = {}, {}
@@ -282,7 +330,8 @@ def read_experiment(
         tested_arms, reduction, notes = arms, None, []
         tested_kind = kpi.experiment
         if cuped and kpi.experiment == "ratio":
-            notes.append("CUPED is not applied to ratio KPIs")
+            tested_arms, reduction = _cuped_ratio_arms(arms, users, pre_values[kpi.name])
+            tested_kind = "mean" if reduction is not None else "ratio"
         elif cuped:
             tested_arms, reduction = _cuped_arms(kpi.experiment, arms, users, pre_values[kpi.name])
             tested_kind = "mean"
