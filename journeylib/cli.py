@@ -101,12 +101,14 @@ def build_parser() -> argparse.ArgumentParser:
     validate.set_defaults(handler=_run_validate)
 
     from journeylib._cli_analyses import add_analysis_commands
+    from journeylib._cli_optimise import add_optimise_commands
     from journeylib._cli_report import add_report_commands
     from journeylib._cli_schedule import add_schedule_commands
 
     add_analysis_commands(commands)
     add_report_commands(commands)
     add_schedule_commands(commands)
+    add_optimise_commands(commands)
     return parser
 
 

@@ -485,6 +485,228 @@ class Journey:
             scored, stage_weights={stage.name: stage.weight for stage in self.config.stages}
         )
 
+    # -- optimisation: thin wrappers of journeylib.optimise ------------------------------
+
+    def _optimise_units(
+        self,
+        steps: str | Sequence[str | Sequence[str]] | None,
+        *,
+        start: date,
+        end: date,
+        window: str | timedelta | None,
+        unit: str | None,
+        by: str | Sequence[str] | None,
+        filters: Mapping[str, str | Sequence[str]] | None,
+    ):
+        """The per-unit funnel of ``steps`` with entries in ``[start, end)`` (local dates)."""
+        from journeylib.optimise import funnel_units
+        from journeylib.optimise._units import default_dimensions
+
+        definition = self._funnel_definition(steps)
+        events = _filtered(self.tables["events"], _as_filters(filters))
+        unit = unit or definition["unit"]
+        dimensions = (
+            list(_as_tuple(by))
+            if by is not None
+            else default_dimensions(events.collect_schema(), unit)
+        )
+        return funnel_units(
+            events,
+            steps=[self._step_events(step) for step in definition["steps"]],
+            step_names=[
+                step if isinstance(step, str) else " | ".join(step) for step in definition["steps"]
+            ],
+            start=local_bound(start, self.config.timezone),
+            end=local_bound(end, self.config.timezone),
+            window=parse_duration(window) if window is not None else definition["window"],
+            unit=unit,
+            attempt=definition["attempt"],
+            strict=definition["strict"],
+            exclude=[n for name in definition["exclude"] for n in self._step_events(name)],
+            dimensions=dimensions,
+            data_end=self.time_range[1],
+            timezone=self.config.timezone,
+        ), events
+
+    def friction(
+        self,
+        steps: str | Sequence[str | Sequence[str]] | None = None,
+        *,
+        start: DateLike | None = None,
+        end: DateLike | None = None,
+        window: str | timedelta | None = None,
+        unit: str | None = None,
+        by: str | Sequence[str] | None = None,
+        filters: Mapping[str, str | Sequence[str]] | None = None,
+        alpha: float = 0.01,
+    ):
+        """Friction points of a funnel (KPI_DEFINITIONS.md section 7).
+
+        Parameters
+        ----------
+        steps, start, end, window, unit, filters
+            As for :meth:`funnel` (default: the config's first funnel over the whole data).
+        by
+            Dimensions whose segments are tested (default: every dimension of the events).
+        alpha
+            Level of the Holm-adjusted segment tests.
+
+        Returns
+        -------
+        FrictionResult
+            ``transitions`` ranked by units lost, ``segments`` (``worse`` ones first),
+            ``next_events`` of the dropped units and ``correlation`` odds ratios.
+
+        Examples
+        --------
+        >>> journey.friction(start="2026-08-01", end="2026-09-01").worse  # doctest: +SKIP
+        """
+        from dataclasses import replace
+
+        from journeylib.optimise import correlation, friction, next_events
+
+        start_day, end_day = self._local_range(start, end)
+        units, events = self._optimise_units(
+            steps, start=start_day, end=end_day, window=window, unit=unit, by=by, filters=filters
+        )
+        result = friction(units, alpha=alpha)
+        return replace(
+            result,
+            next_events=next_events(events, units),
+            correlation=correlation(events, units),
+        )
+
+    def incidents(
+        self,
+        steps: str | Sequence[str | Sequence[str]] | None = None,
+        *,
+        start: DateLike | None = None,
+        end: DateLike | None = None,
+        grain: Grain = "week",
+        window: str | timedelta | None = None,
+        unit: str | None = None,
+        by: str | Sequence[str] | None = None,
+        filters: Mapping[str, str | Sequence[str]] | None = None,
+        baseline_periods: int = 4,
+        alpha: float = 0.01,
+        min_fall: float = 0.10,
+        loops: bool = False,
+    ):
+        """Incidents (and loops) of a funnel per ``grain`` (KPI_DEFINITIONS.md section 7).
+
+        Parameters
+        ----------
+        steps, window, unit, filters
+            As for :meth:`funnel`.
+        start, end
+            Incidents starting in ``[start, end)`` (local dates; default: the whole data).
+            The ``baseline_periods`` before ``start`` serve as its baseline.
+        grain
+            ``day``, ``week`` or ``month``.
+        by
+            Dimensions whose segments are tested and listed (default: every dimension).
+        baseline_periods, alpha, min_fall
+            The trailing baseline and the thresholds of a flagged period.
+        loops
+            Also look for loops (later step back to an earlier one): returns
+            ``(incidents, loops)``.
+
+        Returns
+        -------
+        IncidentsResult, or (IncidentsResult, LoopsResult) with ``loops``
+
+        Examples
+        --------
+        >>> journey.incidents(grain="day").incidents["sentence"]  # doctest: +SKIP
+        """
+        from journeylib.optimise import detect_incidents, detect_loops
+        from journeylib.periods import previous_period
+
+        start_day, end_day = self._local_range(start, end)
+        first = align(start_day, grain)
+        for _ in range(baseline_periods):
+            first = previous_period(first, grain)
+        if start is None:
+            first = start_day
+        units, events = self._optimise_units(
+            steps, start=first, end=end_day, window=window, unit=unit, by=by, filters=filters
+        )
+        found = detect_incidents(
+            units,
+            grain=grain,
+            baseline_periods=baseline_periods,
+            alpha=alpha,
+            min_fall=min_fall,
+            start=start_day if start is not None else None,
+            end=end_day,
+        )
+        if not loops:
+            return found
+        looped = detect_loops(
+            events, units, grain=grain, baseline_periods=baseline_periods, alpha=alpha
+        )
+        return found, looped
+
+    def experiment(
+        self,
+        variant: str,
+        kpis: str | Sequence[str],
+        *,
+        start: DateLike | None = None,
+        end: DateLike | None = None,
+        control: str | None = None,
+        expected_split: Sequence[float] | None = None,
+        cuped: bool = False,
+        sequential: bool = False,
+        target_lift: float | None = None,
+        filters: Mapping[str, str | Sequence[str]] | None = None,
+    ):
+        """An A/B readout of ``kpis`` on the variant column ``variant`` (section 6).
+
+        Parameters
+        ----------
+        variant
+            The events column holding each user's variant (first seen counts).
+        kpis
+            KPI name(s) with an experiment kind in the registry (``conversion_rate``, ``aov``,
+            ``arpu``...).
+        start, end
+            The experiment period (local dates; default: the whole data).
+        control, expected_split
+            The control variant and the expected shares (control first).
+        cuped, sequential, target_lift
+            See :func:`journeylib.optimise.read_experiment`.
+        filters
+            Event-level filters.
+
+        Returns
+        -------
+        ExperimentResult
+
+        Examples
+        --------
+        >>> result = journey.experiment("checkout_variant", "conversion_rate")  # doctest: +SKIP
+        >>> print(result.readouts[0].verdict)  # doctest: +SKIP
+        """
+        from journeylib.optimise import read_experiment
+
+        start_day, end_day = self._local_range(start, end)
+        tables = dict(self.tables)
+        tables["events"] = _filtered(tables["events"], _as_filters(filters))
+        return read_experiment(
+            tables,
+            self.config,
+            variant=variant,
+            kpis=list(_as_tuple(kpis)),
+            start=start_day,
+            end=end_day,
+            control=control,
+            expected_split=expected_split,
+            cuped=cuped,
+            sequential=sequential,
+            target_lift=target_lift,
+        )
+
 
 def load(config: str | os.PathLike[str] | JourneyConfig, *, materialize: bool = True) -> Journey:
     """Load a journey: read and validate every source of its config.

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -23,10 +24,20 @@ from scipy import stats as distributions
 
 __all__ = [
     "SRM_ALPHA",
+    "RatioSummary",
+    "always_valid_interval",
+    "always_valid_p_value",
+    "cuped_theta",
     "difference_interval",
+    "holm_adjust",
+    "mean_difference_mde",
     "minimum_detectable_effect",
+    "odds_ratio",
+    "ratio_difference",
+    "ratio_summary",
     "relative_lift",
     "sample_size_for_effect",
+    "sample_size_for_mean_difference",
     "srm_test",
     "two_proportion_ztest",
     "two_proportion_ztest_expr",
@@ -332,3 +343,249 @@ def minimum_detectable_effect(
         xtol=1e-12,
     )
     return float(target - baseline_rate)
+
+
+def holm_adjust(p_values: Sequence[float | None]) -> list[float | None]:
+    """Holm's step-down adjusted p-values (family-wise error); ``None`` entries stay ``None``.
+
+    The adjusted p-value of the i-th smallest of m p-values is the running maximum of
+    ``(m - j) * p_(j)`` over ``j <= i``, capped at 1. Reject where the adjusted value is below
+    alpha.
+
+    Examples
+    --------
+    >>> holm_adjust([0.01, 0.04, 0.03, None])
+    [0.03, 0.06, 0.06, None]
+    """
+    present = [(value, index) for index, value in enumerate(p_values) if value is not None]
+    adjusted: list[float | None] = [None] * len(p_values)
+    running = 0.0
+    for rank, (value, index) in enumerate(sorted(present)):
+        running = max(running, min(1.0, (len(present) - rank) * value))
+        adjusted[index] = running
+    return adjusted
+
+
+def odds_ratio(
+    with_converted: int,
+    with_not_converted: int,
+    without_converted: int,
+    without_not_converted: int,
+    confidence: float = 0.95,
+) -> tuple[float, float, float, float] | tuple[None, None, None, None]:
+    """Odds ratio of converting with a property against without it: ``(or, low, high, p)``.
+
+    The 2x2 table is (with, without) x (converted, not converted). Woolf's interval and the
+    Wald test on the log odds ratio; when a cell is 0, 0.5 is added to every cell (the
+    Haldane-Anscombe correction). ``None`` values when a row or a column of the table is
+    empty.
+
+    Examples
+    --------
+    >>> ratio, low, high, p = odds_ratio(30, 70, 20, 180)
+    >>> round(ratio, 3), round(p, 6)
+    (3.857, 2.6e-05)
+    """
+    cells = [with_converted, with_not_converted, without_converted, without_not_converted]
+    a, b, c, d = (float(cell) for cell in cells)
+    if a + b == 0 or c + d == 0 or a + c == 0 or b + d == 0:
+        return None, None, None, None
+    if min(cells) == 0:
+        a, b, c, d = a + 0.5, b + 0.5, c + 0.5, d + 0.5
+    log_ratio = math.log(a * d / (b * c))
+    error = math.sqrt(1 / a + 1 / b + 1 / c + 1 / d)
+    z = _z(confidence)
+    p_value = float(2 * distributions.norm.sf(abs(log_ratio) / error))
+    return (
+        math.exp(log_ratio),
+        math.exp(log_ratio - z * error),
+        math.exp(log_ratio + z * error),
+        p_value,
+    )
+
+
+@dataclass(frozen=True)
+class RatioSummary:
+    """A ratio of per-unit sums, ``sum(numerator) / sum(denominator)``, with its delta variance.
+
+    ``variance`` is the delta-method variance of the ratio of means,
+    ``(var_n - 2 R cov_nd + R^2 var_d) / (n mean_d^2)`` with sample (ddof 1) moments: the
+    variance of a metric such as revenue / orders when the randomised unit is the user.
+    """
+
+    units: int
+    numerator: float
+    denominator: float
+    ratio: float | None
+    variance: float | None
+
+
+def ratio_summary(
+    numerators: Sequence[float] | np.ndarray, denominators: Sequence[float] | np.ndarray
+) -> RatioSummary:
+    """The ratio of sums over units and its delta-method variance (see :class:`RatioSummary`).
+
+    Examples
+    --------
+    >>> summary = ratio_summary([10.0, 0.0, 30.0], [1.0, 0.0, 2.0])
+    >>> round(summary.ratio, 4), round(summary.variance, 4)
+    (13.3333, 3.7037)
+    """
+    num = np.asarray(numerators, dtype=float)
+    den = np.asarray(denominators, dtype=float)
+    if num.shape != den.shape:
+        raise ValueError(f"got {num.size} numerators but {den.size} denominators")
+    units = int(num.size)
+    total_num, total_den = float(num.sum()), float(den.sum())
+    if units < 2 or total_den == 0:
+        ratio = total_num / total_den if total_den else None
+        return RatioSummary(units, total_num, total_den, ratio, None)
+    ratio = total_num / total_den
+    mean_den = total_den / units
+    covariance = np.cov(num, den, ddof=1)
+    spread = covariance[0, 0] - 2 * ratio * covariance[0, 1] + ratio * ratio * covariance[1, 1]
+    variance = max(0.0, float(spread)) / (units * mean_den * mean_den)
+    return RatioSummary(units, total_num, total_den, ratio, variance)
+
+
+def ratio_difference(
+    control: RatioSummary, variant: RatioSummary, confidence: float = 0.95
+) -> tuple[float, float, float, float] | tuple[None, None, None, None]:
+    """``variant.ratio - control.ratio`` with its normal interval and two-sided p-value.
+
+    The two groups are independent, so the variance of the difference is the sum of their
+    delta-method variances: ``(difference, low, high, p_value)``; ``None`` values when either
+    ratio or variance is missing, or both variances are 0.
+
+    Examples
+    --------
+    >>> a = ratio_summary([10.0, 20.0, 30.0, 0.0], [1.0, 1.0, 2.0, 0.0])
+    >>> b = ratio_summary([20.0, 25.0, 30.0, 10.0], [1.0, 1.0, 1.0, 1.0])
+    >>> round(ratio_difference(a, b)[0], 4)
+    6.25
+    """
+    if None in (control.ratio, variant.ratio, control.variance, variant.variance):
+        return None, None, None, None
+    error_squared = control.variance + variant.variance
+    if error_squared == 0:
+        return None, None, None, None
+    difference = variant.ratio - control.ratio
+    error = math.sqrt(error_squared)
+    z = _z(confidence)
+    p_value = float(2 * distributions.norm.sf(abs(difference) / error))
+    return difference, difference - z * error, difference + z * error, p_value
+
+
+def cuped_theta(
+    values: Sequence[float] | np.ndarray, covariates: Sequence[float] | np.ndarray
+) -> float:
+    """CUPED's coefficient ``cov(y, x) / var(x)`` (Deng et al. 2013); 0 when x is constant.
+
+    ``y - theta * (x - mean(x))`` keeps the mean of ``y`` and has the smallest variance of any
+    such adjustment: it is the slope of the least-squares line of ``y`` on ``x``.
+
+    Examples
+    --------
+    >>> cuped_theta([1.0, 2.0, 3.0], [1.0, 2.0, 4.0])
+    0.6428571428571429
+    """
+    y = np.asarray(values, dtype=float)
+    x = np.asarray(covariates, dtype=float)
+    if y.size < 2:
+        return 0.0
+    spread = float(x.var(ddof=1))
+    if spread == 0:
+        return 0.0
+    return float(np.cov(y, x, ddof=1)[0, 1] / spread)
+
+
+def mean_difference_mde(
+    sd1: float, n1: int, sd2: float, n2: int, alpha: float = 0.05, power: float = 0.8
+) -> float | None:
+    """Smallest difference of means detectable by a two-sided test (normal approximation).
+
+    ``(z_{1-alpha/2} + z_power) * sqrt(sd1^2 / n1 + sd2^2 / n2)``; ``None`` for an empty group.
+
+    Examples
+    --------
+    >>> round(mean_difference_mde(1.0, 100, 1.0, 100), 4)
+    0.3962
+    """
+    if n1 < 1 or n2 < 1:
+        return None
+    z_total = float(distributions.norm.ppf(1 - alpha / 2) + distributions.norm.ppf(power))
+    return z_total * math.sqrt(sd1 * sd1 / n1 + sd2 * sd2 / n2)
+
+
+def sample_size_for_mean_difference(
+    sd: float, difference: float, alpha: float = 0.05, power: float = 0.8
+) -> int:
+    """Units per variant to detect ``difference`` between two means of standard deviation ``sd``.
+
+    ``2 * ((z_{1-alpha/2} + z_power) * sd / difference)^2``, rounded up (normal approximation).
+
+    Examples
+    --------
+    >>> sample_size_for_mean_difference(1.0, 0.2)
+    393
+    """
+    if difference == 0 or sd <= 0:
+        raise ValueError(
+            f"difference must be non-zero and sd positive, got {difference!r} and {sd!r}"
+        )
+    z_total = float(distributions.norm.ppf(1 - alpha / 2) + distributions.norm.ppf(power))
+    return math.ceil(2 * (z_total * sd / difference) ** 2 - 1e-9)
+
+
+def always_valid_interval(
+    difference: float, variance: float, mixing_variance: float, alpha: float = 0.05
+) -> tuple[float, float]:
+    """An always-valid (anytime) ``1 - alpha`` interval of a difference, for daily peeking.
+
+    The normal-mixture sequential probability ratio test (mSPRT) of Johari, Koomen, Pekelis
+    and Walsh, "Peeking at A/B tests" (KDD 2017), with the normal-mixture boundary of Howard,
+    Ramdas, McAuliffe and Sekhon, "Time-uniform, nonparametric, nonasymptotic confidence
+    sequences" (Annals of Statistics 2021): with ``V`` the variance of the estimate and
+    ``tau^2`` the mixing variance of the effect, the interval is ``difference +- sqrt(V (V +
+    tau^2) / tau^2 * (log((V + tau^2) / V) + 2 log(1 / alpha)))``. Looking at it after every
+    day keeps the chance that it ever excludes the true difference below ``alpha``; it is
+    wider than the fixed-horizon interval.
+
+    Examples
+    --------
+    >>> low, high = always_valid_interval(0.02, 0.0001, 0.0004)
+    >>> round(low, 4), round(high, 4)
+    (-0.0108, 0.0508)
+    """
+    if variance <= 0 or mixing_variance <= 0:
+        raise ValueError(
+            f"variance and mixing_variance must be positive, got {variance!r}, {mixing_variance!r}"
+        )
+    total = variance + mixing_variance
+    half = math.sqrt(
+        variance * total / mixing_variance * (math.log(total / variance) + 2 * math.log(1 / alpha))
+    )
+    return difference - half, difference + half
+
+
+def always_valid_p_value(difference: float, variance: float, mixing_variance: float) -> float:
+    """The mSPRT's always-valid p-value ``min(1, 1 / Lambda)`` (see :func:`always_valid_interval`).
+
+    ``Lambda = sqrt(V / (V + tau^2)) * exp(tau^2 difference^2 / (2 V (V + tau^2)))`` is the
+    mixture likelihood ratio of "a difference" against "none". The p-value is below ``alpha``
+    exactly when the interval at ``alpha`` excludes 0.
+
+    Examples
+    --------
+    >>> round(always_valid_p_value(0.02, 0.0001, 0.0004), 4)
+    0.4515
+    """
+    if variance <= 0 or mixing_variance <= 0:
+        raise ValueError(
+            f"variance and mixing_variance must be positive, got {variance!r}, {mixing_variance!r}"
+        )
+    total = variance + mixing_variance
+    log_ratio = 0.5 * math.log(variance / total) + mixing_variance * difference**2 / (
+        2 * variance * total
+    )
+    return float(min(1.0, math.exp(-log_ratio)))

@@ -153,3 +153,220 @@ def test_minimum_detectable_effect_inverts_the_sample_size():
 
 def test_minimum_detectable_effect_shrinks_with_more_units():
     assert minimum_detectable_effect(0.1, 10_000) < minimum_detectable_effect(0.1, 1_000)
+
+
+# --- the statistics of the optimisation engine, against scipy and statsmodels -----------------
+
+import math  # noqa: E402
+
+import numpy as np  # noqa: E402
+from scipy import integrate, optimize  # noqa: E402
+from statsmodels.regression.linear_model import OLS  # noqa: E402
+from statsmodels.stats.contingency_tables import Table2x2  # noqa: E402
+from statsmodels.stats.multitest import multipletests  # noqa: E402
+from statsmodels.stats.power import NormalIndPower  # noqa: E402
+from statsmodels.stats.proportion import (  # noqa: E402
+    confint_proportions_2indep,
+    proportion_confint,
+    proportions_ztest,
+)
+from statsmodels.stats.weightstats import CompareMeans, DescrStatsW  # noqa: E402
+
+from journeylib.stats import (  # noqa: E402
+    always_valid_interval,
+    always_valid_p_value,
+    cuped_theta,
+    holm_adjust,
+    mean_difference_mde,
+    odds_ratio,
+    ratio_difference,
+    ratio_summary,
+    sample_size_for_mean_difference,
+)
+
+RNG_CASES = np.random.default_rng(20261202)
+PROPORTIONS = [
+    (int(x1), int(n1), int(x2), int(n2))
+    for n1, n2 in RNG_CASES.integers(5, 5000, size=(12, 2))
+    for x1, x2 in [(RNG_CASES.integers(1, n1), RNG_CASES.integers(1, n2))]
+]
+
+
+@pytest.mark.parametrize(("x1", "n1", "x2", "n2"), PROPORTIONS)
+def test_wilson_interval_equals_statsmodels(x1, n1, x2, n2):
+    low, high = proportion_confint(x1, n1, alpha=0.05, method="wilson")
+    assert wilson_interval(x1, n1) == pytest.approx((low, high), rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize(("x1", "n1", "x2", "n2"), PROPORTIONS)
+def test_pooled_ztest_equals_statsmodels(x1, n1, x2, n2):
+    _, expected = proportions_ztest([x1, x2], [n1, n2])
+    assert two_proportion_ztest(x1, n1, x2, n2) == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize(("x1", "n1", "x2", "n2"), PROPORTIONS)
+def test_unpooled_difference_interval_equals_statsmodels_wald(x1, n1, x2, n2):
+    low, high = confint_proportions_2indep(x2, n2, x1, n1, method="wald", compare="diff")
+    assert difference_interval(x1, n1, x2, n2) == pytest.approx((low, high), rel=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_welch_test_and_interval_equal_scipy_and_statsmodels(seed):
+    rng = np.random.default_rng(seed)
+    first = rng.lognormal(3, 1, rng.integers(20, 400))
+    second = rng.lognormal(3.1, 1.2, rng.integers(20, 400))
+    _, _, p_value = welch_ttest_from_samples(first, second)
+    assert p_value == pytest.approx(
+        scipy_stats.ttest_ind(second, first, equal_var=False).pvalue, rel=1e-9
+    )
+    expected = CompareMeans(DescrStatsW(second), DescrStatsW(first)).tconfint_diff(usevar="unequal")
+    summary = (first.mean(), first.var(ddof=1), first.size)
+    other = (second.mean(), second.var(ddof=1), second.size)
+    assert welch_interval(*summary, *other) == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_srm_equals_scipy_chisquare(seed):
+    rng = np.random.default_rng(seed)
+    shares = rng.uniform(0.2, 1.0, 3)
+    observed = rng.multinomial(9000, shares / shares.sum())
+    expected = shares / shares.sum() * observed.sum()
+    assert srm_test(observed, shares) == pytest.approx(
+        scipy_stats.chisquare(observed, expected).pvalue, rel=1e-9
+    )
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_holm_equals_statsmodels(seed):
+    p_values = np.random.default_rng(seed).uniform(0, 0.2, 15)
+    _, expected, _, _ = multipletests(p_values, method="holm")
+    assert holm_adjust(list(p_values)) == pytest.approx(list(expected), rel=1e-12)
+
+
+def test_holm_keeps_missing_p_values_missing():
+    assert holm_adjust([None, 0.02, None, 0.01]) == [None, 0.02, None, 0.02]
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [(30, 70, 20, 180), (5, 995, 40, 960), (120, 80, 60, 140), (0, 50, 10, 40), (7, 0, 3, 9)],
+)
+def test_odds_ratio_equals_statsmodels_table2x2(cells):
+    a, b, c, d = cells
+    cells_used = np.array([[a, b], [c, d]], dtype=float)
+    if cells_used.min() == 0:
+        cells_used += 0.5  # Haldane: 0.5 added to every cell when one is empty
+    table = Table2x2(cells_used)
+    ratio, low, high, p_value = odds_ratio(a, b, c, d)
+    assert ratio == pytest.approx(table.oddsratio, rel=1e-9)
+    assert (low, high) == pytest.approx(table.oddsratio_confint(), rel=1e-9)
+    assert p_value == pytest.approx(table.oddsratio_pvalue(), rel=1e-9)
+
+
+def test_odds_ratio_of_an_empty_row_is_none():
+    assert odds_ratio(0, 0, 5, 5) == (None, None, None, None)
+
+
+def _delta_variance_by_gradient(num: np.ndarray, den: np.ndarray) -> float:
+    """The textbook delta method: gradient of mean(n)/mean(d) against the moments' covariance."""
+    means = np.array([num.mean(), den.mean()])
+    gradient = np.array([1 / means[1], -means[0] / means[1] ** 2])
+    covariance = np.cov(np.vstack([num, den]), ddof=1) / num.size
+    return float(gradient @ covariance @ gradient)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_ratio_delta_variance_equals_the_gradient_form(seed):
+    rng = np.random.default_rng(seed)
+    orders = rng.poisson(0.7, 3000).astype(float)
+    revenue = np.array([rng.lognormal(4, 0.6, int(k)).sum() for k in orders])
+    summary = ratio_summary(revenue, orders)
+    assert summary.ratio == pytest.approx(revenue.sum() / orders.sum(), rel=1e-12)
+    assert summary.variance == pytest.approx(_delta_variance_by_gradient(revenue, orders), rel=1e-9)
+
+
+def test_ratio_delta_variance_matches_the_spread_of_repeated_experiments():
+    rng = np.random.default_rng(11)
+
+    def draw() -> tuple[np.ndarray, np.ndarray]:
+        orders = rng.poisson(0.8, 2000).astype(float)
+        revenue = np.array([rng.lognormal(4, 0.7, int(k)).sum() for k in orders])
+        return revenue, orders
+
+    ratios, variances = [], []
+    for _ in range(300):
+        revenue, orders = draw()
+        summary = ratio_summary(revenue, orders)
+        ratios.append(summary.ratio)
+        variances.append(summary.variance)
+    assert np.mean(variances) == pytest.approx(np.var(ratios, ddof=1), rel=0.2)
+
+
+def test_ratio_difference_is_a_z_test_on_the_summed_variances():
+    a = ratio_summary([10.0, 20.0, 30.0, 0.0, 12.0], [1.0, 1.0, 2.0, 0.0, 1.0])
+    b = ratio_summary([20.0, 25.0, 30.0, 10.0, 40.0], [1.0, 1.0, 1.0, 1.0, 2.0])
+    difference, low, high, p_value = ratio_difference(a, b)
+    error = math.sqrt(a.variance + b.variance)
+    assert difference == pytest.approx(b.ratio - a.ratio, rel=1e-12)
+    assert (high - low) / 2 == pytest.approx(scipy_stats.norm.ppf(0.975) * error, rel=1e-12)
+    assert p_value == pytest.approx(2 * scipy_stats.norm.sf(abs(difference) / error), rel=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_cuped_theta_is_the_least_squares_slope(seed):
+    rng = np.random.default_rng(seed)
+    pre = rng.gamma(2, 10, 500)
+    post = 0.6 * pre + rng.normal(0, 5, 500)
+    slope = OLS(post, np.column_stack([np.ones_like(pre), pre])).fit().params[1]
+    assert cuped_theta(post, pre) == pytest.approx(slope, rel=1e-9)
+
+
+@pytest.mark.parametrize(("n", "sd"), [(100, 1.0), (2500, 14.0), (40_000, 0.3)])
+def test_mean_mde_and_sample_size_equal_statsmodels_normal_power(n, sd):
+    # a two-sided test at alpha is one tail at alpha / 2 plus a far tail that the normal
+    # approximation of the MDE leaves out: statsmodels' one-tailed solve is the same formula
+    power = NormalIndPower()
+    mde = mean_difference_mde(sd, n, sd, n)
+    at_mde = power.power(mde / sd, nobs1=n, alpha=0.025, ratio=1.0, alternative="larger")
+    assert at_mde == pytest.approx(0.8, rel=1e-9)
+    needed = sample_size_for_mean_difference(sd, 0.1 * sd)
+    assert power.power(0.1, nobs1=needed, alpha=0.025, alternative="larger") >= 0.8
+    assert power.power(0.1, nobs1=needed - 1, alpha=0.025, alternative="larger") < 0.8
+
+
+def _mixture_ratio(estimate: float, centre: float, variance: float, mixing: float) -> float:
+    """The mixture likelihood ratio by numerical integration over the effect."""
+
+    gap = estimate - centre
+
+    def integrand(effect: float) -> float:
+        # density of the estimate if the effect were `effect`, over its density at no effect
+        log_ratio = (2 * gap * effect - effect * effect) / (2 * variance)
+        return math.exp(log_ratio) * scipy_stats.norm.pdf(effect, 0, math.sqrt(mixing))
+
+    spread = 12 * math.sqrt(mixing + variance) + abs(gap)
+    value, _ = integrate.quad(
+        integrand, -spread, spread, points=[gap], epsabs=0, epsrel=1e-12, limit=400
+    )
+    return value
+
+
+@pytest.mark.parametrize(
+    ("estimate", "variance", "mixing"),
+    [(0.02, 1e-4, 4e-4), (-0.5, 0.04, 0.01), (3.0, 1.0, 9.0)],
+)
+def test_always_valid_interval_and_p_value_equal_the_integrated_mixture(estimate, variance, mixing):
+    ratio = _mixture_ratio(estimate, 0.0, variance, mixing)
+    assert always_valid_p_value(estimate, variance, mixing) == pytest.approx(
+        min(1.0, 1 / ratio), rel=1e-7
+    )
+    low, high = always_valid_interval(estimate, variance, mixing, alpha=0.05)
+    # each end is where the mixture ratio against that value crosses 1 / alpha
+    half = (high - low) / 2
+    for end, bracket in ((low, (low - half, estimate)), (high, (estimate, high + half))):
+        found = optimize.brentq(
+            lambda centre: _mixture_ratio(estimate, centre, variance, mixing) - 20,
+            *bracket,
+            xtol=1e-12,
+        )
+        assert end == pytest.approx(found, rel=1e-7)

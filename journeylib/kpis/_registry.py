@@ -15,7 +15,16 @@ import polars as pl
 if TYPE_CHECKING:
     from journeylib.kpis._inputs import KpiInputs
 
-__all__ = ["KPI", "REGISTRY", "Direction", "Kind", "Unit", "get_kpi", "register"]
+__all__ = [
+    "KPI",
+    "REGISTRY",
+    "Direction",
+    "ExperimentKind",
+    "Kind",
+    "Unit",
+    "get_kpi",
+    "register",
+]
 
 Unit = Literal["count", "rate", "currency", "duration", "score"]
 Direction = Literal["higher", "lower", "config"]
@@ -23,6 +32,11 @@ Direction = Literal["higher", "lower", "config"]
 #: (Wilson interval, two-proportion z-test); a ``ratio`` is numerator / denominator of other
 #: quantities (no interval); a ``count`` or ``mean`` carries no interval here.
 Kind = Literal["rate", "ratio", "count", "mean", "score"]
+#: How an experiment reads a KPI per randomised user: ``rate`` (a share of users: Wilson
+#: interval, pooled z-test), ``mean`` (a value per user: Welch), ``ratio`` (sums whose unit is
+#: not the user, such as revenue / orders: delta method). Only KPIs whose formula reads the
+#: per-user table alone (``KpiInputs.user_period``) have one.
+ExperimentKind = Literal["rate", "mean", "ratio"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +57,8 @@ class KPI:
         Roles it needs mapped in the config.
     doc
         The one-line definition quoted by the glossary (as in KPI_DEFINITIONS.md).
+    experiment
+        How an experiment reads it per user (:data:`ExperimentKind`), ``None`` when it cannot.
     compute
         ``(inputs) -> LazyFrame`` with ``period_start``, the breakdown columns, ``value``,
         ``numerator``, ``denominator`` (and ``kpi`` when one definition yields several, such
@@ -58,6 +74,7 @@ class KPI:
     roles: tuple[str, ...]
     doc: str
     compute: Callable[[KpiInputs], pl.LazyFrame]
+    experiment: ExperimentKind | None = None
 
     def missing_inputs(self, inputs: KpiInputs) -> str | None:
         """Why this KPI cannot be computed on these inputs, or ``None`` when it can."""
@@ -86,6 +103,7 @@ def register(
     doc: str,
     tables: tuple[str, ...] = ("events",),
     roles: tuple[str, ...] = (),
+    experiment: ExperimentKind | None = None,
 ) -> Callable[[Callable[[KpiInputs], pl.LazyFrame]], Callable[[KpiInputs], pl.LazyFrame]]:
     """Decorator: register a KPI's formula under its name with its metadata."""
 
@@ -94,7 +112,9 @@ def register(
     ) -> Callable[[KpiInputs], pl.LazyFrame]:
         if name in REGISTRY:
             raise ValueError(f"KPI {name!r} is defined twice")
-        REGISTRY[name] = KPI(name, stage, unit, direction, kind, tables, roles, doc, compute)
+        REGISTRY[name] = KPI(
+            name, stage, unit, direction, kind, tables, roles, doc, compute, experiment
+        )
         return compute
 
     return decorate

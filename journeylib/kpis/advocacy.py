@@ -124,6 +124,7 @@ def ces(inputs: KpiInputs) -> pl.LazyFrame:
     direction="higher",
     kind="rate",
     roles=("referral", "purchase"),
+    experiment="rate",
     doc="users with referral / users with purchase",
 )
 def referral_rate(inputs: KpiInputs) -> pl.LazyFrame:
@@ -137,6 +138,7 @@ def referral_rate(inputs: KpiInputs) -> pl.LazyFrame:
     direction="higher",
     kind="rate",
     roles=("review", "purchase"),
+    experiment="rate",
     doc="users with review / users with purchase",
 )
 def review_rate(inputs: KpiInputs) -> pl.LazyFrame:

@@ -120,6 +120,7 @@ def new_visitors(inputs: KpiInputs) -> pl.LazyFrame:
     direction="higher",
     kind="rate",
     roles=("visit", "engage"),
+    experiment="rate",
     doc="visitors with an engage event / visitors",
 )
 def engagement_rate(inputs: KpiInputs) -> pl.LazyFrame:

@@ -25,6 +25,7 @@ TRIAL_WINDOW = timedelta(days=30)
     direction="higher",
     kind="rate",
     roles=("visit", "product_view"),
+    experiment="rate",
     doc="users with product_view / visitors",
 )
 def product_view_rate(inputs: KpiInputs) -> pl.LazyFrame:
@@ -38,6 +39,7 @@ def product_view_rate(inputs: KpiInputs) -> pl.LazyFrame:
     direction="higher",
     kind="rate",
     roles=("product_view", "add_to_cart"),
+    experiment="rate",
     doc="users with add_to_cart / users with product_view",
 )
 def add_to_cart_rate(inputs: KpiInputs) -> pl.LazyFrame:
@@ -70,6 +72,7 @@ def cart_abandonment_rate(inputs: KpiInputs) -> pl.LazyFrame:
     direction="higher",
     kind="rate",
     roles=("visit", "lead"),
+    experiment="rate",
     doc="users with lead / visitors",
 )
 def lead_rate(inputs: KpiInputs) -> pl.LazyFrame:
@@ -83,6 +86,7 @@ def lead_rate(inputs: KpiInputs) -> pl.LazyFrame:
     direction="higher",
     kind="rate",
     roles=("visit", "purchase"),
+    experiment="rate",
     doc="users with purchase / visitors",
 )
 def conversion_rate(inputs: KpiInputs) -> pl.LazyFrame:
@@ -130,6 +134,7 @@ def revenue(inputs: KpiInputs) -> pl.LazyFrame:
     direction="higher",
     kind="ratio",
     roles=("purchase",),
+    experiment="ratio",
     doc="revenue / orders",
 )
 def aov(inputs: KpiInputs) -> pl.LazyFrame:
@@ -148,6 +153,7 @@ def aov(inputs: KpiInputs) -> pl.LazyFrame:
     direction="higher",
     kind="rate",
     roles=("purchase", "payment_failed"),
+    experiment="ratio",
     doc="purchase events / (purchase + payment_failed events)",
 )
 def payment_success_rate(inputs: KpiInputs) -> pl.LazyFrame:

@@ -154,6 +154,7 @@ def repeat_purchase_rate(inputs: KpiInputs) -> pl.LazyFrame:
     direction="higher",
     kind="ratio",
     roles=("purchase",),
+    experiment="mean",
     doc="revenue / active users",
 )
 def arpu(inputs: KpiInputs) -> pl.LazyFrame:

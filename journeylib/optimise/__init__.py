@@ -1,0 +1,52 @@
+"""The optimisation engine: friction, incidents, loops and experiments (KPI_DEFINITIONS.md
+sections 6 and 7).
+
+Pure functions on the validated tables (or on the per-unit funnel frame of
+:func:`journeylib._funnel_units.funnel_units`) returning tidy Polars frames in frozen result
+records, with the plain-English sentences the report, the alerts and the CLI show.
+
+Examples
+--------
+>>> from journeylib.optimise import detect_incidents, friction
+>>> units = funnel_units(journey.tables["events"], steps=..., start=..., end=...)
+... # doctest: +SKIP
+>>> detect_incidents(units, grain="week").incidents["sentence"]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from journeylib._funnel_units import FunnelUnits, funnel_units
+from journeylib.optimise.correlation import correlation
+from journeylib.optimise.experiments import (
+    ExperimentReadout,
+    ExperimentResult,
+    SrmCheck,
+    read_experiment,
+)
+from journeylib.optimise.friction import FrictionResult, friction
+from journeylib.optimise.incidents import ALL, IncidentsResult, detect_incidents, incident_key
+from journeylib.optimise.loops import LoopsResult, detect_loops
+from journeylib.optimise.next_events import LEFT, next_events
+from journeylib.optimise.sentences import incident_sentence, loop_sentence
+
+__all__ = [
+    "ALL",
+    "LEFT",
+    "ExperimentReadout",
+    "ExperimentResult",
+    "FrictionResult",
+    "FunnelUnits",
+    "IncidentsResult",
+    "LoopsResult",
+    "SrmCheck",
+    "correlation",
+    "detect_incidents",
+    "detect_loops",
+    "friction",
+    "funnel_units",
+    "incident_key",
+    "incident_sentence",
+    "loop_sentence",
+    "next_events",
+    "read_experiment",
+]

@@ -1,0 +1,390 @@
+"""Incidents: a transition whose conversion falls against its trailing baseline.
+
+KPI_DEFINITIONS.md section 7: for each funnel transition and each period (day, week or month),
+the conversion is compared with the previous ``baseline_periods`` periods (default 4); a drop
+with p < 0.01 (pooled two-proportion z-test) and a relative fall of at least 10% is flagged,
+and consecutive flagged periods merge into one incident.
+
+How it is computed, in one pass per grain:
+
+- the per-unit funnel frame (:func:`journeylib._funnel_units.funnel_units`) is collected once;
+- each unit counts at transition k -> k+1 in the period (local to the journey's time zone) in
+  which it reached step k, as converted when it reached k+1; units whose window had not
+  closed by the end of the data are left out, converted or not (counting only their quick
+  conversions would lift the latest periods), so a period is complete one window after it;
+- one group-by gives users and conversions per transition, period and segment, and rolling
+  sums over the sorted frame give every period's baseline (:mod:`._trailing`).
+
+Besides all units, every segment (a value of a dimension) is tested as its own series, at a
+quarter of ``alpha`` divided by the number of segments of its transition (Bonferroni), so that
+testing many segments adds at most a quarter of the all-units test's false incidents. A
+segment incident that overlaps an incident of all units on the same transition is not listed
+again: it shows among that incident's segments most affected. An incident is known by its key
+``(transition, segment, start)``: the same incident seen again with more periods keeps its key
+(a scheduled alert sends an update, not a second alert).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+
+from journeylib._funnel_units import FunnelUnits
+from journeylib.optimise._trailing import flag_periods, merge_runs
+from journeylib.optimise._units import period_grid, transition_cube, value_text
+from journeylib.optimise.sentences import incident_sentence, segment_label, segment_name
+from journeylib.periods import Grain
+from journeylib.stats import two_proportion_ztest
+
+__all__ = ["ALL", "SEGMENT_SHARE", "IncidentsResult", "detect_incidents", "incident_key"]
+
+#: The segment name of the series of all units.
+ALL = "all"
+#: The share of ``alpha`` spent on the segments of a transition, all together: each of its m
+#: segments is tested at ``SEGMENT_SHARE * alpha / m``, so that the segments add at most a
+#: quarter of the false alarms of the all-units test.
+SEGMENT_SHARE = 0.25
+_SERIES = ["from_step", "dimension", "value"]
+
+
+def incident_key(from_name: str, to_name: str, segment: str | None, start: date) -> str:
+    """The stable identity of an incident: ``checkout→purchase|platform=android|2026-08-30``.
+
+    Examples
+    --------
+    >>> incident_key("checkout", "purchase", None, date(2026, 8, 30))
+    'checkout→purchase|all|2026-08-30'
+    """
+    return f"{from_name}→{to_name}|{segment or ALL}|{start.isoformat()}"
+
+
+@dataclass(frozen=True)
+class IncidentsResult:
+    """Incidents of one funnel at one grain.
+
+    Attributes
+    ----------
+    incidents
+        One row per incident, by ``start``: ``key``, ``from_step``, ``from_name``, ``to_step``,
+        ``to_name``, ``dimension`` and ``value`` (null for all units), ``start``, ``end``
+        (exclusive), ``periods``, ``users``, ``converted``, ``baseline_users``,
+        ``baseline_rate``, ``rate``, ``relative_change``, ``users_lost`` (against the
+        baseline rate), ``p_value`` and ``sentence``.
+    segments
+        The segments most affected by each incident (``key``), where the loss concentrates
+        first (the largest loss beyond an even share of the fall): ``dimension``, ``value``,
+        ``users``, ``baseline_rate``, ``rate``, ``users_lost``.
+    periods
+        Every tested period of every transition for all units (for trend charts):
+        ``from_step``, ``from_name``, ``to_name``, ``period``, ``users``, ``hits``, ``rate``,
+        ``baseline_rate``, ``relative_change``, ``p_value``, ``flagged``.
+    grain, baseline_periods, alpha, min_fall
+        The detection's parameters.
+    """
+
+    incidents: pl.DataFrame
+    segments: pl.DataFrame
+    periods: pl.DataFrame
+    grain: Grain
+    baseline_periods: int
+    alpha: float
+    min_fall: float
+
+
+def _series(cube: pl.DataFrame, dimensions: Sequence[str]) -> pl.DataFrame:
+    """Users and conversions per transition, period and segment (``all`` included)."""
+    totals = [pl.col("users").sum(), pl.col("hits").sum()]
+    parts = [
+        cube.group_by("from_step", "period").agg(
+            pl.lit(ALL).alias("dimension"), pl.lit(ALL).alias("value"), *totals
+        )
+    ]
+    for dimension in dimensions:
+        parts.append(
+            cube.group_by("from_step", "period", value_text(dimension).alias("value")).agg(
+                pl.lit(dimension).alias("dimension"), *totals
+            )
+        )
+    columns = ["from_step", "period", "dimension", "value", "users", "hits"]
+    return pl.concat([part.select(columns) for part in parts]).with_columns(
+        pl.col("users", "hits").cast(pl.Int64)
+    )
+
+
+def _segments_of(incident: dict, tested: pl.DataFrame, top: int) -> list[dict[str, object]]:
+    """The segments where the incident's loss concentrates, over its periods.
+
+    A segment's excess loss is its loss against its own baseline beyond what the incident's
+    relative fall, spread evenly, would cost it; the segments with the largest excess come
+    first (a large segment falling as much as everyone is not where the drop concentrates). For
+    an incident found in one segment, the segments are ranked by their loss alone.
+    """
+    window = tested.filter(
+        pl.col("from_step") == incident["from_step"],
+        pl.col("dimension") != ALL,
+        pl.col("period") >= incident["start"],
+        pl.col("period") < incident["end"],
+    )
+    first = window.filter(pl.col("period") == incident["start"]).select(
+        "dimension", "value", "baseline_users", "baseline_hits"
+    )
+    fall = 0.0
+    if incident["dimension"] == ALL:
+        fall = max(0.0, 1 - incident["rate"] / incident["baseline_rate"])
+    affected = (
+        window.group_by("dimension", "value")
+        .agg(pl.col("users").sum(), pl.col("hits").sum())
+        .join(first, on=["dimension", "value"], how="left", nulls_equal=True)
+        .filter(pl.col("users") > 0, pl.col("baseline_users") > 0)
+        .with_columns(
+            (pl.col("baseline_hits") / pl.col("baseline_users")).alias("baseline_rate"),
+            (pl.col("hits") / pl.col("users")).alias("rate"),
+        )
+        .with_columns(
+            (pl.col("users") * pl.col("baseline_rate") - pl.col("hits")).alias("users_lost")
+        )
+        .with_columns(
+            (pl.col("users_lost") - pl.col("users") * pl.col("baseline_rate") * fall).alias(
+                "_excess"
+            )
+        )
+        .filter(pl.col("users_lost") > 0, pl.col("_excess") > 0)
+        .sort(["_excess", "dimension", "value"], descending=[True, False, False])
+        .head(top)
+    )
+    return affected.select(
+        "dimension", "value", "users", "baseline_rate", "rate", "users_lost"
+    ).to_dicts()
+
+
+def detect_incidents(
+    units: FunnelUnits,
+    *,
+    grain: Grain = "week",
+    baseline_periods: int = 4,
+    alpha: float = 0.01,
+    min_fall: float = 0.10,
+    dimensions: Sequence[str] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    top_segments: int = 3,
+    segment_share: float = SEGMENT_SHARE,
+) -> IncidentsResult:
+    """Find the incidents of a funnel (see the module doc for the method).
+
+    Parameters
+    ----------
+    units
+        The per-unit funnel (its ``timezone`` sets the local periods; its dimensions are the
+        segments tested unless ``dimensions`` says otherwise).
+    grain
+        ``day``, ``week`` (ISO) or ``month``.
+    baseline_periods
+        How many periods before each period form its baseline.
+    alpha, min_fall
+        A period is flagged when p < ``alpha`` and the rate fell by ``min_fall`` or more.
+    start, end
+        Local dates: only incidents starting in ``[start, end)`` are returned (default: all);
+        periods before ``start`` still serve as baselines.
+    top_segments
+        How many segments most affected to list per incident.
+    segment_share
+        The share of ``alpha`` that all the segments of a transition share (Bonferroni).
+
+    Returns
+    -------
+    IncidentsResult
+
+    Examples
+    --------
+    >>> result = detect_incidents(units, grain="day")  # doctest: +SKIP
+    >>> result.incidents["sentence"].to_list()  # doctest: +SKIP
+    """
+    if baseline_periods < 1:
+        raise ValueError(f"baseline_periods must be at least 1, got {baseline_periods}")
+    if not 0 < alpha < 1 or not 0 <= min_fall < 1:
+        raise ValueError(
+            f"alpha must lie in (0, 1) and min_fall in [0, 1), got {alpha}, {min_fall}"
+        )
+    dimensions = list(units.dimensions if dimensions is None else dimensions)
+    missing = [d for d in dimensions if d not in units.units.columns]
+    if missing:
+        raise ValueError(
+            f"dimensions {missing} are not in the per-unit frame; it has {list(units.dimensions)}"
+        )
+    names = units.step_names
+    grid = period_grid(units, grain, range(1, units.step_count))
+    series = _series(transition_cube(units, dimensions, grid, units.timezone), dimensions)
+    segment_count = (
+        series.filter(pl.col("dimension") != ALL)
+        .select("from_step", "dimension", "value")
+        .unique()
+        .group_by("from_step")
+        .len("segments")
+    )
+    tested = flag_periods(
+        series.join(segment_count, on="from_step", how="left"),
+        keys=_SERIES,
+        periods=grid,
+        baseline_periods=baseline_periods,
+        alpha=pl.when(pl.col("dimension") == ALL)
+        .then(pl.lit(alpha))
+        .otherwise(segment_share * alpha / pl.col("segments").fill_null(1).max().over("from_step")),
+        min_change=min_fall,
+        direction="drop",
+    )
+    runs = merge_runs(tested, keys=_SERIES, grain=grain)
+    overall = runs.filter(pl.col("dimension") == ALL)
+    segment_runs = runs.filter(pl.col("dimension") != ALL).join(
+        overall.select("from_step", pl.col("start").alias("_s"), pl.col("end").alias("_e")),
+        on="from_step",
+        how="left",
+    )
+    covered = (pl.col("start") < pl.col("_e")) & (pl.col("_s") < pl.col("end"))
+    kept_segments = (
+        segment_runs.with_columns(covered.fill_null(False).alias("_covered"))
+        .group_by([*_SERIES, "start"], maintain_order=True)
+        .agg(pl.all().exclude("_covered", "_s", "_e").first(), pl.col("_covered").any())
+        .filter(~pl.col("_covered"))
+        .drop("_covered")
+    )
+    found = pl.concat([overall, kept_segments.select(overall.columns)])
+    if start is not None:
+        found = found.filter(pl.col("start") >= start)
+    if end is not None:
+        found = found.filter(pl.col("start") < end)
+    found = found.sort(["start", "from_step", "dimension", "value"])
+    incidents, segments = _described(found, tested, units, grain, baseline_periods, top_segments)
+    step_name = {step: name for step, name in enumerate(names, start=1)}
+    periods = tested.filter(pl.col("dimension") == ALL).select(
+        "from_step",
+        pl.col("from_step").replace_strict(step_name, return_dtype=pl.String).alias("from_name"),
+        (pl.col("from_step") + 1)
+        .replace_strict(step_name, return_dtype=pl.String)
+        .alias("to_name"),
+        "period",
+        "users",
+        "hits",
+        "rate",
+        "baseline_rate",
+        "relative_change",
+        "p_value",
+        "flagged",
+    )
+    return IncidentsResult(
+        incidents=incidents,
+        segments=segments,
+        periods=periods,
+        grain=grain,
+        baseline_periods=baseline_periods,
+        alpha=alpha,
+        min_fall=min_fall,
+    )
+
+
+_INCIDENT_SCHEMA = {
+    "key": pl.String,
+    "from_step": pl.Int32,
+    "from_name": pl.String,
+    "to_step": pl.Int32,
+    "to_name": pl.String,
+    "dimension": pl.String,
+    "value": pl.String,
+    "start": pl.Date,
+    "end": pl.Date,
+    "periods": pl.Int64,
+    "users": pl.Int64,
+    "converted": pl.Int64,
+    "baseline_users": pl.Int64,
+    "baseline_rate": pl.Float64,
+    "rate": pl.Float64,
+    "relative_change": pl.Float64,
+    "users_lost": pl.Float64,
+    "p_value": pl.Float64,
+    "sentence": pl.String,
+}
+_SEGMENT_SCHEMA = {
+    "key": pl.String,
+    "dimension": pl.String,
+    "value": pl.String,
+    "users": pl.Int64,
+    "baseline_rate": pl.Float64,
+    "rate": pl.Float64,
+    "users_lost": pl.Float64,
+}
+
+
+def _described(
+    found: pl.DataFrame,
+    tested: pl.DataFrame,
+    units: FunnelUnits,
+    grain: Grain,
+    baseline_periods: int,
+    top: int,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The incidents with their key, p-value, loss, segments most affected and sentence."""
+    names = units.step_names
+    incidents, segments = [], []
+    for run in found.iter_rows(named=True):
+        step = run["from_step"]
+        from_name, to_name = names[step - 1], names[step]
+        segmented = run["dimension"] != ALL
+        label = segment_label(run["dimension"], run["value"]) if segmented else None
+        key = incident_key(from_name, to_name, label, run["start"])
+        lost = run["users"] * run["baseline_rate"] - run["hits"]
+        affected = _segments_of(run, tested, top)
+        concentrated = None
+        if not segmented and affected and affected[0]["users_lost"] >= 0.5 * lost:
+            top_segment = affected[0]
+            concentrated = (
+                segment_name(top_segment["dimension"], top_segment["value"]),
+                top_segment["baseline_rate"],
+                top_segment["rate"],
+            )
+        sentence = incident_sentence(
+            from_name=from_name,
+            to_name=to_name,
+            segment=segment_name(run["dimension"], run["value"]) if segmented else None,
+            start=run["start"],
+            end=run["end"],
+            baseline_rate=run["baseline_rate"],
+            rate=run["rate"],
+            baseline_periods=baseline_periods,
+            grain=grain,
+            users_lost=lost,
+            unit=units.unit,
+            concentrated=concentrated,
+        )
+        incidents.append(
+            {
+                "key": key,
+                "from_step": step,
+                "from_name": from_name,
+                "to_step": step + 1,
+                "to_name": to_name,
+                "dimension": run["dimension"] if segmented else None,
+                "value": run["value"] if segmented else None,
+                "start": run["start"],
+                "end": run["end"],
+                "periods": run["periods"],
+                "users": run["users"],
+                "converted": run["hits"],
+                "baseline_users": run["baseline_users"],
+                "baseline_rate": run["baseline_rate"],
+                "rate": run["rate"],
+                "relative_change": run["rate"] / run["baseline_rate"] - 1,
+                "users_lost": lost,
+                "p_value": two_proportion_ztest(
+                    run["hits"], run["users"], run["baseline_hits"], run["baseline_users"]
+                ),
+                "sentence": sentence,
+            }
+        )
+        segments += [{"key": key, **segment} for segment in affected]
+    return (
+        pl.DataFrame(incidents, schema=_INCIDENT_SCHEMA),
+        pl.DataFrame(segments, schema=_SEGMENT_SCHEMA),
+    )

@@ -1,0 +1,180 @@
+"""Plain-English sentences of the engine's findings, for the report, the alerts and the CLI.
+
+Every sentence is built here from the numbers of one finding, so the headline, the email and
+the command line say the same thing in the same words.
+
+Examples
+--------
+>>> from datetime import date
+>>> print(incident_sentence(
+...     from_name="checkout", to_name="purchase", segment="android", start=date(2026, 8, 30),
+...     end=date(2026, 9, 4), baseline_rate=0.75, rate=0.60, baseline_periods=4, grain="week",
+...     users_lost=420.4,
+... ))  # doctest: +NORMALIZE_WHITESPACE
+From 30 Aug to 3 Sep 2026, checkout → purchase on android fell from 75% to 60% against the
+four weeks before; about 420 buyers lost.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from journeylib.periods import Grain
+
+__all__ = [
+    "date_span",
+    "format_percent",
+    "incident_sentence",
+    "loop_sentence",
+    "lost_noun",
+    "period_words",
+    "segment_label",
+    "segment_name",
+]
+
+_NUMBERS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+#: What the units lost at a transition into these steps are called.
+_NOUNS = {"purchase": "buyers", "signup": "sign-ups", "lead": "leads", "activation": "activations"}
+
+
+def format_percent(rate: float) -> str:
+    """A rate as a whole percentage, or with one decimal below 10%.
+
+    Examples
+    --------
+    >>> format_percent(0.754), format_percent(0.043)
+    ('75%', '4.3%')
+    """
+    percent = 100 * rate
+    return f"{percent:.1f}%" if abs(percent) < 10 else f"{percent:.0f}%"
+
+
+def _day(day: date, *, year: bool) -> str:
+    text = f"{day.day} {day:%b}"
+    return f"{text} {day.year}" if year else text
+
+
+def date_span(start: date, end: date) -> str:
+    """``From 30 Aug to 3 Sep 2026`` for ``[start, end)``; ``On 30 Aug 2026`` for one day.
+
+    Examples
+    --------
+    >>> date_span(date(2026, 12, 28), date(2027, 1, 4))
+    'From 28 Dec 2026 to 3 Jan 2027'
+    """
+    last = end - timedelta(days=1)
+    if last <= start:
+        return f"On {_day(start, year=True)}"
+    return f"From {_day(start, year=start.year != last.year)} to {_day(last, year=True)}"
+
+
+def segment_label(dimension: str, value: object) -> str:
+    """``platform=android``; ``campaign=(none)`` for the units without a value.
+
+    Examples
+    --------
+    >>> segment_label("campaign", None)
+    'campaign=(none)'
+    """
+    return f"{dimension}={value if value is not None else '(none)'}"
+
+
+def segment_name(dimension: str, value: object) -> str:
+    """How a sentence names a segment: its value, or ``units without a campaign``.
+
+    Examples
+    --------
+    >>> segment_name("platform", "android"), segment_name("campaign", None)
+    ('android', 'units without a campaign')
+    """
+    return str(value) if value is not None else f"units without a {dimension}"
+
+
+def period_words(count: int, grain: Grain) -> str:
+    """``the four weeks before`` / ``the day before``."""
+    unit = {"day": "day", "week": "week", "month": "month"}[grain]
+    if count == 1:
+        return f"the {unit} before"
+    number = _NUMBERS[count] if count < len(_NUMBERS) else str(count)
+    return f"the {number} {unit}s before"
+
+
+def lost_noun(to_name: str, unit: str = "user_id") -> str:
+    """What a lost unit is called: ``buyers`` at a purchase step, else ``users``/``sessions``."""
+    if to_name in _NOUNS:
+        return _NOUNS[to_name]
+    return "users" if unit == "user_id" else unit.removesuffix("_id").replace("_", " ") + "s"
+
+
+def _about(count: float) -> str:
+    rounded = round(count)
+    if rounded >= 1000:
+        rounded = round(count, -2)
+    return f"{rounded:,.0f}"
+
+
+def incident_sentence(
+    *,
+    from_name: str,
+    to_name: str,
+    segment: str | None,
+    start: date,
+    end: date,
+    baseline_rate: float,
+    rate: float,
+    baseline_periods: int,
+    grain: Grain,
+    users_lost: float,
+    unit: str = "user_id",
+    concentrated: tuple[str, float, float] | None = None,
+) -> str:
+    """One incident in words (``end`` exclusive).
+
+    ``segment`` names the segment the incident was found in (``None`` for all units);
+    ``concentrated`` is ``(segment, baseline_rate, rate)`` of the segment holding most of an
+    all-units incident's loss.
+    """
+    where = f" on {segment}" if segment else ""
+    text = (
+        f"{date_span(start, end)}, {from_name} → {to_name}{where} fell from "
+        f"{format_percent(baseline_rate)} to {format_percent(rate)} against "
+        f"{period_words(baseline_periods, grain)}"
+    )
+    if concentrated is not None:
+        name, before, after = concentrated
+        text += f", most of it on {name} ({format_percent(before)} to {format_percent(after)})"
+    return f"{text}; about {_about(users_lost)} {lost_noun(to_name, unit)} lost."
+
+
+def loop_sentence(
+    *,
+    from_name: str,
+    to_name: str,
+    start: date,
+    end: date,
+    baseline_rate: float,
+    rate: float,
+    baseline_periods: int,
+    grain: Grain,
+    extra_users: float,
+    unit: str = "user_id",
+) -> str:
+    """A loop in words: units going back from a later step to an earlier one more often.
+
+    Examples
+    --------
+    >>> print(loop_sentence(
+    ...     from_name="checkout", to_name="product_view", start=date(2026, 9, 7),
+    ...     end=date(2026, 9, 14), baseline_rate=0.12, rate=0.2, baseline_periods=4,
+    ...     grain="week", extra_users=64,
+    ... ))  # doctest: +NORMALIZE_WHITESPACE
+    From 7 Sep to 13 Sep 2026, 20% of users at checkout went back to product_view, against 12%
+    in the four weeks before; about 64 more users looped.
+    """
+    period = period_words(baseline_periods, grain).replace(" before", "")
+    noun = "users" if unit == "user_id" else unit.removesuffix("_id").replace("_", " ") + "s"
+    return (
+        f"{date_span(start, end)}, {format_percent(rate)} of {noun} at {from_name} went back to "
+        f"{to_name}, against {format_percent(baseline_rate)} in {period} before; about "
+        f"{_about(extra_users)} more {noun} looped."
+    )

@@ -1,0 +1,111 @@
+"""False alarms on story-free journeys (no effect planted), over many seeds.
+
+- incidents: at most 1 false incident per 50 transition-months (tested months of the four
+  transitions), at the default weekly grain, on 50 seeded half-years of 300 visitors a day;
+- experiments: at most 5% of A/A tests (a fair coin, no lift) end with a winner, read once at
+  the end, and at most 5% ever show one when the sequential readout is looked at every day.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from story_free import journey_config, journey_events
+from test_optimise_incidents import units_of
+
+from journeylib.optimise import detect_incidents, read_experiment
+
+pytestmark = pytest.mark.slow
+
+SEEDS = range(1000, 1050)
+START = date(2026, 1, 5)
+
+
+def test_false_incidents_stay_at_most_one_per_fifty_transition_months():
+    false_incidents, tested_weeks = 0, 0
+    for seed in SEEDS:
+        units = units_of(journey_events(seed, visitors_per_day=300, days=182), days=182)
+        result = detect_incidents(units, grain="week")
+        false_incidents += result.incidents.height
+        tested_weeks += result.periods["p_value"].is_not_null().sum()
+    transition_months = tested_weeks * 7 / 30.44
+    rate = false_incidents / transition_months
+    print(f"false incidents: {false_incidents} in {transition_months:.0f} transition-months")
+    assert transition_months > 900
+    assert rate <= 1 / 50
+
+
+def _readout(seed: int, days: int, *, sequential: bool, end_day: int | None = None):
+    events = journey_events(seed, visitors_per_day=200, days=days).lazy()
+    end = START + timedelta(days=end_day or days)
+    result = read_experiment(
+        {"events": events},
+        journey_config(),
+        variant="variant",
+        kpis=["conversion_rate"],
+        start=START,
+        end=end,
+        sequential=sequential,
+    )
+    return result.readouts[0].comparisons.row(0, named=True)
+
+
+def test_a_and_a_tests_read_once_call_at_most_five_percent_winners():
+    rows = [_readout(seed, 28, sequential=False) for seed in range(2000, 2100)]
+    winners = sum(row["winner"] is not None for row in rows)
+    significant = sum(row["p_value"] < 0.05 for row in rows)
+    print(f"A/A read once: {winners} winners, {significant} p < 0.05, of {len(rows)}")
+    assert winners <= 5
+    # the test itself is not blind: about alpha of the A/A tests are nominally significant
+    assert 1 <= significant <= 12
+
+
+def test_sequential_readouts_looked_at_daily_call_at_most_five_percent_winners():
+    ever_winner, ever_excluded_zero, fixed_ever_significant = 0, 0, 0
+    seeds = range(3000, 3050)
+    for seed in seeds:
+        events = journey_events(seed, visitors_per_day=200, days=28).lazy()
+        winner = excluded = fixed = False
+        for day in range(7, 29):
+            result = read_experiment(
+                {"events": events},
+                journey_config(),
+                variant="variant",
+                kpis=["conversion_rate"],
+                start=START,
+                end=START + timedelta(days=day),
+                sequential=True,
+            )
+            row = result.readouts[0].comparisons.row(0, named=True)
+            winner |= row["winner"] is not None
+            excluded |= not row["lift_ci_low"] <= 0 <= row["lift_ci_high"]
+            fixed |= row["fixed_p_value"] < 0.05
+        ever_winner += winner
+        ever_excluded_zero += excluded
+        fixed_ever_significant += fixed
+    print(
+        f"daily peeks over {len(seeds)} A/A tests: {ever_winner} winners, "
+        f"{ever_excluded_zero} always-valid intervals ever excluding 0, "
+        f"{fixed_ever_significant} fixed-horizon p < 0.05 at some peek"
+    )
+    assert ever_winner <= 0.05 * len(seeds)
+    assert ever_excluded_zero <= 0.05 * len(seeds)
+    # peeking at the fixed-horizon p-value daily is the trap the sequential interval avoids
+    assert fixed_ever_significant > ever_excluded_zero
+
+
+def test_a_planted_lift_is_called_a_winner():
+    events = journey_events(4000, visitors_per_day=2000, days=56, treatment_lift=0.15).lazy()
+    result = read_experiment(
+        {"events": events},
+        journey_config(),
+        variant="variant",
+        kpis=["conversion_rate"],
+        start=START,
+        end=START + timedelta(days=56),
+    )
+    row = result.readouts[0].comparisons.row(0, named=True)
+    assert row["winner"] == "treatment"
+    assert row["relative_lift"] == pytest.approx(0.15, abs=0.05)
+    assert row["lift_ci_low"] > 0
