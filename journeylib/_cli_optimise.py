@@ -16,11 +16,11 @@ from journeylib._cli_analyses import (
     _by,
     _command,
     _common,
-    _duration,
     _journey,
     _plain,
     _print_json,
     _print_text,
+    _window,
 )
 from journeylib._format import format_count, format_value
 from journeylib.errors import DataError
@@ -107,7 +107,7 @@ def _funnel_flags(parser: argparse.ArgumentParser) -> None:
         help="comma-separated steps (roles or event names); default: the config's first funnel",
     )
     parser.add_argument("--name", help="a funnel of the config by name")
-    parser.add_argument("--window", type=_duration, help="conversion window, e.g. 7d, 12h")
+    parser.add_argument("--window", type=_window, help="conversion window, e.g. 7d, 12h")
     parser.add_argument("--unit", help="unit column (user_id, session_id, ...)")
 
 

@@ -230,46 +230,68 @@ class Journey:
         """
         from journeylib.funnel import compute_funnel
 
-        definition = self._funnel_definition(steps)
-        if window is not None:
-            try:
-                window = parse_window(window)
-            except ValueError as exc:
-                raise DataError(f"funnel window: {exc}") from None
-        unit = unit or definition["unit"]
+        spec = self._resolved_funnel(steps, window=window, unit=unit, exclude=exclude)
+        unit = spec["unit"]
         if by is not None and by in (unit, "timestamp"):
             raise DataError(
                 f"funnel breakdown {by!r}: a breakdown is a column whose value each {unit} "
                 f"takes on its entry event, not the {'unit' if by == unit else 'time'} itself"
             )
         start_day, end_day = self._local_range(start, end)
-        exclusions = list(definition["exclude"] if exclude is None else exclude)
-        named = [n for s in definition["steps"] for n in ([s] if isinstance(s, str) else s)]
-        if any(self.config.events_for(name) for name in [*named, *exclusions]):
-            self._require_usable()
-        self._check_steps(definition["steps"], exclusions)
-        resolved = [self._step_events(step) for step in definition["steps"]]
-        names = [
-            step if isinstance(step, str) else " | ".join(step) for step in definition["steps"]
-        ]
-        excluded = [n for name in exclusions for n in self._step_events(name)]
         result = compute_funnel(
             _filtered(self.tables["events"], self._checked_filters(filters)),
-            steps=resolved,
-            step_names=names,
+            steps=spec["steps"],
+            step_names=spec["step_names"],
             start=local_bound(start_day, self.config.timezone),
             end=local_bound(end_day, self.config.timezone),
-            window=window if window is not None else definition["window"],
+            window=spec["window"],
             unit=unit,
-            attempt=attempt or definition["attempt"],
-            strict=definition["strict"] if strict is None else strict,
-            exclude=excluded,
+            attempt=attempt or spec["attempt"],
+            strict=spec["strict"] if strict is None else strict,
+            exclude=spec["exclude"],
             breakdown=by,
             trend_grain=trend,
             timezone=self.config.timezone,
             data_end=self.time_range[1],
         )
         return result.steps
+
+    def _resolved_funnel(
+        self,
+        steps: str | Sequence[str | Sequence[str]] | None,
+        *,
+        window: str | timedelta | None = None,
+        unit: str | None = None,
+        exclude: Sequence[str] | None = None,
+    ) -> dict:
+        """A funnel's checked definition with its steps and exclusions as event names.
+
+        The one place where a funnel of the config or a list of steps becomes what the
+        matchers take: every step and exclusion checked (a mapped role or an event of the
+        data), the window parsed and bounded, the config's defaults filled in.
+        """
+        definition = self._funnel_definition(steps)
+        if window is not None:
+            try:
+                window = parse_window(window)
+            except ValueError as exc:
+                raise DataError(f"funnel window: {exc}") from None
+        exclusions = list(definition["exclude"] if exclude is None else exclude)
+        named = [n for s in definition["steps"] for n in ([s] if isinstance(s, str) else s)]
+        if any(self.config.events_for(name) for name in [*named, *exclusions]):
+            self._require_usable()
+        self._check_steps(definition["steps"], exclusions)
+        return {
+            "steps": [self._step_events(step) for step in definition["steps"]],
+            "step_names": [
+                step if isinstance(step, str) else " | ".join(step) for step in definition["steps"]
+            ],
+            "window": window if window is not None else definition["window"],
+            "unit": unit or definition["unit"],
+            "attempt": definition["attempt"],
+            "strict": definition["strict"],
+            "exclude": [n for name in exclusions for n in self._step_events(name)],
+        }
 
     def _funnel_definition(self, steps: str | Sequence[str | Sequence[str]] | None) -> dict:
         funnels = self.config.funnels
@@ -502,9 +524,9 @@ class Journey:
         from journeylib.optimise import funnel_units
         from journeylib.optimise._units import default_dimensions
 
-        definition = self._funnel_definition(steps)
-        events = _filtered(self.tables["events"], _as_filters(filters))
-        unit = unit or definition["unit"]
+        spec = self._resolved_funnel(steps, window=window, unit=unit)
+        events = _filtered(self.tables["events"], self._checked_filters(filters))
+        unit = spec["unit"]
         dimensions = (
             list(_as_tuple(by))
             if by is not None
@@ -512,17 +534,15 @@ class Journey:
         )
         return funnel_units(
             events,
-            steps=[self._step_events(step) for step in definition["steps"]],
-            step_names=[
-                step if isinstance(step, str) else " | ".join(step) for step in definition["steps"]
-            ],
+            steps=spec["steps"],
+            step_names=spec["step_names"],
             start=local_bound(start, self.config.timezone),
             end=local_bound(end, self.config.timezone),
-            window=parse_duration(window) if window is not None else definition["window"],
+            window=spec["window"],
             unit=unit,
-            attempt=definition["attempt"],
-            strict=definition["strict"],
-            exclude=[n for name in definition["exclude"] for n in self._step_events(name)],
+            attempt=spec["attempt"],
+            strict=spec["strict"],
+            exclude=spec["exclude"],
             dimensions=dimensions,
             data_end=self.time_range[1],
             timezone=self.config.timezone,

@@ -159,6 +159,16 @@ CASES = [
         ],
         ["takes no --by"],
     ),
+    BadInput(
+        "friction-unknown-step",
+        ["friction", *EVENTS, "--steps", "visit,nosuch,purchase"],
+        ["funnel step 'nosuch'", "neither a mapped role nor an event"],
+    ),
+    BadInput(
+        "incidents-filter-value-no-event-holds",
+        ["incidents", *EVENTS, "--steps", STEPS, "--filter", "platform=nosuch"],
+        ["platform=nosuch", "no event has"],
+    ),
 ]
 
 
