@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import altair as alt
@@ -9,7 +10,7 @@ import polars as pl
 
 from journeylib.errors import DataError
 
-__all__ = ["MAX_ROWS", "heading", "latest", "prepare"]
+__all__ = ["MAX_ROWS", "field", "heading", "latest", "prepare"]
 
 #: Altair refuses more rows by default; builders take aggregated frames far below it.
 MAX_ROWS = 5000
@@ -54,6 +55,19 @@ def latest(frame: pl.DataFrame, column: str, builder: str, chosen: object = None
         found = ", ".join(str(v) for v in values.to_list())
         raise DataError(f"{builder}: no rows with {column} = {wanted}; found {found}")
     return rows
+
+
+def field(name: str) -> str:
+    """A column name as a Vega-Lite field: ``.``, ``[`` and ``]`` (nested access) escaped.
+
+    Pass it as ``field=`` (never in the ``"name:N"`` shorthand, which reads ``:`` as the type).
+
+    Examples
+    --------
+    >>> field("utm.source[0]")
+    'utm\\\\.source\\\\[0\\\\]'
+    """
+    return re.sub(r"([\\.\[\]])", r"\\\1", name)
 
 
 def heading(title: str, subtitle: Sequence[str] = ()) -> alt.Title:

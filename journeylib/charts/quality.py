@@ -36,7 +36,8 @@ def data_quality_panel(quality: pl.DataFrame) -> alt.LayerChart:
     >>> data_quality_panel(quality).to_dict()["layer"][0]["mark"]["type"]
     'text'
     """
-    frame = prepare(quality, "data_quality_panel", _COLUMNS)
+    # only the columns drawn: locations and example values stay out of the spec
+    frame = prepare(quality, "data_quality_panel", _COLUMNS).select(_COLUMNS)
     problems = frame.filter(pl.col("rule").is_not_null() & (pl.col("count") > 0))
     read = frame.group_by("table", maintain_order=True).agg(pl.col("rows_read").first())
     total_read = int(read.get_column("rows_read").sum())
