@@ -4,11 +4,26 @@ The run executes in a staging folder beside the target and is published with a r
 report folder is either absent or complete (executed notebook + HTML), never half-written. A
 notebook that raises never produces a report and never sends one: its executed notebook is
 kept under ``reports/<name>/_failed/`` and the job's owner gets an alert.
+
+Before a kernel starts, the inputs are checked and refused with a
+:class:`~journeylib.errors.JourneyError` (nothing written): a path that is not a report
+notebook, parameters the notebook does not declare or whose values do not fit
+(:func:`journeylib.report.parameters.check_parameters`), a period without events, and, when the
+report is to be emailed, the SMTP settings of the environment. A period that the kernel finds
+empty is refused the same way (:class:`~journeylib.report._data_range.EmptyPeriodError`).
+
+Interrupted runs: SIGINT raises ``KeyboardInterrupt`` and SIGTERM
+:class:`~journeylib.report._kernel.Terminated`; either stops the kernel and removes the staging
+folder before it propagates (``journey report run`` exits 130 or 143). A run killed outright
+(SIGKILL) leaves its staging folder behind; the next run of the same report removes staging
+folders whose process is gone (never a live one's), and puts back a previous report that a kill
+in the middle of :func:`_publish` left aside.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 import traceback
@@ -22,9 +37,16 @@ import nbformat
 
 from journeylib.errors import JourneyError
 
-__all__ = ["ReportResult", "find_notebook", "run_report"]
+__all__ = ["MailSettingsError", "ReportResult", "find_notebook", "run_report"]
 
 NOTEBOOK_DIR = Path("notebooks")
+#: Staging folders of runs (``.run-<stamp>-<pid>``) and reports set aside while publishing.
+_STAGING = re.compile(r"^\.run-\d{8}T\d{6}-(?P<pid>\d+)$")
+_SET_ASIDE = re.compile(r"^\.old-(?P<period>.+)-(?P<pid>\d+)$")
+
+
+class MailSettingsError(JourneyError):
+    """The report is to be emailed but the SMTP settings of the environment are not usable."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +67,7 @@ class ReportResult:
     error: str | None = None
     emailed_to: tuple[str, ...] = ()
     alerted: str | None = None
+    alert_error: str | None = None
     seconds: float = 0.0
 
 
@@ -52,6 +75,8 @@ def find_notebook(report: str | os.PathLike[str], *, root: Path | None = None) -
     """The notebook of a report: a path to an ``.ipynb``, or a name in ``notebooks/``."""
     candidate = Path(report)
     if candidate.suffix == ".ipynb" or candidate.exists():
+        if candidate.is_dir():
+            raise JourneyError(f"report notebook {candidate} is a folder, not a notebook (.ipynb)")
         if not candidate.is_file():
             raise JourneyError(f"report notebook {candidate} does not exist")
         return candidate
@@ -104,36 +129,64 @@ def run_report(
     -------
     ReportResult
 
+    Raises
+    ------
+    JourneyError
+        Before anything runs, for inputs that cannot make a report (see the module docstring);
+        nothing is written then.
+    KeyboardInterrupt, Terminated
+        When SIGINT or SIGTERM stopped the run (the kernel is stopped, nothing is left).
+
     Examples
     --------
     >>> run_report("journey_report", parameters={"as_of": "data_end"})  # doctest: +SKIP
     """
     import papermill
 
+    from journeylib.report._kernel import report_kernel
+    from journeylib.report.parameters import (
+        check_parameters,
+        check_report_data,
+        notebook_parameters,
+    )
+
     started = time.monotonic()
     notebook = find_notebook(report)
     name = notebook.stem
     root = Path(out_root)
     params = dict(parameters or {})
-    if now is not None and "as_of" not in params:
+    if now is not None and "as_of" not in params and "as_of" in notebook_parameters(notebook):
         params["as_of"] = now.date().isoformat()
+    params = check_parameters(notebook, params)
+    if email_to and smtp is None:
+        smtp = _mail_settings()
+    check_report_data(notebook, params)
+    if timeout <= 0:
+        raise JourneyError(f"timeout: expected a number of seconds above 0, got {timeout}")
+    _clean_stale(root / name)
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S")
     staging = root / name / f".run-{stamp}-{os.getpid()}"
     staging.mkdir(parents=True, exist_ok=False)
     executed = staging / "report.ipynb"
     try:
-        papermill.execute_notebook(
-            str(notebook),
-            str(executed),
-            parameters=params,
-            kernel_name=kernel_name,
-            cwd=str(notebook.parent.resolve()),
-            progress_bar=False,
-            start_timeout=120,
-            execution_timeout=timeout,
-        )
+        with report_kernel() as kernel:
+            papermill.execute_notebook(
+                str(notebook),
+                str(executed),
+                parameters=params,
+                kernel_name=kernel_name,
+                cwd=str(notebook.parent.resolve()),
+                progress_bar=False,
+                start_timeout=120,
+                execution_timeout=timeout,
+                **kernel,
+            )
     except Exception as exc:  # a failing notebook never becomes a report
+        _refuse_empty_period(exc, staging)
         return _failed(exc, name, notebook, staging, executed, owner, smtp, started)
+    except BaseException:  # SIGINT, SIGTERM: the kernel is stopped; leave nothing behind
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
     executed_nb = nbformat.read(executed, as_version=4)
     run = _run_metadata(executed_nb)
@@ -163,6 +216,62 @@ def run_report(
     if not email_to:
         return result
     return _email(result, executed_nb, email_to, owner, smtp, started)
+
+
+def _mail_settings() -> Any:
+    """The SMTP settings of the environment, checked before the run (no server contacted)."""
+    from journeylib.errors import ConfigError
+    from journeylib.report.email import SmtpSettings
+
+    try:
+        return SmtpSettings.from_env()
+    except ConfigError as exc:
+        raise MailSettingsError(
+            "cannot email the report: the SMTP settings come from environment variables "
+            "(JOURNEY_SMTP_HOST, _PORT, _SECURITY, _USER, _PASSWORD, _FROM): "
+            + "; ".join(exc.problems)
+        ) from None
+
+
+def _refuse_empty_period(exc: BaseException, staging: Path) -> None:
+    """A period the kernel found empty is refused input, not a failed run: nothing is kept."""
+    from papermill.exceptions import PapermillExecutionError
+
+    from journeylib.report._data_range import EmptyPeriodError
+
+    if isinstance(exc, PapermillExecutionError) and exc.ename == EmptyPeriodError.__name__:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise EmptyPeriodError(_strip_ansi(exc.evalue)) from None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def _clean_stale(folder: Path) -> None:
+    """Remove staging folders of runs whose process is gone; put back reports set aside."""
+    if not folder.is_dir():
+        return
+    for entry in folder.iterdir():
+        staging = _STAGING.match(entry.name)
+        aside = _SET_ASIDE.match(entry.name)
+        match = staging or aside
+        if not entry.is_dir() or match is None or _pid_alive(int(match["pid"])):
+            continue
+        if staging:
+            shutil.rmtree(entry, ignore_errors=True)
+            continue
+        target = folder / aside["period"]
+        if target.exists():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:  # killed between the two renames of _publish: the previous report comes back
+            os.replace(entry, target)
 
 
 def _run_metadata(notebook: nbformat.NotebookNode) -> dict[str, Any]:
@@ -216,9 +325,9 @@ def _failed(
     kept.parent.mkdir(parents=True, exist_ok=True)
     os.replace(staging, kept)
     kept_notebook = kept / executed.name
-    alerted = None
+    alerted = alert_error = None
     if owner:
-        alerted = _alert(name, error, kept_notebook, owner, smtp)
+        alerted, alert_error = _alert(name, error, kept_notebook, owner, smtp)
     return ReportResult(
         ok=False,
         name=name,
@@ -226,12 +335,15 @@ def _failed(
         folder=kept,
         error=error,
         alerted=alerted,
+        alert_error=alert_error,
         seconds=time.monotonic() - started,
     )
 
 
-def _alert(name: str, error: str, notebook: Path, owner: str, smtp: Any) -> str | None:
-    """Send the failure alert to the owner; returns the owner, or None when it could not go."""
+def _alert(
+    name: str, error: str, notebook: Path, owner: str, smtp: Any
+) -> tuple[str | None, str | None]:
+    """Send the failure alert to the owner: (the owner, None), or (None, why it could not go)."""
     from journeylib.report.email import SmtpSettings, build_failure_alert, send_message
 
     try:
@@ -244,9 +356,9 @@ def _alert(name: str, error: str, notebook: Path, owner: str, smtp: Any) -> str 
             owner=owner,
         )
         send_message(message, settings)
-    except JourneyError:
-        return None
-    return owner
+    except JourneyError as exc:
+        return None, " ".join(str(exc).split())
+    return owner, None
 
 
 def _email(
@@ -283,7 +395,7 @@ def _email(
         )
         sent = send_message(message, settings)
     except JourneyError as exc:
-        alerted = (
+        alerted, alert_error = (
             _alert(
                 result.name,
                 f"the report was written but not emailed: {exc}",
@@ -292,9 +404,14 @@ def _email(
                 smtp,
             )
             if owner
-            else None
+            else (None, None)
         )
         return replace(
-            result, ok=False, error=str(exc), alerted=alerted, seconds=time.monotonic() - started
+            result,
+            ok=False,
+            error=str(exc),
+            alerted=alerted,
+            alert_error=alert_error,
+            seconds=time.monotonic() - started,
         )
     return replace(result, emailed_to=tuple(sent.accepted), seconds=time.monotonic() - started)
