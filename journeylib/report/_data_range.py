@@ -56,6 +56,7 @@ def event_span(config: JourneyConfig, filters: Mapping[str, list[str]]) -> Event
     DataError
         When a filter names a column the events do not have, or no timestamp is valid.
     """
+    from journeylib._validate_convert import value_name
     from journeylib.sources import scan_source
     from journeylib.validate import _plan
 
@@ -82,30 +83,31 @@ def event_span(config: JourneyConfig, filters: Mapping[str, list[str]]) -> Event
         }
         if stage:
             staged = staged.with_columns(**stage)
-    valid = pl.all_horizontal(
-        pl.lit(True), *(~check.flag.fill_null(False) for check in used["timestamp"].checks)
-    )
-    values = {
-        column: plan.value.cast(plan.column.dtype).alias(f"__jl_filter_{column}")
+    staged = staged.with_columns(
+        plan.value.cast(plan.column.dtype).alias(value_name(column))
         for column, plan in used.items()
-        if column != "timestamp"
-    }
-    frame = staged.filter(valid).select(
-        plans["timestamp"].value.cast(plans["timestamp"].column.dtype).alias("timestamp"),
-        *values.values(),
+    )
+    valid = staged.filter(
+        pl.all_horizontal(
+            pl.lit(True), *(~check.flag.fill_null(False) for check in used["timestamp"].checks)
+        )
+    )
+    frame = valid.select(
+        pl.col(value_name("timestamp")).alias("timestamp"),
+        *(
+            pl.col(value_name(column)).alias(f"__jl_filter_{column}")
+            for column in used
+            if column != "timestamp"
+        ),
         *(column for column in filters if column in dimensions),
     )
     for column, wanted in filters.items():
-        name = f"__jl_filter_{column}" if column in values else column
+        name = f"__jl_filter_{column}" if column in used else column
         frame = frame.filter(pl.col(name).cast(pl.String).is_in(wanted))
-    bounds = (
-        staged.filter(valid)
-        .select(
-            plans["timestamp"].value.cast(plans["timestamp"].column.dtype).min().alias("first"),
-            plans["timestamp"].value.cast(plans["timestamp"].column.dtype).max().alias("last"),
-        )
-        .collect()
-    )
+    bounds = valid.select(
+        pl.col(value_name("timestamp")).min().alias("first"),
+        pl.col(value_name("timestamp")).max().alias("last"),
+    ).collect()
     first, last = bounds.row(0)
     if first is None:
         raise DataError(f"events source {source.location}: no event has a valid timestamp")

@@ -119,26 +119,34 @@ def read_notebook(path: str | os.PathLike[str]) -> Any:
 def notebook_parameters(path: str | os.PathLike[str]) -> dict[str, NotebookParameter]:
     """The parameters a notebook declares, in order, as ``papermill --help-notebook`` lists them.
 
+    Read with Papermill's parameter inspector, as ``papermill.inspect_notebook`` does (a
+    notebook naming no kernel is read as the ``python3`` kernel a run uses).
+
     Examples
     --------
     >>> notebook_parameters("notebooks/journey_report.ipynb")["trend_periods"].annotation
     ... # doctest: +SKIP
     'int'
     """
-    import papermill
+    from papermill.translators import papermill_translators
 
-    read_notebook(path)
-    inspected = papermill.inspect_notebook(str(path))
+    node = read_notebook(path)
+    # what papermill.inspect_notebook does, with the kernel a run uses when none is named
+    spec = node.metadata.get("kernelspec", {})
+    kernel = spec.get("name") or "python3"
+    language = spec.get("language") or node.metadata.get("language_info", {}).get("name")
+    translator = papermill_translators.find_translator(kernel, language or "python")
+    cell = next(c for c in node.cells if PARAMETERS_TAG in c.get("metadata", {}).get("tags", []))
     return {
-        name: NotebookParameter(
-            name=name,
+        parameter.name: NotebookParameter(
+            name=parameter.name,
             annotation=None
-            if entry["inferred_type_name"] == "None"
-            else entry["inferred_type_name"],
-            default=entry["default"],
-            help=entry["help"],
+            if parameter.inferred_type_name == "None"
+            else parameter.inferred_type_name,
+            default=parameter.default,
+            help=parameter.help,
         )
-        for name, entry in inspected.items()
+        for parameter in translator.inspect(cell)
     }
 
 

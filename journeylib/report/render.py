@@ -55,19 +55,21 @@ document.querySelectorAll('.journeylib-chart').forEach(function (holder) {
 _SCRIPT_BREAKERS = re.compile(r"<(/script|!--)", re.IGNORECASE)
 
 
-@lru_cache(maxsize=1)
-def _vega_bundle() -> str:
-    """The Vega bundle as the text of an inline ``<script>``.
+def _inline_script(code: str) -> str:
+    """JavaScript as the text of an inline ``<script>``.
 
     ``</script`` would end the element and ``<!--`` followed by ``<script`` would make the
     HTML parser look past its end; inside JavaScript strings and regular expressions ``<\\/``
     and ``<\\!`` mean the same characters.
     """
+    return _SCRIPT_BREAKERS.sub(lambda match: "<\\" + match.group(1), code)
+
+
+@lru_cache(maxsize=1)
+def _vega_bundle() -> str:
     import vl_convert
 
-    return _SCRIPT_BREAKERS.sub(
-        lambda match: "<\\" + match.group(1), vl_convert.javascript_bundle()
-    )
+    return _inline_script(vl_convert.javascript_bundle())
 
 
 def _interactive_charts(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
