@@ -200,3 +200,16 @@ def test_bad_report_input_exits_2_with_one_line(case: BadInput, config: str, tmp
 
 def test_the_table_holds_at_least_twenty_distinct_inputs():
     assert len({case.id for case in CASES}) == len(CASES) >= 20
+
+
+def test_a_period_only_the_kernel_finds_empty_is_refused_not_kept(tmp_path_factory, tmp_path):
+    # week 41 holds events whose timestamps are valid but which validation quarantines (no
+    # user id): the check before the kernel counts them, the kernel's validated events do not
+    config = write_gap_journey(tmp_path_factory.mktemp("invalid-week"), invalid_week=True)
+    case = BadInput(
+        "period-empty-after-validation",
+        [*RUN[:-1], str(config), "-p", "period", GAP_WEEK],
+        ["empty period", "2026-10-05 to 2026-10-12", "the data covers 2026-09-28 to 2026-10-18"],
+    )
+    check_bad_input(case, tmp_path)
+    assert not (tmp_path / "reports").exists()

@@ -22,6 +22,7 @@ in the middle of :func:`_publish` left aside.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -166,6 +167,7 @@ def run_report(
     _clean_stale(root / name)
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S")
     staging = root / name / f".run-{stamp}-{os.getpid()}"
+    created = [folder for folder in (root / name, root) if not folder.exists()]
     staging.mkdir(parents=True, exist_ok=False)
     executed = staging / "report.ipynb"
     try:
@@ -182,10 +184,10 @@ def run_report(
                 **kernel,
             )
     except Exception as exc:  # a failing notebook never becomes a report
-        _refuse_empty_period(exc, staging)
+        _refuse_empty_period(exc, staging, created)
         return _failed(exc, name, notebook, staging, executed, owner, smtp, started)
     except BaseException:  # SIGINT, SIGTERM: the kernel is stopped; leave nothing behind
-        shutil.rmtree(staging, ignore_errors=True)
+        _discard(staging, created)
         raise
 
     executed_nb = nbformat.read(executed, as_version=4)
@@ -218,7 +220,7 @@ def run_report(
     return _email(result, executed_nb, email_to, owner, smtp, started)
 
 
-def _mail_settings() -> Any:
+def _mail_settings(purpose: str = "email the report") -> Any:
     """The SMTP settings of the environment, checked before the run (no server contacted)."""
     from journeylib.errors import ConfigError
     from journeylib.report.email import SmtpSettings
@@ -227,20 +229,28 @@ def _mail_settings() -> Any:
         return SmtpSettings.from_env()
     except ConfigError as exc:
         raise MailSettingsError(
-            "cannot email the report: the SMTP settings come from environment variables "
+            f"cannot {purpose}: the SMTP settings come from environment variables "
             "(JOURNEY_SMTP_HOST, _PORT, _SECURITY, _USER, _PASSWORD, _FROM): "
             + "; ".join(exc.problems)
         ) from None
 
 
-def _refuse_empty_period(exc: BaseException, staging: Path) -> None:
+def _discard(staging: Path, created: Sequence[Path]) -> None:
+    """Remove a run's staging folder, and the folders it created when they are left empty."""
+    shutil.rmtree(staging, ignore_errors=True)
+    for folder in created:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+
+def _refuse_empty_period(exc: BaseException, staging: Path, created: Sequence[Path]) -> None:
     """A period the kernel found empty is refused input, not a failed run: nothing is kept."""
     from papermill.exceptions import PapermillExecutionError
 
     from journeylib.report._data_range import EmptyPeriodError
 
     if isinstance(exc, PapermillExecutionError) and exc.ename == EmptyPeriodError.__name__:
-        shutil.rmtree(staging, ignore_errors=True)
+        _discard(staging, created)
         raise EmptyPeriodError(_strip_ansi(exc.evalue)) from None
 
 
@@ -344,10 +354,10 @@ def _alert(
     name: str, error: str, notebook: Path, owner: str, smtp: Any
 ) -> tuple[str | None, str | None]:
     """Send the failure alert to the owner: (the owner, None), or (None, why it could not go)."""
-    from journeylib.report.email import SmtpSettings, build_failure_alert, send_message
+    from journeylib.report.email import build_failure_alert, send_message
 
     try:
-        settings = smtp or SmtpSettings.from_env()
+        settings = smtp or _mail_settings("send the alert")
         message = build_failure_alert(
             job=name,
             error=error,
