@@ -82,6 +82,36 @@ _PAGE_STATE = """
 """
 
 
+_MARKS = """
+() => [...document.querySelectorAll('.journeylib-chart')].map((holder) => {
+  const mark = holder.querySelector('.role-mark path, .role-mark rect');
+  if (!mark) { return null; }
+  const box = mark.getBoundingClientRect();
+  return {x: box.x + box.width / 2, y: box.y + box.height / 2};
+}).filter((point) => point && point.x > 0)
+"""
+_TOOLTIP = """
+() => {
+  const tooltip = document.getElementById('vg-tooltip-element');
+  if (!tooltip) { return {elements: [], shown: false}; }
+  const allowed = new Set(['TABLE', 'TBODY', 'TR', 'TD', 'H2', 'SPAN', 'DIV', 'BR']);
+  const elements = [...tooltip.querySelectorAll('*')].map((e) => e.tagName)
+    .filter((tag) => !allowed.has(tag));
+  return {elements, shown: tooltip.classList.contains('visible')};
+}
+"""
+
+
+def _hover_each_chart(page: Any) -> list[dict]:
+    """Hover one mark of each chart; what its tooltip holds besides text and table cells."""
+    seen = []
+    for point in page.evaluate(_MARKS):
+        page.mouse.move(point["x"], point["y"])
+        page.wait_for_timeout(150)
+        seen.append(page.evaluate(_TOOLTIP))
+    return seen
+
+
 def _as_parsed(value: str) -> str:
     """The text a browser reads from ``value`` written in HTML (CR and CRLF become LF)."""
     return value.replace("\r\n", "\n").replace("\r", "\n")
@@ -174,7 +204,7 @@ def page(browser: Any) -> Any:
 
 
 @settings(
-    max_examples=6,
+    max_examples=8,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
@@ -193,6 +223,7 @@ def test_random_values_never_break_the_report_page(
     path.write_text(markup, encoding="utf-8")
     page.goto(path.as_uri(), wait_until="load")
     page.wait_for_function(_ALL_CHARTS_DRAWN, timeout=DRAW_TIMEOUT_MS)
+    tooltips = _hover_each_chart(page)
     state = page.evaluate(_PAGE_STATE)
     assert state["errors"] == []
     assert (state["holders"], state["drawn"]) == (3, 3)
@@ -201,6 +232,9 @@ def test_random_values_never_break_the_report_page(
     # the bundle, the embedding code and one spec per chart: no value added a script
     assert state["scripts"] == 2 + 3
     assert state["title"] == _as_parsed(journey)
+    # a tooltip (when the hovered mark has one) is HTML that vega-tooltip builds from data
+    # values: text in table cells only, never an element a value brought
+    assert [tooltip["elements"] for tooltip in tooltips] == [[]] * len(tooltips)
     texts = "\u0000".join(state["texts"])
     for value in [*dimensions, *events, journey, stamp]:
         assert _as_parsed(value) in texts, value

@@ -9,14 +9,20 @@ from __future__ import annotations
 import json
 import re
 from datetime import date
+from html.parser import HTMLParser
+from unittest import mock
 
+import nbformat
 import polars as pl
 import pytest
 import vl_convert
+from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from journeylib._embed import attribute_json, script_json
 from journeylib.charts import channel_comparison, data_quality_panel, funnel_chart
+from journeylib.report import display
 from journeylib.report.display import chart_markup
+from journeylib.report.email import email_body_from_notebook
 from journeylib.report.render import _inline_script, _vega_bundle
 
 HOSTILE = [
@@ -136,3 +142,49 @@ def test_a_markup_value_in_a_chart_is_text_in_the_svg():
     svg = vl_convert.vegalite_to_svg(channel_comparison(table).to_dict())
     assert "&lt;b&gt;bold&lt;/b&gt;" in svg
     assert "<b>" not in svg
+
+
+class _Elements(HTMLParser):
+    """Tags, comments and text of a document, as a browser's parser would see them."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[str] = []
+        self.comments: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        self.tags.append(tag)
+
+    def handle_comment(self, data: str) -> None:
+        self.comments.append(data)
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_the_email_body_shows_a_hostile_value_as_text(value):
+    outputs = []
+
+    def show(data, role, **metadata):
+        outputs.append(
+            new_output(
+                "display_data", data=dict(data), metadata={"journeylib": {"role": role, **metadata}}
+            )
+        )
+
+    with mock.patch.object(display, "show", show):
+        display.show_headline([f"{value} rose."])
+        display.show_section(value, value)
+        display.show_table(pl.DataFrame({"channel": [value]}), name="channels")
+        display.show_text(value)
+    notebook = nbformat.from_dict(new_notebook(cells=[new_code_cell("", outputs=outputs)]))
+    notebook.metadata["journeylib"] = {"title": value, "period": "2026-W43"}
+    body = email_body_from_notebook(notebook)
+    parsed = _Elements()
+    parsed.feed(body.html)
+    parsed.close()
+    assert not {"script", "img", "svg", "style"} & set(parsed.tags)
+    assert parsed.comments == []
+    assert "".join(parsed.text).count(value) >= 5

@@ -94,10 +94,10 @@ def funnel_chart(steps: pl.DataFrame, *, title: str | None = None) -> alt.Chart 
         subtitle.append(f"period {frame.get_column('period')[0]}")
     groups = [name for name in frame.columns if name not in _KNOWN]
     frame = _labelled(frame, groups)
-    order = frame.sort("step").get_column("step_name").unique(maintain_order=True).to_list()
     y = alt.Y(
         "step_name:N",
-        sort=order,
+        # by step number: a list of step names would become a Vega expression of the names
+        sort=alt.EncodingSortField(field="step", op="min", order="ascending"),
         title=None,
         axis=alt.Axis(labelLimit=200),
         scale=alt.Scale(paddingInner=0.5),

@@ -6,7 +6,7 @@ import altair as alt
 import polars as pl
 
 from journeylib._format import COUNT_FORMAT
-from journeylib.charts._data import heading, prepare
+from journeylib.charts._data import heading, in_order, prepare
 from journeylib.charts._theme import GOOD
 
 __all__ = ["ALL_CLEAN", "data_quality_panel"]
@@ -62,7 +62,9 @@ def data_quality_panel(quality: pl.DataFrame) -> alt.LayerChart:
         pl.lit("clean").alias("note")
     )
     tables = read.get_column("table").to_list()
-    y = alt.Y("table:N", sort=tables, title=None)
+    problems, order = in_order(problems, "table", tables)
+    clean, _ = in_order(clean, "table", tables)
+    y = alt.Y("table:N", sort=order, title=None)
     bars = (
         alt.Chart(problems)
         .mark_bar()
