@@ -19,7 +19,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from journeylib.report.run import _clean_stale
+from journeylib.report._staging import clean_stale
 
 #: A kernel takes a few seconds to start on a loaded 2-core machine.
 START_TIMEOUT = 120
@@ -197,7 +197,7 @@ def test_cleaning_keeps_live_runs_and_restores_a_report_set_aside(tmp_path):
         path.mkdir(parents=True)
         (path / "report.html").write_text(path.name, encoding="utf-8")
     (folder / "_failed").mkdir()
-    _clean_stale(folder)
+    clean_stale(folder)
     assert sorted(p.name for p in folder.iterdir()) == sorted(
         ["2026-W42", "2026-W43", "_failed", live_staging.name]
     )

@@ -29,6 +29,8 @@ from typing import Any
 from jupyter_client.manager import AsyncKernelManager
 from traitlets.config import Config
 
+from journeylib.report._staging import pid_alive
+
 __all__ = ["ReportKernelManager", "Terminated", "report_kernel"]
 
 _PREFIX = "journey-kernel-"
@@ -69,21 +71,11 @@ class ReportKernelManager(AsyncKernelManager):
         await self._async_shutdown_kernel(now=now or stopping, restart=restart)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _remove_stale_runtimes() -> None:
     """Kernel folders of runs whose process is gone (killed before it could remove them)."""
     for entry in Path(tempfile.gettempdir()).glob(f"{_PREFIX}*"):
         match = _RUNTIME.match(entry.name)
-        if match and entry.is_dir() and not _alive(int(match["pid"])):
+        if match and entry.is_dir() and not pid_alive(int(match["pid"])):
             shutil.rmtree(entry, ignore_errors=True)
 
 

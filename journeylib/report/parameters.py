@@ -26,7 +26,6 @@ from __future__ import annotations
 import ast
 import json
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -34,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from journeylib.errors import ConfigError, JourneyError
+from journeylib.report._annotations import checker, type_name, writable
 
 __all__ = [
     "NotebookError",
@@ -150,85 +150,6 @@ def notebook_parameters(path: str | os.PathLike[str]) -> dict[str, NotebookParam
     }
 
 
-# --------------------------------------------------------------------------- annotations
-
-Checker = Callable[[Any], bool]
-_NAMES: dict[str, Checker] = {
-    "str": lambda v: isinstance(v, str),
-    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
-    "float": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
-    "bool": lambda v: isinstance(v, bool),
-    "list": lambda v: isinstance(v, list),
-    "dict": lambda v: isinstance(v, dict),
-    "None": lambda v: v is None,
-    "NoneType": lambda v: v is None,
-    "Any": lambda v: True,
-    "object": lambda v: True,
-}
-
-
-def _split(arguments: str) -> list[str]:
-    """Top-level comma split of ``K, list[V]``."""
-    parts, depth, current = [], 0, ""
-    for char in arguments:
-        depth += (char == "[") - (char == "]")
-        if char == "," and depth == 0:
-            parts.append(current.strip())
-            current = ""
-        else:
-            current += char
-    parts.append(current.strip())
-    return [part for part in parts if part]
-
-
-def _checker(annotation: str) -> Checker | None:
-    """A test of values for an annotation; None for annotations it does not know."""
-    text = annotation.strip().strip("'\"")
-    if "|" in text:
-        options = [_checker(part) for part in text.split("|")]
-        return None if None in options else (lambda v: any(c(v) for c in options))  # type: ignore[misc]
-    match = re.fullmatch(r"(?:typing\.)?(\w+)\s*\[(.*)\]", text)
-    if match is None:
-        return _NAMES.get(text.removeprefix("typing."))
-    outer, inner = match.group(1), _split(match.group(2))
-    inner_checks = [_checker(part) for part in inner]
-    if None in inner_checks:
-        return None
-    if outer == "Optional" and len(inner_checks) == 1:
-        (item,) = inner_checks
-        return lambda v: v is None or item(v)  # type: ignore[misc]
-    if outer == "Union":
-        return lambda v: any(c(v) for c in inner_checks)  # type: ignore[misc]
-    if outer in ("list", "List") and len(inner_checks) == 1:
-        (item,) = inner_checks
-        return lambda v: isinstance(v, list) and all(item(x) for x in v)  # type: ignore[misc]
-    if outer in ("dict", "Dict") and len(inner_checks) == 2:
-        key, item = inner_checks
-        return lambda v: (
-            isinstance(v, dict)
-            and all(
-                key(k) and item(x)  # type: ignore[misc]
-                for k, x in v.items()
-            )
-        )
-    return None
-
-
-def _writable(value: Any, where: str) -> Any:
-    """The value as Papermill can write it: JSON-like; dates become ``YYYY-MM-DD`` strings."""
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    if isinstance(value, list | tuple):
-        return [_writable(item, where) for item in value]
-    if isinstance(value, Mapping):
-        if not all(isinstance(key, str) for key in value):
-            raise ParameterError(f"{where}: mapping keys must be text, got {dict(value)!r}")
-        return {key: _writable(item, where) for key, item in value.items()}
-    raise ParameterError(f"{where}: a {type(value).__name__} cannot be written into a notebook")
-
-
 def parse_text_value(text: str, annotation: str | None) -> Any:
     """A command-line value as the parameter's annotation wants it.
 
@@ -245,9 +166,9 @@ def parse_text_value(text: str, annotation: str | None) -> Any:
     """
     import yaml
 
-    checker = _checker(annotation) if annotation else None
-    if checker is not None and checker(text):
-        if text in _NULLS and checker(None):
+    accepts = checker(annotation) if annotation else None
+    if accepts is not None and accepts(text):
+        if text in _NULLS and accepts(None):
             return None
         return text
     try:
@@ -257,10 +178,6 @@ def parse_text_value(text: str, annotation: str | None) -> Any:
     if isinstance(parsed, datetime | date):
         return text
     return parsed
-
-
-def _type_name(value: Any) -> str:
-    return "None" if value is None else type(value).__name__
 
 
 # --------------------------------------------------------------------------- the check
@@ -313,11 +230,14 @@ def check_parameters(
         if from_text and isinstance(value, str):
             value = parse_text_value(value, annotation)
         where = f"parameter {name!r} of {path.name}"
-        value = _writable(value, where)
-        checker = _checker(annotation) if annotation else None
-        if checker is not None and not checker(value):
+        try:
+            value = writable(value, where)
+        except TypeError as exc:
+            raise ParameterError(str(exc), parameter=name) from None
+        accepts = checker(annotation) if annotation else None
+        if accepts is not None and not accepts(value):
             raise ParameterError(
-                f"{where}: expected {annotation}, got {value!r} ({_type_name(value)})",
+                f"{where}: expected {annotation}, got {value!r} ({type_name(value)})",
                 parameter=name,
             )
         checked[name] = value

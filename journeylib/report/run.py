@@ -22,7 +22,6 @@ in the middle of :func:`_publish` left aside.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shutil
@@ -41,9 +40,6 @@ from journeylib.errors import JourneyError
 __all__ = ["MailSettingsError", "ReportResult", "find_notebook", "run_report"]
 
 NOTEBOOK_DIR = Path("notebooks")
-#: Staging folders of runs (``.run-<stamp>-<pid>``) and reports set aside while publishing.
-_STAGING = re.compile(r"^\.run-\d{8}T\d{6}-(?P<pid>\d+)$")
-_SET_ASIDE = re.compile(r"^\.old-(?P<period>.+)-(?P<pid>\d+)$")
 
 
 class MailSettingsError(JourneyError):
@@ -145,6 +141,7 @@ def run_report(
     import papermill
 
     from journeylib.report._kernel import report_kernel
+    from journeylib.report._staging import clean_stale, discard
     from journeylib.report.parameters import (
         check_parameters,
         check_report_data,
@@ -152,6 +149,8 @@ def run_report(
     )
 
     started = time.monotonic()
+    if timeout <= 0:
+        raise JourneyError(f"timeout: expected a number of seconds above 0, got {timeout}")
     notebook = find_notebook(report)
     name = notebook.stem
     root = Path(out_root)
@@ -162,9 +161,7 @@ def run_report(
     if email_to and smtp is None:
         smtp = _mail_settings()
     check_report_data(notebook, params)
-    if timeout <= 0:
-        raise JourneyError(f"timeout: expected a number of seconds above 0, got {timeout}")
-    _clean_stale(root / name)
+    clean_stale(root / name)
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S")
     staging = root / name / f".run-{stamp}-{os.getpid()}"
     created = [folder for folder in (root / name, root) if not folder.exists()]
@@ -187,7 +184,7 @@ def run_report(
         _refuse_empty_period(exc, staging, created)
         return _failed(exc, name, notebook, staging, executed, owner, smtp, started)
     except BaseException:  # SIGINT, SIGTERM: the kernel is stopped; leave nothing behind
-        _discard(staging, created)
+        discard(staging, created)
         raise
 
     executed_nb = nbformat.read(executed, as_version=4)
@@ -235,53 +232,16 @@ def _mail_settings(purpose: str = "email the report") -> Any:
         ) from None
 
 
-def _discard(staging: Path, created: Sequence[Path]) -> None:
-    """Remove a run's staging folder, and the folders it created when they are left empty."""
-    shutil.rmtree(staging, ignore_errors=True)
-    for folder in created:
-        with contextlib.suppress(OSError):
-            folder.rmdir()
-
-
 def _refuse_empty_period(exc: BaseException, staging: Path, created: Sequence[Path]) -> None:
     """A period the kernel found empty is refused input, not a failed run: nothing is kept."""
     from papermill.exceptions import PapermillExecutionError
 
     from journeylib.report._data_range import EmptyPeriodError
+    from journeylib.report._staging import discard
 
     if isinstance(exc, PapermillExecutionError) and exc.ename == EmptyPeriodError.__name__:
-        _discard(staging, created)
+        discard(staging, created)
         raise EmptyPeriodError(_strip_ansi(exc.evalue)) from None
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's live process
-        return True
-    return True
-
-
-def _clean_stale(folder: Path) -> None:
-    """Remove staging folders of runs whose process is gone; put back reports set aside."""
-    if not folder.is_dir():
-        return
-    for entry in folder.iterdir():
-        staging = _STAGING.match(entry.name)
-        aside = _SET_ASIDE.match(entry.name)
-        match = staging or aside
-        if not entry.is_dir() or match is None or _pid_alive(int(match["pid"])):
-            continue
-        if staging:
-            shutil.rmtree(entry, ignore_errors=True)
-            continue
-        target = folder / aside["period"]
-        if target.exists():
-            shutil.rmtree(entry, ignore_errors=True)
-        else:  # killed between the two renames of _publish: the previous report comes back
-            os.replace(entry, target)
 
 
 def _run_metadata(notebook: nbformat.NotebookNode) -> dict[str, Any]:
@@ -315,7 +275,6 @@ def _error_text(exc: BaseException) -> str:
 
 
 def _strip_ansi(text: str) -> str:
-    import re
 
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
 
