@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
-from datetime import date, datetime
 from pathlib import Path
-from typing import Any
 
-import yaml
-
-__all__ = ["add_report_commands", "parse_parameter"]
+__all__ = ["add_report_commands"]
 
 
 def add_report_commands(commands: argparse._SubParsersAction) -> None:
@@ -29,7 +26,11 @@ def add_report_commands(commands: argparse._SubParsersAction) -> None:
             "reports/<name>/<period>/: the executed notebook and an offline HTML report. "
             "A failing notebook produces no report: it is kept under reports/<name>/_failed/ and "
             "the --owner gets an alert. SMTP settings come from JOURNEY_SMTP_HOST, _PORT, "
-            "_SECURITY (starttls|ssl|none), _USER, _PASSWORD and _FROM."
+            "_SECURITY (starttls|ssl|none), _USER, _PASSWORD and _FROM. Parameters must be "
+            "declared by the notebook (papermill --help-notebook NOTEBOOK lists them) and fit "
+            "their type; they are checked, with the period and the mail settings, before the "
+            "kernel starts (exit 2). SIGINT stops a run with exit 130, SIGTERM with 143: the "
+            "kernel is stopped and nothing is published."
         ),
     )
     run.add_argument("report", help="report name (notebooks/<name>.ipynb) or notebook path")
@@ -40,42 +41,59 @@ def add_report_commands(commands: argparse._SubParsersAction) -> None:
         action="append",
         metavar=("NAME", "VALUE"),
         default=[],
-        help="notebook parameter; VALUE is read as YAML (7, [a, b], {platform: [ios]})",
+        help="notebook parameter; VALUE is text for a str parameter, else YAML "
+        "(7, [a, b], {platform: [ios]})",
     )
     run.add_argument("--email", action="store_true", help="email the report to --to")
     run.add_argument("--to", action="append", default=[], metavar="ADDRESS", help="recipient")
     run.add_argument("--owner", metavar="ADDRESS", help="who is alerted when the run fails")
     run.add_argument("--out", type=Path, default=Path("reports"), help="reports folder (reports)")
-    run.add_argument("--timeout", type=int, default=1800, help="seconds per cell (1800)")
+    run.add_argument(
+        "--timeout", type=_seconds, default=1800, help="seconds per cell, above 0 (1800)"
+    )
     run.set_defaults(handler=_run)
 
 
-def parse_parameter(value: str) -> Any:
-    """A parameter value as YAML; dates stay ``YYYY-MM-DD`` strings."""
+def _seconds(text: str) -> int:
     try:
-        parsed = yaml.safe_load(value)
-    except yaml.YAMLError:
-        return value
-    if isinstance(parsed, datetime | date):
-        return value
-    return parsed
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number of seconds, got {text!r}"
+        ) from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {value}")
+    return value
 
 
 def _run(args: argparse.Namespace) -> int:
     from journeylib.errors import JourneyError
-    from journeylib.report.run import run_report
+    from journeylib.report._kernel import Terminated
+    from journeylib.report.parameters import check_parameters
+    from journeylib.report.run import find_notebook, run_report
 
     if args.email and not args.to:
         raise JourneyError("--email needs at least one --to ADDRESS")
-    parameters = {name: parse_parameter(value) for name, value in args.parameter}
-    result = run_report(
-        args.report,
-        parameters=parameters,
-        out_root=args.out,
-        email_to=args.to if args.email else (),
-        owner=args.owner,
-        timeout=args.timeout,
-    )
+    notebook = find_notebook(args.report)
+    parameters = check_parameters(notebook, dict(args.parameter), from_text=True)
+    try:
+        result = run_report(
+            notebook,
+            parameters=parameters,
+            out_root=args.out,
+            email_to=args.to if args.email else (),
+            owner=args.owner,
+            timeout=args.timeout,
+        )
+    except (KeyboardInterrupt, Terminated) as stop:
+        name = "SIGTERM" if isinstance(stop, Terminated) else "SIGINT"
+        print(
+            f"journey report run: interrupted by {name}; the kernel was stopped and "
+            "nothing was published",
+            file=sys.stderr,
+        )
+        number = Terminated.signal_number if isinstance(stop, Terminated) else signal.SIGINT
+        return 128 + int(number)
     if result.ok:
         print(f"report written: {result.html}")
         if result.emailed_to:
@@ -91,4 +109,10 @@ def _run(args: argparse.Namespace) -> int:
         )
     if result.alerted:
         print(f"alert sent to {result.alerted}", file=sys.stderr)
+    elif result.alert_error:
+        print(
+            f"journey report run: the alert to {args.owner} could not be sent: "
+            f"{result.alert_error}",
+            file=sys.stderr,
+        )
     return 1

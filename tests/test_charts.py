@@ -245,7 +245,10 @@ def test_funnel_bars_encode_users_per_step_in_order():
     assert bars["mark"]["type"] == "bar"
     assert bars["encoding"]["x"]["field"] == "users"
     assert bars["encoding"]["x"]["type"] == "quantitative"
-    assert bars["encoding"]["y"]["sort"] == ["visit", "cart", "purchase"]
+    # sorted by the step number, never by a list of names (Vega-Lite would make it an expression)
+    assert bars["encoding"]["y"]["sort"] == {"field": "step", "op": "min", "order": "ascending"}
+    rows = sorted(rows_of(funnel_chart(funnel_steps()).to_dict()), key=lambda r: r["step"])
+    assert [r["step_name"] for r in rows] == ["visit", "cart", "purchase"]
 
 
 def test_funnel_labels_and_drop_off_notes():
@@ -433,13 +436,33 @@ def test_channel_scatter_drops_channels_without_spend_with_a_note():
 def test_journey_map_tiles_in_order_with_no_data_greyed():
     spec = journey_map(score_stages()).to_dict()
     tiles = spec["layer"][0]
-    assert tiles["encoding"]["x"]["sort"] == ["awareness", "purchase", "advocacy"]
+    order = {"field": "stage_order", "op": "min", "order": "ascending"}
+    assert tiles["encoding"]["x"]["sort"] == order
+    ranked = sorted(rows_of(spec), key=lambda r: r["stage_order"])
+    assert [r["stage"] for r in ranked] == ["awareness", "purchase", "advocacy"]
     scale = tiles["encoding"]["color"]["scale"]
     assert dict(zip(scale["domain"], scale["range"], strict=True))["no data"] == MISSING
     rows = rows_of(spec)
     assert [r["label"] for r in rows] == ["awareness · 85", "purchase · 40", "advocacy · no data"]
     assert [r["band"] for r in rows] == ["80-100", "0-49", "no data"]
     assert [r["arrow"] for r in rows] == ["➜", "➜", ""]
+
+
+@pytest.mark.parametrize(
+    ("builder", "frame"),
+    [
+        (
+            "funnel",
+            lambda value: funnel_steps().with_columns(step_name=pl.col("step_name") + value),
+        ),
+        ("journey_map", lambda value: score_stages().with_columns(stage=pl.col("stage") + value)),
+    ],
+)
+def test_a_line_separator_in_a_value_does_not_stop_the_chart(builder, frame):
+    # Vega's expression parser reads U+2028 in a string literal as an illegal token
+    chart = {"funnel": funnel_chart, "journey_map": journey_map}[builder](frame("\u2028x"))
+    svg = vl_convert.vegalite_to_svg(chart.to_dict())
+    assert svg.startswith("<svg")
 
 
 def test_quality_panel_bars_per_table_and_rule():

@@ -23,18 +23,18 @@ from test_report import NOTEBOOKS, REPORT_NOTEBOOK, published_report, small_samp
 
 SANITIZE = Path(__file__).with_name("nbval_sanitize.cfg")
 NOTEBOOK_PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
-#: The report notebook's parameters, in order, with the type named by each one's comment.
+#: The report notebook's parameters, in order, with the annotation of each one.
 REPORT_PARAMETERS = {
     "config_path": "str",
     "period": "str",
     "as_of": "str",
     "grain": "str",
-    "filters": "dict",
+    "filters": "dict[str, list[str]]",
     "comparison": "str",
     "title": "str",
-    "funnel": "str | None",
+    "funnel": "Optional[str]",
     "trend_periods": "int",
-    "trend_kpis": "list",
+    "trend_kpis": "list[str]",
 }
 #: Code cells of the report notebook once Papermill injected its parameters cell.
 REPORT_CODE_CELLS = 13
@@ -52,24 +52,39 @@ def test_notebooks_folder_holds_the_report():
     assert REPORT_NOTEBOOK in NOTEBOOK_PATHS
 
 
-def test_report_parameters_are_listed_with_their_type_comment():
+def test_report_parameters_are_listed_with_their_annotation():
     inspected = papermill.inspect_notebook(str(REPORT_NOTEBOOK))
-    declared = {name: entry["help"].partition(":")[0] for name, entry in inspected.items()}
+    declared = {name: entry["inferred_type_name"] for name, entry in inspected.items()}
     assert declared == REPORT_PARAMETERS
     assert list(inspected) == list(REPORT_PARAMETERS)
 
 
+def test_papermill_help_shows_every_type_and_comment():
+    done = subprocess.run(
+        [sys.executable, "-m", "papermill", "--help-notebook", str(REPORT_NOTEBOOK)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    for name, annotation in REPORT_PARAMETERS.items():
+        assert f"  {name}: {annotation} (default " in done.stdout
+    assert "Unknown type" not in done.stdout
+    assert "the journey config (relative to this folder)" in done.stdout
+
+
 @pytest.mark.parametrize("notebook", NOTEBOOK_PATHS, ids=lambda path: path.stem)
-def test_every_parameter_default_has_the_type_its_comment_names(notebook):
+def test_every_parameter_default_fits_its_annotation_and_has_a_comment(notebook):
     inspected = papermill.inspect_notebook(str(notebook))
     assert inspected, f"{notebook.name} has no cell tagged 'parameters'"
     wrong = {}
     for name, entry in inspected.items():
-        kind, sep, text = entry["help"].partition(":")
-        allowed = tuple(_TYPES[part.strip()] for part in kind.split("|") if part.strip() in _TYPES)
+        annotation = entry["inferred_type_name"]
+        optional = annotation.startswith("Optional[")
+        outer = annotation.removeprefix("Optional[").removesuffix("]").partition("[")[0]
+        allowed = (_TYPES.get(outer, ()), *((type(None),) if optional else ()))
         default = ast.literal_eval(entry["default"])
-        if not sep or not text.strip() or not allowed or not isinstance(default, allowed):
-            wrong[name] = (entry["help"], entry["default"])
+        if not entry["help"].strip() or not isinstance(default, allowed):
+            wrong[name] = (annotation, entry["help"], entry["default"])
     assert wrong == {}
 
 

@@ -14,9 +14,12 @@ from __future__ import annotations
 import contextlib
 import email
 import email.policy
+import html
 import io
+import json
 import logging
 import os
+import re
 import socket
 import textwrap
 import threading
@@ -418,6 +421,54 @@ def test_without_significant_mover_the_headline_says_noise():
     assert sentences_of(table) == [
         "Journey score 71/100 for week 43 (68 in the previous week).",
         "No KPI moved by more than noise against the previous week (p < 0.05).",
+    ]
+
+
+def test_a_kpi_without_a_previous_value_is_never_a_mover():
+    # a comparison period before the data: whatever the other columns say, nothing moved
+    table = kpi_rows(
+        {
+            "kpi": "retention_rate",
+            "direction": "higher",
+            "value": 0.0,
+            "previous": None,
+            "change": -0.426,
+            "relative_change": -1.0,
+            "p_value": 0.0001,
+            "significant": True,
+        },
+        {
+            "kpi": "conversion_rate",
+            "direction": "higher",
+            "value": 0.15,
+            "previous": 0.20,
+            "change": -0.05,
+            "relative_change": -0.25,
+            "p_value": 0.2,
+            "significant": False,
+        },
+    )
+    assert sentences_of(table)[1:] == [
+        "No KPI moved by more than noise against the previous week (p < 0.05)."
+    ]
+
+
+def test_a_comparison_without_any_data_is_said_instead_of_moves():
+    table = kpi_rows(
+        {
+            "kpi": "conversion_rate",
+            "direction": "higher",
+            "value": 0.15,
+            "previous": None,
+            "change": 0.15,
+            "relative_change": None,
+            "p_value": 0.001,
+            "significant": True,
+        }
+    )
+    assert sentences_of(table, previous_overall=None) == [
+        "Journey score 71/100 for week 43.",
+        "No comparison with the previous week: it has no data.",
     ]
 
 
@@ -929,6 +980,34 @@ def test_cli_exits_1_for_a_failing_notebook(tmp_path, capsys):
     assert code == 1
     assert f"journey report run: failing_report failed: RuntimeError: {ERROR_TEXT}" in err
     assert "no report was published; executed notebook kept: " in err
+
+
+def test_cli_says_why_the_owner_alert_could_not_be_sent(tmp_path, capsys, monkeypatch):
+    for variable in ("HOST", "PORT", "SECURITY", "USER", "PASSWORD", "FROM"):
+        monkeypatch.delenv(f"JOURNEY_SMTP_{variable}", raising=False)
+    notebook = write_failing_notebook(tmp_path)
+    code = main(
+        ["report", "run", str(notebook), "--out", str(tmp_path / "reports"), "--owner", OWNER]
+    )
+    err = capsys.readouterr().err
+    assert code == 1
+    (said,) = [line for line in err.splitlines() if "alert" in line]
+    assert said == (
+        f"journey report run: the alert to {OWNER} could not be sent: cannot send the alert: the "
+        "SMTP settings come from environment variables (JOURNEY_SMTP_HOST, _PORT, _SECURITY, "
+        "_USER, _PASSWORD, _FROM): JOURNEY_SMTP_HOST is required (the SMTP server), found "
+        "nothing; JOURNEY_SMTP_FROM is required: an address such as reports@example.com, found ''"
+    )
+
+
+def test_the_stored_report_shows_sources_relative_to_the_config(published, sample_config):
+    folder = str(sample_config.parent)
+    outputs = json.dumps([cell.get("outputs", []) for cell in published.notebook.cells])
+    assert folder not in outputs
+    assert folder not in published.html
+    assert "<td>source of events (relative to the config)</td><td>events</td>" in published.html
+    (shown,) = re.findall(r"<td>parameter config_path</td><td>(.*?)</td>", published.html)
+    assert html.unescape(shown) == "'journey.yml'"
 
 
 def test_cli_exits_2_for_an_unknown_report_and_lists_the_known_ones(tmp_path, capsys, monkeypatch):

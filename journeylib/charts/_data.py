@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import altair as alt
@@ -9,7 +10,7 @@ import polars as pl
 
 from journeylib.errors import DataError
 
-__all__ = ["MAX_ROWS", "heading", "latest", "prepare"]
+__all__ = ["MAX_ROWS", "field", "heading", "in_order", "latest", "prepare"]
 
 #: Altair refuses more rows by default; builders take aggregated frames far below it.
 MAX_ROWS = 5000
@@ -54,6 +55,36 @@ def latest(frame: pl.DataFrame, column: str, builder: str, chosen: object = None
         found = ", ".join(str(v) for v in values.to_list())
         raise DataError(f"{builder}: no rows with {column} = {wanted}; found {found}")
     return rows
+
+
+def field(name: str) -> str:
+    """A column name as a Vega-Lite field: ``.``, ``[`` and ``]`` (nested access) escaped.
+
+    Pass it as ``field=`` (never in the ``"name:N"`` shorthand, which reads ``:`` as the type).
+
+    Examples
+    --------
+    >>> field("utm.source[0]")
+    'utm\\\\.source\\\\[0\\\\]'
+    """
+    return re.sub(r"([\\.\[\]])", r"\\\1", name)
+
+
+def in_order(
+    frame: pl.DataFrame, column: str, order: Sequence[object]
+) -> tuple[pl.DataFrame, alt.EncodingSortField]:
+    """Sort ``column`` in ``order`` through a rank column, not a list of its values.
+
+    Vega-Lite turns a sort list into an expression holding every value; a value that the
+    expression parser reads as code (U+2028 in a string) would stop the chart from drawing.
+    A numeric ``<column>_order`` column sorts the same without any value in an expression.
+    """
+    rank = f"{column}_order"
+    positions = {value: index for index, value in enumerate(order)}
+    ranked = frame.with_columns(
+        pl.col(column).replace_strict(positions, default=None, return_dtype=pl.Int64).alias(rank)
+    )
+    return ranked, alt.EncodingSortField(field=rank, op="min", order="ascending")
 
 
 def heading(title: str, subtitle: Sequence[str] = ()) -> alt.Title:

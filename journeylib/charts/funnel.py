@@ -6,7 +6,7 @@ import altair as alt
 import polars as pl
 
 from journeylib._format import COUNT_FORMAT, RATE_FORMAT, format_duration
-from journeylib.charts._data import heading, latest, prepare
+from journeylib.charts._data import field, heading, latest, prepare
 from journeylib.charts._theme import BAD, PALETTE
 
 __all__ = ["funnel_chart"]
@@ -94,17 +94,17 @@ def funnel_chart(steps: pl.DataFrame, *, title: str | None = None) -> alt.Chart 
         subtitle.append(f"period {frame.get_column('period')[0]}")
     groups = [name for name in frame.columns if name not in _KNOWN]
     frame = _labelled(frame, groups)
-    order = frame.sort("step").get_column("step_name").unique(maintain_order=True).to_list()
     y = alt.Y(
         "step_name:N",
-        sort=order,
+        # by step number: a list of step names would become a Vega expression of the names
+        sort=alt.EncodingSortField(field="step", op="min", order="ascending"),
         title=None,
         axis=alt.Axis(labelLimit=200),
         scale=alt.Scale(paddingInner=0.5),
     )
     tooltip = [
         alt.Tooltip("step_name:N", title="step"),
-        *(alt.Tooltip(f"{name}:N") for name in groups),
+        *(alt.Tooltip(field=field(name), type="nominal", title=name) for name in groups),
         alt.Tooltip("users:Q", title="users", format=COUNT_FORMAT),
         alt.Tooltip("conversion_from_first:Q", title="of first step", format=RATE_FORMAT),
         alt.Tooltip("conversion_from_previous:Q", title="of previous step", format=RATE_FORMAT),
@@ -126,6 +126,6 @@ def funnel_chart(steps: pl.DataFrame, *, title: str | None = None) -> alt.Chart 
     top = heading(title or "Funnel", subtitle)
     if groups:
         return layers.properties(height=alt.Step(_STEP_HEIGHT), width=_WIDTH).facet(
-            row=alt.Row(f"{groups[0]}:N"), title=top
+            row=alt.Row(field=field(groups[0]), type="nominal", title=groups[0]), title=top
         )
     return layers.properties(title=top, height=alt.Step(_STEP_HEIGHT), width=_WIDTH)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from journeylib.charts._data import heading, prepare
+from journeylib.charts._data import heading, in_order, prepare
 from journeylib.charts._theme import BAD, GOOD, MISSING, PALETTE
 
 __all__ = ["SCORE_BANDS", "journey_map"]
@@ -60,7 +60,7 @@ def journey_map(stages: pl.DataFrame, *, title: str = "Journey") -> alt.LayerCha
         label.alias("label"),
         pl.when(last).then(pl.lit("")).otherwise(pl.lit("➜")).alias("arrow"),
     )
-    order = frame.get_column("stage").to_list()
+    frame, order = in_order(frame, "stage", frame.get_column("stage").to_list())
     base = alt.Chart(frame).encode(
         x=alt.X("stage:N", sort=order, axis=None, scale=alt.Scale(paddingInner=0.25))
     )

@@ -6,7 +6,7 @@ import altair as alt
 import polars as pl
 
 from journeylib._format import COUNT_FORMAT
-from journeylib.charts._data import heading, prepare
+from journeylib.charts._data import heading, in_order, prepare
 from journeylib.charts._theme import GOOD
 
 __all__ = ["ALL_CLEAN", "data_quality_panel"]
@@ -36,7 +36,8 @@ def data_quality_panel(quality: pl.DataFrame) -> alt.LayerChart:
     >>> data_quality_panel(quality).to_dict()["layer"][0]["mark"]["type"]
     'text'
     """
-    frame = prepare(quality, "data_quality_panel", _COLUMNS)
+    # only the columns drawn: locations and example values stay out of the spec
+    frame = prepare(quality, "data_quality_panel", _COLUMNS).select(_COLUMNS)
     problems = frame.filter(pl.col("rule").is_not_null() & (pl.col("count") > 0))
     read = frame.group_by("table", maintain_order=True).agg(pl.col("rows_read").first())
     total_read = int(read.get_column("rows_read").sum())
@@ -61,7 +62,9 @@ def data_quality_panel(quality: pl.DataFrame) -> alt.LayerChart:
         pl.lit("clean").alias("note")
     )
     tables = read.get_column("table").to_list()
-    y = alt.Y("table:N", sort=tables, title=None)
+    problems, order = in_order(problems, "table", tables)
+    clean, _ = in_order(clean, "table", tables)
+    y = alt.Y("table:N", sort=order, title=None)
     bars = (
         alt.Chart(problems)
         .mark_bar()

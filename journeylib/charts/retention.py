@@ -6,7 +6,7 @@ import altair as alt
 import polars as pl
 
 from journeylib._format import COUNT_FORMAT, RATE_FORMAT
-from journeylib.charts._data import heading, prepare
+from journeylib.charts._data import heading, in_order, prepare
 from journeylib.charts._theme import MISSING, SEQUENTIAL_SCHEME
 
 __all__ = ["retention_heatmap"]
@@ -46,6 +46,7 @@ def retention_heatmap(matrix: pl.DataFrame, *, title: str = "Retention") -> alt.
         .alias("observed"),
     ).sort("cohort", "offset")
     cohorts = frame.get_column("cohort_label").unique(maintain_order=True).to_list()
+    frame, cohorts = in_order(frame, "cohort_label", cohorts)
     base = alt.Chart(frame).encode(
         x=alt.X("offset:O", title="periods since first visit", axis=alt.Axis(labelAngle=0)),
         y=alt.Y("cohort_label:O", title="cohort", sort=cohorts),

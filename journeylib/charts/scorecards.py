@@ -8,7 +8,7 @@ import altair as alt
 import polars as pl
 
 from journeylib._format import format_change, format_value
-from journeylib.charts._data import heading, latest, prepare
+from journeylib.charts._data import heading, in_order, latest, prepare
 from journeylib.charts._theme import (
     BAD,
     GOOD,
@@ -134,7 +134,7 @@ def kpi_scorecards(
         )
     tiles = pl.DataFrame([_tile(row, currency) for row in frame.iter_rows(named=True)])
     frame = pl.concat([frame, tiles], how="horizontal")
-    order = frame.get_column("kpi").to_list()
+    frame, order = in_order(frame, "kpi", frame.get_column("kpi").to_list())
     colour = alt.Scale(domain=list(TONES), range=list(TONES.values()))
     tooltip = [
         alt.Tooltip("kpi:N"),

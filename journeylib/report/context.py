@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import html
+import os
 import platform
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,17 @@ from journeylib.charts import format_value
 from journeylib.journey import Journey, load
 from journeylib.periods import Grain, local_bound, previous_period
 from journeylib.report import display
-from journeylib.report.period import ReportPeriod, resolve_period
+from journeylib.report.inputs import (
+    check_comparison,
+    check_funnel,
+    check_trend_periods,
+    comparison_period,
+    load_report_config,
+    normalise_filters,
+    period_grain,
+    report_period,
+)
+from journeylib.report.period import ReportPeriod, check_as_of, check_grain
 from journeylib.report.story import headline_sentences, kpi_label
 
 __all__ = ["ReportContext"]
@@ -62,26 +73,25 @@ class ReportContext:
     ) -> ReportContext:
         """Load the journey and resolve the period (parameters as the notebook names them)."""
         from journeylib.charts import use_theme
-        from journeylib.errors import DataError
 
         started = time.monotonic()
         use_theme()
-        journey = load(config_path)
-        resolved = resolve_period(
+        check_grain(grain)
+        check_as_of(as_of)
+        check_comparison(comparison, period_grain(period, grain))
+        check_trend_periods(trend_periods)
+        normalised = normalise_filters(filters)
+        journey = load(load_report_config(config_path))
+        check_funnel(funnel, journey.config)
+        resolved = report_period(
             period,
             grain=grain,
             as_of=as_of,
             timezone=journey.config.timezone,
             data_end=journey.time_range[1],
         )
-        if resolved.end != _period_end(resolved.start, resolved.grain):
-            raise DataError(
-                f"period {period!r} must be exactly one {resolved.grain} "
-                f"(from {resolved.start} to {_period_end(resolved.start, resolved.grain)})"
-            )
-        _check_has_data(journey, resolved)
-        compared = _comparison_period(comparison, resolved)
-        normalised = {k: [v] if isinstance(v, str) else list(v) for k, v in (filters or {}).items()}
+        _check_has_data(journey, resolved, normalised)
+        compared = comparison_period(comparison, resolved)
         return cls(
             journey=journey,
             period=resolved,
@@ -357,13 +367,16 @@ class ReportContext:
 
         display.show_section("Data quality")
         quality = self.journey.quality
-        frame = quality.to_frame()
+        frame = quality.to_frame().with_columns(
+            pl.col("table").replace_strict(self._source_locations(), default=None).alias("source")
+        )
         display.show_chart(
             data_quality_panel(frame), name="data-quality", title="Data quality", email=False
         )
         display.show_table(
             frame.select(
                 "table",
+                "source",
                 "rows_read",
                 "rows_kept",
                 "rows_quarantined",
@@ -431,7 +444,11 @@ class ReportContext:
         rows = [
             ("journey", self.journey.config.name),
             ("period", f"{self.period.start} to {self.period.end} (end excluded)"),
-            *((f"parameter {k}", repr(v)) for k, v in self.parameters.items()),
+            *((f"parameter {k}", repr(v)) for k, v in self._shown_parameters().items()),
+            *(
+                (f"source of {table} (relative to the config)", location)
+                for table, location in self._source_locations().items()
+            ),
             ("events (validated)", f"{self._event_count():,}"),
             ("data time range (UTC)", f"{first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M}"),
             ("data content hash (sha256 of the source files)", self._content_hash()),
@@ -444,6 +461,29 @@ class ReportContext:
         display.show_table(
             pl.DataFrame(rows, schema=["item", "value"], orient="row"), name="run-metadata"
         )
+
+    def _shown_parameters(self) -> dict[str, Any]:
+        """The parameters as shown: the config by its file name, not where it was on disk."""
+        shown = dict(self.parameters)
+        if isinstance(shown.get("config_path"), str):
+            shown["config_path"] = Path(shown["config_path"]).name
+        return shown
+
+    def _source_locations(self) -> dict[str, str]:
+        """Each table's source, its path relative to the config file (never absolute)."""
+        config = self.journey.config
+        base = config.source_file.parent if config.source_file is not None else Path.cwd()
+        shown = {}
+        for table, source in config.sources.present().items():
+            if source.path is None:
+                shown[table] = source.location
+                continue
+            relative = Path(os.path.relpath(Path(source.path).resolve(), base.resolve()))
+            name = relative.as_posix() if not relative.is_absolute() else relative.name
+            shown[table] = (
+                f"{name} ({source.table or 'query'})" if source.kind == "duckdb" else name
+            )
+        return shown
 
     def _event_count(self) -> int:
         return self.journey.tables["events"].select(pl.len()).collect().item()
@@ -464,47 +504,34 @@ class ReportContext:
         return digest.hexdigest()[:16]
 
 
-def _comparison_period(comparison: str, period: ReportPeriod) -> ReportPeriod | None:
-    """``previous`` (None: the KPI table's previous period), ``previous_year`` or dates."""
+#: Kept for callers of the former private name; the rule lives in :mod:`journeylib.report.inputs`.
+_comparison_period = comparison_period
+
+
+def _check_has_data(journey: Journey, period: ReportPeriod, filters: dict[str, list[str]]) -> None:
+    """An empty period is refused: no event inside it (with the filters), or none at all."""
     from journeylib.errors import DataError
-
-    if comparison == "previous":
-        return None
-    if comparison == "previous_year":
-        # weeks and days: 52 weeks earlier, so weekdays line up; months: the same month
-        if period.grain == "month":
-            start = period.start.replace(year=period.start.year - 1)
-        else:
-            start = period.start - timedelta(weeks=52)
-        end = _period_end(start, period.grain)
-        return resolve_period(f"{start}..{end}", grain=period.grain)
-    compared = resolve_period(comparison, grain=period.grain)
-    if compared.end != _period_end(compared.start, period.grain):
-        raise DataError(
-            f"comparison {comparison!r} must be one {period.grain}, like the report period "
-            "(or use 'previous' or 'previous_year')"
-        )
-    return compared
-
-
-def _period_end(start: date, grain: Grain) -> date:
-    from journeylib.periods import next_period_start
-
-    return next_period_start(start, grain)
-
-
-def _check_has_data(journey: Journey, period: ReportPeriod) -> None:
-    from journeylib.errors import DataError
+    from journeylib.report._data_range import EmptyPeriodError, empty_period_message
 
     first, last = journey.time_range
     start = local_bound(period.start, journey.config.timezone)
     end = local_bound(period.end, journey.config.timezone)
-    if end <= first or start > last:
-        raise DataError(
-            f"empty period: {period.description} ({period.start} to {period.end}) has no events; "
-            f"the data covers {first:%Y-%m-%d} to {last:%Y-%m-%d} (UTC). "
-            "For historical or sample data, set as_of='data_end'."
-        )
+    events = journey.tables["events"]
+    for column, values in filters.items():
+        if column not in events.collect_schema():
+            available = ", ".join(events.collect_schema().names())
+            raise DataError(
+                f"filter column {column!r} is not in the events; available: {available}"
+            )
+        events = events.filter(pl.col(column).cast(pl.String).is_in(values))
+    inside = (
+        events.filter((pl.col("timestamp") >= start) & (pl.col("timestamp") < end))
+        .select(pl.len())
+        .collect()
+        .item()
+    )
+    if inside == 0:
+        raise EmptyPeriodError(empty_period_message(period, first, last, filters))
 
 
 def _thousands(value: Any) -> str:

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 import polars as pl
+
+from journeylib._embed import script_json
 
 __all__ = [
     "chart_bundle",
@@ -75,9 +76,11 @@ def chart_markup(spec: Mapping[str, Any], *, name: str, title: str) -> str:
     """HTML of an interactive chart: a holder and its Vega-Lite spec as JSON.
 
     The rendered report's inline Vega-Embed bundle draws every holder; nothing is fetched.
+    The spec goes through :func:`journeylib._embed.script_json`: no data value in it can
+    close the element or open an HTML comment.
     """
     slug = _slug(name)
-    spec_json = json.dumps(spec, sort_keys=True).replace("</", "<\\/")
+    spec_json = script_json(spec)
     return (
         f'<div class="journeylib-chart" id="chart-{slug}" data-chart="{slug}" '
         f'role="img" aria-label="{html.escape(title)}"></div>'

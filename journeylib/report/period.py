@@ -14,9 +14,11 @@ from zoneinfo import ZoneInfo
 from journeylib.errors import DataError
 from journeylib.periods import Grain, align, next_period_start, previous_period
 
-__all__ = ["ReportPeriod", "resolve_period"]
+__all__ = ["GRAINS", "RELATIVE", "ReportPeriod", "check_as_of", "check_grain", "resolve_period"]
 
 RELATIVE = {"last_full_day": "day", "last_full_week": "week", "last_full_month": "month"}
+#: The grains of a report period.
+GRAINS: tuple[Grain, ...] = ("day", "week", "month")
 
 
 @dataclass(frozen=True)
@@ -40,21 +42,48 @@ class ReportPeriod:
         return f"{self.start:%d %b %Y} – {last:%d %b %Y}"
 
 
-def _anchor(as_of: str | date, timezone: str, data_end: datetime | None) -> date:
-    if isinstance(as_of, date):
+def check_grain(grain: object) -> Grain:
+    """``grain`` when it is ``day``, ``week`` or ``month``; :class:`DataError` otherwise.
+
+    Examples
+    --------
+    >>> check_grain("week")
+    'week'
+    """
+    if grain not in GRAINS:
+        raise DataError(f"grain: expected one of {', '.join(GRAINS)}, got {grain!r}")
+    return grain  # type: ignore[return-value]
+
+
+def check_as_of(as_of: object) -> str | date:
+    """``as_of`` when it is ``now``, ``data_end`` or a date; :class:`DataError` otherwise.
+
+    Examples
+    --------
+    >>> check_as_of("2026-11-01")
+    datetime.date(2026, 11, 1)
+    """
+    if isinstance(as_of, date) and not isinstance(as_of, datetime):
         return as_of
-    if as_of == "now":
-        return datetime.now(ZoneInfo(timezone)).date()
-    if as_of == "data_end":
-        if data_end is None:
-            raise DataError("as_of 'data_end' needs data: the events table is empty")
-        return data_end.astimezone(ZoneInfo(timezone)).date() + timedelta(days=1)
+    if as_of in ("now", "data_end"):
+        return as_of  # type: ignore[return-value]
     try:
-        return date.fromisoformat(as_of)
-    except ValueError:
+        return date.fromisoformat(as_of)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
         raise DataError(
             f"as_of: expected 'now', 'data_end' or a date YYYY-MM-DD, got {as_of!r}"
         ) from None
+
+
+def _anchor(as_of: str | date, timezone: str, data_end: datetime | None) -> date:
+    anchor = check_as_of(as_of)
+    if isinstance(anchor, date):
+        return anchor
+    if anchor == "now":
+        return datetime.now(ZoneInfo(timezone)).date()
+    if data_end is None:
+        raise DataError("as_of 'data_end' needs data: the events table is empty")
+    return data_end.astimezone(ZoneInfo(timezone)).date() + timedelta(days=1)
 
 
 def resolve_period(
@@ -64,6 +93,7 @@ def resolve_period(
     as_of: str | date = "now",
     timezone: str = "UTC",
     data_end: datetime | None = None,
+    name: str = "period",
 ) -> ReportPeriod:
     """Resolve a period parameter into local dates.
 
@@ -76,12 +106,20 @@ def resolve_period(
         The grain of an explicit period (relative periods bring their own).
     as_of, timezone, data_end
         The anchor of relative periods (see the module docstring).
+    name
+        The parameter named in error messages (``comparison`` for a comparison period).
 
     Examples
     --------
     >>> resolve_period("last_full_week", as_of=date(2026, 11, 1)).label
     '2026-W43'
     """
+    check_grain(grain)
+    if not isinstance(period, str):
+        raise DataError(
+            f"{name}: expected last_full_day, last_full_week, last_full_month or "
+            f"YYYY-MM-DD..YYYY-MM-DD (end exclusive), got {period!r}"
+        )
     if period in RELATIVE:
         period_grain: Grain = RELATIVE[period]  # type: ignore[assignment]
         anchor = _anchor(as_of, timezone, data_end)
@@ -95,11 +133,11 @@ def resolve_period(
         start = end = None
     if not sep or start is None or end is None:
         raise DataError(
-            "period: expected last_full_day, last_full_week, last_full_month or "
+            f"{name}: expected last_full_day, last_full_week, last_full_month or "
             f"YYYY-MM-DD..YYYY-MM-DD (end exclusive), got {period!r}"
         )
     if end <= start:
-        raise DataError(f"period {period!r} is empty: the end must be after the start")
+        raise DataError(f"{name} {period!r} is empty: the end must be after the start")
     if align(start, grain) == start and next_period_start(start, grain) == end:
         return ReportPeriod(start, end, grain, _label(start, end, grain))
     return ReportPeriod(start, end, grain, f"{start.isoformat()}_{end.isoformat()}")

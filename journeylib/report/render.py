@@ -10,6 +10,7 @@ Nothing is fetched: the report shows every chart with the network off.
 from __future__ import annotations
 
 import html
+import re
 from functools import lru_cache
 
 import nbformat
@@ -51,11 +52,24 @@ document.querySelectorAll('.journeylib-chart').forEach(function (holder) {
 """
 
 
+_SCRIPT_BREAKERS = re.compile(r"<(/script|!--)", re.IGNORECASE)
+
+
+def _inline_script(code: str) -> str:
+    """JavaScript as the text of an inline ``<script>``.
+
+    ``</script`` would end the element and ``<!--`` followed by ``<script`` would make the
+    HTML parser look past its end; inside JavaScript strings and regular expressions ``<\\/``
+    and ``<\\!`` mean the same characters.
+    """
+    return _SCRIPT_BREAKERS.sub(lambda match: "<\\" + match.group(1), code)
+
+
 @lru_cache(maxsize=1)
 def _vega_bundle() -> str:
     import vl_convert
 
-    return vl_convert.javascript_bundle().replace("</script", "<\\/script")
+    return _inline_script(vl_convert.javascript_bundle())
 
 
 def _interactive_charts(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:

@@ -4,11 +4,26 @@ The run executes in a staging folder beside the target and is published with a r
 report folder is either absent or complete (executed notebook + HTML), never half-written. A
 notebook that raises never produces a report and never sends one: its executed notebook is
 kept under ``reports/<name>/_failed/`` and the job's owner gets an alert.
+
+Before a kernel starts, the inputs are checked and refused with a
+:class:`~journeylib.errors.JourneyError` (nothing written): a path that is not a report
+notebook, parameters the notebook does not declare or whose values do not fit
+(:func:`journeylib.report.parameters.check_parameters`), a period without events, and, when the
+report is to be emailed, the SMTP settings of the environment. A period that the kernel finds
+empty is refused the same way (:class:`~journeylib.report._data_range.EmptyPeriodError`).
+
+Interrupted runs: SIGINT raises ``KeyboardInterrupt`` and SIGTERM
+:class:`~journeylib.report._kernel.Terminated`; either stops the kernel and removes the staging
+folder before it propagates (``journey report run`` exits 130 or 143). A run killed outright
+(SIGKILL) leaves its staging folder behind; the next run of the same report removes staging
+folders whose process is gone (never a live one's), and puts back a previous report that a kill
+in the middle of :func:`_publish` left aside.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 import traceback
@@ -21,8 +36,9 @@ from typing import Any
 import nbformat
 
 from journeylib.errors import JourneyError
+from journeylib.report._mail_errors import MailSettingsError
 
-__all__ = ["ReportResult", "find_notebook", "run_report"]
+__all__ = ["MailSettingsError", "ReportResult", "find_notebook", "run_report"]
 
 NOTEBOOK_DIR = Path("notebooks")
 
@@ -56,6 +72,8 @@ def find_notebook(report: str | os.PathLike[str], *, root: Path | None = None) -
     """The notebook of a report: a path to an ``.ipynb``, or a name in ``notebooks/``."""
     candidate = Path(report)
     if candidate.suffix == ".ipynb" or candidate.exists():
+        if candidate.is_dir():
+            raise JourneyError(f"report notebook {candidate} is a folder, not a notebook (.ipynb)")
         if not candidate.is_file():
             raise JourneyError(f"report notebook {candidate} does not exist")
         return candidate
@@ -113,36 +131,66 @@ def run_report(
     -------
     ReportResult
 
+    Raises
+    ------
+    JourneyError
+        Before anything runs, for inputs that cannot make a report (see the module docstring);
+        nothing is written then.
+    KeyboardInterrupt, Terminated
+        When SIGINT or SIGTERM stopped the run (the kernel is stopped, nothing is left).
+
     Examples
     --------
     >>> run_report("journey_report", parameters={"as_of": "data_end"})  # doctest: +SKIP
     """
     import papermill
 
+    from journeylib.report._kernel import report_kernel
+    from journeylib.report._staging import clean_stale, discard
+    from journeylib.report.parameters import (
+        check_parameters,
+        check_report_data,
+        notebook_parameters,
+    )
+
     started = time.monotonic()
+    if timeout <= 0:
+        raise JourneyError(f"timeout: expected a number of seconds above 0, got {timeout}")
     notebook = find_notebook(report)
     name = notebook.stem
     root = Path(out_root)
     params = dict(parameters or {})
-    if now is not None and "as_of" not in params:
+    if now is not None and "as_of" not in params and "as_of" in notebook_parameters(notebook):
         params["as_of"] = now.date().isoformat()
+    params = check_parameters(notebook, params)
+    if email_to and smtp is None:
+        smtp = _mail_settings()
+    check_report_data(notebook, params)
+    clean_stale(root / name)
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S")
     staging = root / name / f".run-{stamp}-{os.getpid()}"
+    created = [folder for folder in (root / name, root) if not folder.exists()]
     staging.mkdir(parents=True, exist_ok=False)
     executed = staging / "report.ipynb"
     try:
-        papermill.execute_notebook(
-            str(notebook),
-            str(executed),
-            parameters=params,
-            kernel_name=kernel_name,
-            cwd=str(notebook.parent.resolve()),
-            progress_bar=False,
-            start_timeout=120,
-            execution_timeout=timeout,
-        )
+        with report_kernel() as kernel:
+            papermill.execute_notebook(
+                str(notebook),
+                str(executed),
+                parameters=params,
+                kernel_name=kernel_name,
+                cwd=str(notebook.parent.resolve()),
+                progress_bar=False,
+                start_timeout=120,
+                execution_timeout=timeout,
+                **kernel,
+            )
     except Exception as exc:  # a failing notebook never becomes a report
+        _refuse_empty_period(exc, staging, created)
         return _failed(exc, name, notebook, staging, executed, owner, smtp, started, deliveries)
+    except BaseException:  # SIGINT, SIGTERM: the kernel is stopped; leave nothing behind
+        discard(staging, created)
+        raise
 
     executed_nb = nbformat.read(executed, as_version=4)
     run = _run_metadata(executed_nb)
@@ -172,6 +220,32 @@ def run_report(
     if not email_to:
         return result
     return _email(result, executed_nb, email_to, owner, smtp, started, deliveries)
+
+
+def _mail_settings(purpose: str = "the report email") -> Any:
+    """The SMTP settings of the environment, checked before the run (no server contacted).
+
+    Raises :class:`MailSettingsError`, which names the ``JOURNEY_SMTP_*`` variables and what
+    needs them.
+    """
+    from journeylib.report.email import SmtpSettings
+
+    try:
+        return SmtpSettings.from_env()
+    except MailSettingsError as exc:
+        raise MailSettingsError(exc.problems, needed_by=purpose) from None
+
+
+def _refuse_empty_period(exc: BaseException, staging: Path, created: Sequence[Path]) -> None:
+    """A period the kernel found empty is refused input, not a failed run: nothing is kept."""
+    from papermill.exceptions import PapermillExecutionError
+
+    from journeylib.report._data_range import EmptyPeriodError
+    from journeylib.report._staging import discard
+
+    if isinstance(exc, PapermillExecutionError) and exc.ename == EmptyPeriodError.__name__:
+        discard(staging, created)
+        raise EmptyPeriodError(_strip_ansi(exc.evalue)) from None
 
 
 def _run_metadata(notebook: nbformat.NotebookNode) -> dict[str, Any]:
@@ -205,7 +279,6 @@ def _error_text(exc: BaseException) -> str:
 
 
 def _strip_ansi(text: str) -> str:
-    import re
 
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
 
@@ -249,10 +322,10 @@ def _alert(
     With a delivery record, an alert an earlier attempt of the slot sent is not sent again.
     """
     from journeylib.report._delivery import deliver, mail_error_text
-    from journeylib.report.email import SmtpSettings, build_failure_alert
+    from journeylib.report.email import build_failure_alert
 
     try:
-        settings = smtp or SmtpSettings.from_env()
+        settings = smtp or _mail_settings("the owner alert")
         message = build_failure_alert(
             job=name,
             error=error,

@@ -181,6 +181,27 @@ class Job(_Strict):
             return Path(base) / value
         return value
 
+    @field_validator("parameters")
+    @classmethod
+    def _check_parameters(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        # parameters are code (Papermill writes ``name = value``): checked against the notebook
+        # when the job is loaded; a notebook that is not there is reported by its own check
+        from journeylib.errors import JourneyError
+        from journeylib.report.parameters import ParameterError, check_parameters
+
+        notebook = info.data.get("notebook")
+        if not isinstance(notebook, Path) or not notebook.is_file():
+            return value
+        try:
+            return check_parameters(notebook, value)
+        except JourneyError as exc:
+            where = {"key": exc.parameter} if isinstance(exc, ParameterError) else {}
+            job = info.data.get("name")
+            reason = (f"job '{job}': " if job else "") + " ".join(str(exc).split())
+            raise PydanticCustomError(
+                "parameter", "{reason}", {"reason": reason, **where}
+            ) from None
+
     @field_validator("recipients", "owner")
     @classmethod
     def _check_addresses(cls, value: Any) -> Any:

@@ -32,12 +32,19 @@ def kpi_label(kpi: str) -> str:
 
 
 def movers(table: pl.DataFrame, period_start: date, *, limit: int = MAX_MOVERS) -> pl.DataFrame:
-    """The KPIs of a period that moved significantly, largest relative move first."""
+    """The KPIs of a period that moved significantly, largest relative move first.
+
+    A KPI without a value in either period (``previous`` null: the comparison period has no
+    data) never moves, whatever its other columns say.
+    """
     return (
         table.filter(
             (pl.col("period_start") == period_start)
             & pl.col("significant").fill_null(False)
             & pl.col("relative_change").is_not_null()
+            & pl.col("previous").is_not_null()
+            & pl.col("value").is_not_null()
+            & pl.col("p_value").is_not_null()
         )
         .sort(pl.col("relative_change").abs(), descending=True)
         .head(limit)
@@ -128,7 +135,10 @@ def headline_sentences(
             score += f" ({previous_overall:.0f} in {previous_label})"
         sentences.append(score + ".")
     moved = movers(table, period_start)
-    if moved.height == 0:
+    current = table.filter(pl.col("period_start") == period_start)
+    if current.height and current.get_column("previous").is_null().all():
+        sentences.append(f"No comparison with {previous_label}: it has no data.")
+    elif moved.height == 0:
         sentences.append(f"No KPI moved by more than noise against {previous_label} (p < 0.05).")
     for row in moved.iter_rows(named=True):
         sentences.append(_move_sentence(row, currency, previous_label))
