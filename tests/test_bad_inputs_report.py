@@ -170,7 +170,7 @@ CASES = [
     BadInput(
         "email-without-smtp-settings",
         [*RUN, "--email", "--to", "team@example.com"],
-        ["cannot email the report", "JOURNEY_SMTP_HOST is required", "JOURNEY_SMTP_FROM"],
+        ["needed by the report email", "JOURNEY_SMTP_HOST is required", "JOURNEY_SMTP_FROM"],
         env=NO_SMTP,
     ),
     BadInput("timeout-zero", [*RUN, "--timeout", "0"], ["--timeout", "above 0"]),

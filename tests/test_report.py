@@ -993,10 +993,9 @@ def test_cli_says_why_the_owner_alert_could_not_be_sent(tmp_path, capsys, monkey
     assert code == 1
     (said,) = [line for line in err.splitlines() if "alert" in line]
     assert said == (
-        f"journey report run: the alert to {OWNER} could not be sent: cannot send the alert: the "
-        "SMTP settings come from environment variables (JOURNEY_SMTP_HOST, _PORT, _SECURITY, "
-        "_USER, _PASSWORD, _FROM): JOURNEY_SMTP_HOST is required (the SMTP server), found "
-        "nothing; JOURNEY_SMTP_FROM is required: an address such as reports@example.com, found ''"
+        f"journey report run: the alert to {OWNER} could not be sent: mail settings: "
+        "JOURNEY_SMTP_HOST is required (the SMTP server), found nothing; JOURNEY_SMTP_FROM is "
+        "required: an address such as reports@example.com, found ''"
     )
 
 

@@ -202,9 +202,16 @@ def write_schedule(folder: Path, text: str) -> Path:
 
 
 def write_notebook(path: Path) -> Path:
-    """A minimal valid notebook (the schedule checks each job's notebook when it loads)."""
+    """A minimal report notebook: the schedule checks each job's notebook and its parameters
+    against the notebook's ``parameters`` cell when it loads."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(new_notebook(cells=[new_code_cell("1 + 1")]), path)
+    parameters = new_code_cell(
+        'period: str = "last_full_week"  # the period\n'
+        'grain: str = "week"  # the grain\n'
+        'as_of: str = "data_end"  # anchor of relative periods\n',
+        metadata={"tags": ["parameters"]},
+    )
+    nbformat.write(new_notebook(cells=[parameters, new_code_cell("1 + 1")]), path)
     return path
 
 
