@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from datetime import date
 from html.parser import HTMLParser
 from unittest import mock
@@ -188,3 +190,26 @@ def test_the_email_body_shows_a_hostile_value_as_text(value):
     assert not {"script", "img", "svg", "style"} & set(parsed.tags)
     assert parsed.comments == []
     assert "".join(parsed.text).count(value) >= 5
+
+
+@pytest.mark.parametrize("value", ["a\x01b", "tab\x0bbed", "\x1b[31mred", "\ufffe", "\uffff"])
+def test_a_value_xml_cannot_hold_does_not_abort_the_chart_image(value):
+    # vl-convert rasterises an SVG (XML): these characters made it abort the whole process,
+    # which in a report is the kernel. A child process, so that a crash fails only this test.
+    code = (
+        "import altair as alt, polars as pl\n"
+        "from journeylib.report.display import chart_bundle\n"
+        f"frame = pl.DataFrame({{'channel': [{value!r}, 'ads'], 'users': [3, 4]}})\n"
+        "chart = alt.Chart(frame).mark_bar().encode(y='channel:N', x='users:Q')\n"
+        f"bundle = chart_bundle(chart.properties(title={value!r}), name='channels')\n"
+        "print(bundle['image/png'][:12])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("iVBORw0KGgo")  # base64 of the PNG signature
+
+
+def test_chart_markup_keeps_the_values_the_image_replaced():
+    spec = {"data": {"values": [{"channel": "a\x01b"}]}}
+    (body,) = _script_bodies(chart_markup(spec, name="c", title="c"))
+    assert json.loads(body) == spec

@@ -67,9 +67,24 @@ def chart_bundle(chart: Any, *, name: str, title: str | None = None, scale: floa
     """
     import vl_convert
 
-    spec = chart.to_dict()
-    png = vl_convert.vegalite_to_png(spec, scale=scale)
+    png = vl_convert.vegalite_to_png(_xml_safe(chart.to_dict()), scale=scale)
     return {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": title or name}
+
+
+#: Characters XML (and so the SVG that vl-convert rasterises) cannot hold: vl-convert aborts
+#: the whole process on them. They become U+FFFD in the PNG only; the spec keeps its values.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml_safe(value: Any) -> Any:
+    """A copy of a spec whose strings (keys too) hold no character XML refuses."""
+    if isinstance(value, str):
+        return _NOT_XML.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_xml_safe(item) for item in value]
+    if isinstance(value, dict):
+        return {_xml_safe(key): _xml_safe(item) for key, item in value.items()}
+    return value
 
 
 def chart_markup(spec: Mapping[str, Any], *, name: str, title: str) -> str:
