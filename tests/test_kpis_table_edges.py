@@ -11,7 +11,7 @@ from typing import Any
 
 import polars as pl
 import pytest
-from test_kpis import SPEND_W, W, ev, events_frame, kpi_table, make_config, row_of
+from test_kpis import SPEND_W, TICKETS_W, W, ev, events_frame, kpi_table, make_config, row_of
 
 import journeylib.kpis as kpis
 from journeylib.errors import DataError
@@ -171,3 +171,50 @@ def test_a_breakdown_must_be_distinct_dimensions(by: tuple[str, ...], words: lis
         kpi_table([ev("a", "2026-01-05 10:00", "visit")], ["orders"], by=by)
     for word in words:
         assert word in str(raised.value)
+
+
+# --------------------------------------------------------------------------- optional columns
+
+
+@pytest.mark.parametrize(
+    ("drop", "missing", "kept"),
+    [
+        ("impressions", {"impressions": "impressions", "ctr": "impressions"}, "clicks"),
+        ("clicks", {"clicks": "clicks", "ctr": "clicks"}, "impressions"),
+    ],
+)
+def test_a_kpi_whose_spend_column_is_missing_is_not_available(drop, missing, kept) -> None:
+    # a spend table with cost only is valid input: its KPIs are "not available", never 0
+    rows = [ev("a", "2026-01-05 10:00", "visit"), ev("a", "2026-01-05 11:00", "lead")]
+    table = kpi_table(rows, [*missing, kept, "cost_per_lead"], spend=SPEND_W.drop(drop))
+    for name, column in missing.items():
+        row = row_of(table, name)
+        assert (row["available"], row["value"]) == (False, None)
+        assert row["reason"] == f"the spend table has no column '{column}'"
+    assert row_of(table, kept)["available"] is True
+    assert row_of(table, "cost_per_lead")["value"] == 90.0
+
+
+def test_revenue_kpis_without_a_revenue_column_are_not_available() -> None:
+    rows = [ev("a", "2026-01-05 10:00", "visit"), ev("a", "2026-01-05 11:00", "purchase")]
+    events = events_frame(rows).drop("revenue")
+    inputs = kpis.build_inputs({"events": events}, make_config(), start=W, end=date(2026, 1, 12))
+    table = kpis.compute_kpi_table(inputs, ["orders", "revenue", "aov", "arpu"])
+    for name in ("revenue", "aov", "arpu"):
+        row = row_of(table, name)
+        assert (row["available"], row["value"]) == (False, None)
+        assert row["reason"] == "the events table has no column 'revenue'"
+    assert row_of(table, "orders")["value"] == 1.0
+
+
+def test_ticket_kpis_name_the_ticket_column_they_miss() -> None:
+    rows = [ev("a", "2026-01-05 10:00", "visit")]
+    tickets = TICKETS_W.drop("resolved_at", "handle_minutes")
+    names = ["first_contact_resolution", "avg_handling_time", "time_to_resolution"]
+    table = kpi_table(rows, names, tickets=tickets)
+    reasons = {name: row_of(table, name)["reason"] for name in names}
+    assert reasons == {
+        "first_contact_resolution": "the tickets table has no column 'resolved_at'",
+        "avg_handling_time": "the tickets table has no column 'handle_minutes'",
+        "time_to_resolution": "the tickets table has no column 'resolved_at'",
+    }

@@ -102,6 +102,7 @@ class KpiInputs:
     surveys: pl.LazyFrame | None = None
     tickets: pl.LazyFrame | None = None
     unusable_tables: dict[str, str] = field(default_factory=dict)
+    event_columns: frozenset[str] = frozenset()
 
     @property
     def periods_first(self) -> date:
@@ -113,6 +114,13 @@ class KpiInputs:
         present = {"events"}
         present |= {t for t in ("spend", "surveys", "tickets") if getattr(self, t) is not None}
         return frozenset(present)
+
+    def table_columns(self, table: str) -> frozenset[str]:
+        """The columns of a canonical table of these inputs (empty when it is missing)."""
+        if table == "events":
+            return self.event_columns
+        frame = getattr(self, table, None)
+        return frozenset(frame.collect_schema()) if frame is not None else frozenset()
 
     def within_periods(self, frame: pl.LazyFrame, time_column: str) -> pl.LazyFrame:
         """Rows whose ``period_start`` is a period here and whose time is before its end.
@@ -624,6 +632,7 @@ def build_inputs(
         surveys=filtered.get("surveys"),
         tickets=filtered.get("tickets"),
         unusable_tables=unusable,
+        event_columns=frozenset(events.collect_schema()),
     )
 
 

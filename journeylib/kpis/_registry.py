@@ -55,6 +55,9 @@ class KPI:
         Canonical tables it needs (``events`` is always there; others may be missing).
     roles
         Roles it needs mapped in the config.
+    columns
+        Optional columns of its tables it reads, as ``table.column`` (``spend.clicks``,
+        ``events.revenue``): without them the KPI is "not available", never 0.
     doc
         The one-line definition quoted by the glossary (as in KPI_DEFINITIONS.md).
     experiment
@@ -75,6 +78,7 @@ class KPI:
     doc: str
     compute: Callable[[KpiInputs], pl.LazyFrame]
     experiment: ExperimentKind | None = None
+    columns: tuple[str, ...] = ()
 
     def missing_inputs(self, inputs: KpiInputs) -> str | None:
         """Why this KPI cannot be computed on these inputs, or ``None`` when it can."""
@@ -87,6 +91,10 @@ class KPI:
         for role in self.roles:
             if not inputs.config.events_for(role):
                 return f"role '{role}' is not mapped to any event in the config"
+        for needed in self.columns:
+            table, column = needed.split(".", 1)
+            if column not in inputs.table_columns(table):
+                return f"the {table} table has no column '{column}'"
         return None
 
 
@@ -104,6 +112,7 @@ def register(
     tables: tuple[str, ...] = ("events",),
     roles: tuple[str, ...] = (),
     experiment: ExperimentKind | None = None,
+    columns: tuple[str, ...] = (),
 ) -> Callable[[Callable[[KpiInputs], pl.LazyFrame]], Callable[[KpiInputs], pl.LazyFrame]]:
     """Decorator: register a KPI's formula under its name with its metadata."""
 
@@ -113,7 +122,7 @@ def register(
         if name in REGISTRY:
             raise ValueError(f"KPI {name!r} is defined twice")
         REGISTRY[name] = KPI(
-            name, stage, unit, direction, kind, tables, roles, doc, compute, experiment
+            name, stage, unit, direction, kind, tables, roles, doc, compute, experiment, columns
         )
         return compute
 

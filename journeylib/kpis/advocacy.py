@@ -158,6 +158,7 @@ def _resolved(inputs: KpiInputs) -> pl.LazyFrame:
     kind="rate",
     tables=("tickets",),
     doc="resolved tickets in P with contacts = 1 / resolved tickets in P",
+    columns=("tickets.resolved_at", "tickets.contacts"),
 )
 def first_contact_resolution(inputs: KpiInputs) -> pl.LazyFrame:
     return finish(
@@ -175,6 +176,7 @@ def first_contact_resolution(inputs: KpiInputs) -> pl.LazyFrame:
     kind="mean",
     tables=("tickets",),
     doc="mean handle_minutes of tickets resolved in P",
+    columns=("tickets.handle_minutes",),
 )
 def avg_handling_time(inputs: KpiInputs) -> pl.LazyFrame:
     seconds = pl.col("handle_minutes") * 60
@@ -197,6 +199,7 @@ def avg_handling_time(inputs: KpiInputs) -> pl.LazyFrame:
     kind="mean",
     tables=("tickets",),
     doc="median (resolved_at − opened_at) for tickets resolved in P",
+    columns=("tickets.resolved_at",),
 )
 def time_to_resolution(inputs: KpiInputs) -> pl.LazyFrame:
     seconds = (pl.col("resolved_at") - pl.col("opened_at")).dt.total_microseconds() / 1e6

@@ -28,6 +28,7 @@ def _spend_total(inputs: KpiInputs, column: str) -> pl.LazyFrame:
     kind="count",
     tables=("spend",),
     doc="sum of spend.impressions",
+    columns=("spend.impressions",),
 )
 def impressions(inputs: KpiInputs) -> pl.LazyFrame:
     return _spend_total(inputs, "impressions")
@@ -41,6 +42,7 @@ def impressions(inputs: KpiInputs) -> pl.LazyFrame:
     kind="count",
     tables=("spend",),
     doc="sum of spend.clicks",
+    columns=("spend.clicks",),
 )
 def clicks(inputs: KpiInputs) -> pl.LazyFrame:
     return _spend_total(inputs, "clicks")
@@ -54,6 +56,7 @@ def clicks(inputs: KpiInputs) -> pl.LazyFrame:
     kind="rate",
     tables=("spend",),
     doc="clicks / impressions",
+    columns=("spend.clicks", "spend.impressions"),
 )
 def ctr(inputs: KpiInputs) -> pl.LazyFrame:
     clicks_ = spend_by_period(inputs, "clicks")

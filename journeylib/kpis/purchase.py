@@ -122,6 +122,7 @@ def orders(inputs: KpiInputs) -> pl.LazyFrame:
     kind="count",
     roles=("purchase",),
     doc="sum of the revenue of purchase events",
+    columns=("events.revenue",),
 )
 def revenue(inputs: KpiInputs) -> pl.LazyFrame:
     return _per_period(inputs, pl.col("revenue_micro").sum() / MICRO)
@@ -136,6 +137,7 @@ def revenue(inputs: KpiInputs) -> pl.LazyFrame:
     roles=("purchase",),
     experiment="ratio",
     doc="revenue / orders",
+    columns=("events.revenue",),
 )
 def aov(inputs: KpiInputs) -> pl.LazyFrame:
     return finish(

@@ -156,6 +156,7 @@ def repeat_purchase_rate(inputs: KpiInputs) -> pl.LazyFrame:
     roles=("purchase",),
     experiment="mean",
     doc="revenue / active users",
+    columns=("events.revenue",),
 )
 def arpu(inputs: KpiInputs) -> pl.LazyFrame:
     return finish(
@@ -204,6 +205,7 @@ def _per_period_lifetime(
     roles=("purchase",),
     doc="mean, over customers whose first purchase is at least 90 days before the data ends, "
     "of their revenue in the 90 days from the first purchase (first included)",
+    columns=("events.revenue",),
 )
 def ltv_90d(inputs: KpiInputs) -> pl.LazyFrame:
     # per period, "the data ends" at the period's end: the value as it stood then
@@ -224,6 +226,7 @@ def ltv_90d(inputs: KpiInputs) -> pl.LazyFrame:
     kind="mean",
     roles=("purchase",),
     doc="(revenue per customer per month) × (1 / monthly customer churn rate)",
+    columns=("events.revenue",),
 )
 def clv_simple(inputs: KpiInputs) -> pl.LazyFrame:
     names = inputs.config.events_for("purchase")
