@@ -45,8 +45,12 @@ def add_report_commands(commands: argparse._SubParsersAction) -> None:
         "(7, [a, b], {platform: [ios]})",
     )
     run.add_argument("--email", action="store_true", help="email the report to --to")
-    run.add_argument("--to", action="append", default=[], metavar="ADDRESS", help="recipient")
-    run.add_argument("--owner", metavar="ADDRESS", help="who is alerted when the run fails")
+    run.add_argument(
+        "--to", action="append", default=[], type=_address, metavar="ADDRESS", help="recipient"
+    )
+    run.add_argument(
+        "--owner", type=_address, metavar="ADDRESS", help="who is alerted when the run fails"
+    )
     run.add_argument("--out", type=Path, default=Path("reports"), help="reports folder (reports)")
     run.add_argument(
         "--timeout", type=_seconds, default=1800, help="seconds per cell, above 0 (1800)"
@@ -66,6 +70,16 @@ def _seconds(text: str) -> int:
     return value
 
 
+def _address(text: str) -> str:
+    from journeylib.report._mail_mime import is_address
+
+    if not is_address(text):
+        raise argparse.ArgumentTypeError(
+            f"expected an email address such as team@example.com, got {text!r}"
+        )
+    return text
+
+
 def _run(args: argparse.Namespace) -> int:
     from journeylib.errors import JourneyError
     from journeylib.report._kernel import Terminated
@@ -74,6 +88,10 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.email and not args.to:
         raise JourneyError("--email needs at least one --to ADDRESS")
+    if args.to and not args.email:
+        raise JourneyError(
+            f"--to {args.to[0]} without --email: add --email to send the report, or leave --to out"
+        )
     notebook = find_notebook(args.report)
     parameters = check_parameters(notebook, dict(args.parameter), from_text=True)
     try:

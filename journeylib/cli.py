@@ -126,6 +126,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run ``journey``; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    # "journey report run", "journey schedule tick": the command as the user typed it
+    words = [
+        args.command,
+        getattr(args, "report_command", None),
+        getattr(args, "schedule_command", None),
+    ]
+    command = " ".join(word for word in words if word)
     try:
         return int(args.handler(args))
     except BrokenPipeError:
@@ -135,10 +142,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
     except JourneyError as exc:
-        print(f"journey {args.command}: {exc}", file=sys.stderr)
+        print(f"journey {command}: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
     except KeyboardInterrupt:
-        print(f"journey {args.command}: interrupted", file=sys.stderr)
+        print(f"journey {command}: interrupted", file=sys.stderr)
         return 130
 
 

@@ -174,6 +174,11 @@ CASES = [
         env=NO_SMTP,
     ),
     BadInput("timeout-zero", [*RUN, "--timeout", "0"], ["--timeout", "above 0"]),
+    BadInput("to-without-email", [*RUN, "--to", "team@example.com"], ["--to", "without --email"]),
+    BadInput(
+        "to-not-an-address", [*RUN, "--email", "--to", "team"], ["--to", "email address", "'team'"]
+    ),
+    BadInput("owner-not-an-address", [*RUN, "--owner", "ops"], ["--owner", "'ops'"]),
 ]
 
 

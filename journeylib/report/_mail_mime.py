@@ -17,10 +17,23 @@ from email.utils import formatdate, make_msgid
 from journeylib.report._mail_body import EmailBody
 from journeylib.report._mail_errors import EmailContentError
 
-__all__ = ["Attachment", "build_failure_alert", "build_message"]
+__all__ = ["Attachment", "build_failure_alert", "build_message", "is_address"]
 
+#: An address as the suite accepts it: one ``@`` between non-empty parts, no white space.
+_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+$")
 _CID_REFERENCE = re.compile(r"""cid:([^"'\s>)]+)""")
 TRACEBACK_LINES = 20
+
+
+def is_address(text: str) -> bool:
+    """Whether ``text`` is an email address the suite sends to (``team@example.com``).
+
+    Examples
+    --------
+    >>> is_address("team@example.com"), is_address("team"), is_address("a b@c")
+    (True, False, False)
+    """
+    return bool(_ADDRESS.match(text))
 
 
 @dataclass(frozen=True)

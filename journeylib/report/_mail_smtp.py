@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from journeylib.report._mail_errors import MailSettingsError
+from journeylib.report._mail_mime import is_address
 
 __all__ = ["SendReport", "SmtpSettings", "log"]
 
@@ -62,7 +63,7 @@ password=***, sender='reports@example.com', timeout=30.0)
         password = environ.get(f"{_PREFIX}PASSWORD") or None
         if not host:
             problems.append(f"{_PREFIX}HOST is required (the SMTP server), found nothing")
-        if "@" not in sender:
+        if not is_address(sender):
             problems.append(
                 f"{_PREFIX}FROM is required: an address such as reports@example.com, "
                 f"found {sender!r}"

@@ -36,7 +36,12 @@ from journeylib.report._mail_errors import (
     EmailDeliveryError,
     MailSettingsError,
 )
-from journeylib.report._mail_mime import Attachment, build_failure_alert, build_message
+from journeylib.report._mail_mime import (
+    Attachment,
+    build_failure_alert,
+    build_message,
+    is_address,
+)
 from journeylib.report._mail_send import DeliveryLog, send_message
 from journeylib.report._mail_smtp import SendReport, SmtpSettings
 
@@ -53,5 +58,6 @@ __all__ = [
     "build_message",
     "chart_cid",
     "email_body_from_notebook",
+    "is_address",
     "send_message",
 ]

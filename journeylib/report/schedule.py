@@ -85,6 +85,7 @@ from journeylib.config import _key_lines, _located_problems, _Strict, _valid_tim
 from journeylib.errors import ConfigError
 from journeylib.report._cron import CronError, parse_cron, slots_between
 from journeylib.report._delivery import DeliveryJournal, SlotDeliveries, journal_path
+from journeylib.report._mail_mime import is_address
 from journeylib.report._schedule_runner import (
     JobOutcome,
     SlotContext,
@@ -127,7 +128,6 @@ MAX_ATTEMPTS = 3
 
 CatchUp = Literal["all", "latest"]
 _JOB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 
 class ScheduleError(ConfigError):
@@ -206,7 +206,7 @@ class Job(_Strict):
     @classmethod
     def _check_addresses(cls, value: Any) -> Any:
         for address in [value] if isinstance(value, str) else value or []:
-            if not _ADDRESS.match(address):
+            if not is_address(address):
                 raise PydanticCustomError(
                     "address", "expected an email address, got '{value}'", {"value": address}
                 )
