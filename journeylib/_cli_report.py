@@ -42,7 +42,8 @@ def add_report_commands(commands: argparse._SubParsersAction) -> None:
         metavar=("NAME", "VALUE"),
         default=[],
         help="notebook parameter; VALUE is text for a str parameter, else YAML "
-        "(7, [a, b], {platform: [ios]})",
+        "(7, [a, b], {platform: [ios]}); a relative config_path is read from the current "
+        "folder",
     )
     run.add_argument("--email", action="store_true", help="email the report to --to")
     run.add_argument(
@@ -93,7 +94,12 @@ def _run(args: argparse.Namespace) -> int:
             f"--to {args.to[0]} without --email: add --email to send the report, or leave --to out"
         )
     notebook = find_notebook(args.report)
-    parameters = check_parameters(notebook, dict(args.parameter), from_text=True)
+    given = dict(args.parameter)
+    if given.get("config_path") and not Path(given["config_path"]).is_absolute():
+        # a path typed on the command line is read from where the user stands; the
+        # notebook's own default stays relative to the notebook's folder
+        given["config_path"] = str(Path(given["config_path"]).resolve())
+    parameters = check_parameters(notebook, given, from_text=True)
     try:
         result = run_report(
             notebook,

@@ -174,6 +174,11 @@ CASES = [
         env=NO_SMTP,
     ),
     BadInput("timeout-zero", [*RUN, "--timeout", "0"], ["--timeout", "above 0"]),
+    BadInput(
+        "relative-config-path-read-from-the-current-folder",
+        [*RUN, "-p", "config_path", "nosuch/journey.yml"],
+        ["config_path", "{dir}/nosuch/journey.yml does not exist"],
+    ),
     BadInput("to-without-email", [*RUN, "--to", "team@example.com"], ["--to", "without --email"]),
     BadInput(
         "to-not-an-address", [*RUN, "--email", "--to", "team"], ["--to", "email address", "'team'"]
