@@ -22,6 +22,8 @@ $(BIN)/python:
 
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# the project's Jupyter kernel: reports, the dashboard and JupyterLab run notebooks in it
+	$(BIN)/python -m ipykernel install --sys-prefix --name journeylib --display-name "Python (journeylib)" >/dev/null
 	touch $(STAMP)
 
 venv: $(STAMP) ## Create .venv and install journeylib with its development dependencies

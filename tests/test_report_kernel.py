@@ -21,6 +21,8 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from journeylib.report._staging import clean_stale
 
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+
 #: A kernel takes a few seconds to start on a loaded 2-core machine.
 START_TIMEOUT = 120
 NAME = "kernel_probe"
@@ -204,3 +206,30 @@ def test_cleaning_keeps_live_runs_and_restores_a_report_set_aside(tmp_path):
     # a kill between the two renames of a publication: the previous report comes back
     assert (folder / "2026-W43" / "report.html").read_text() == set_aside.name
     assert (folder / "2026-W42" / "report.html").read_text() == "2026-W42"
+
+
+def test_the_project_kernel_runs_this_environments_python():
+    # make venv registers it; reports, the dashboard and JupyterLab run notebooks in it
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    from journeylib.report._kernel import KERNEL_NAME
+
+    spec = KernelSpecManager().get_kernel_spec(KERNEL_NAME)
+    assert Path(spec.argv[0]).resolve() == Path(sys.executable).resolve()
+    assert spec.display_name == "Python (journeylib)"
+
+
+def test_a_missing_kernel_is_refused_before_anything_runs(tmp_path):
+    from journeylib.errors import JourneyError
+    from journeylib.report.run import run_report
+
+    with pytest.raises(JourneyError, match=r"kernel 'no-such-kernel' is not installed.*ipykernel"):
+        run_report(
+            NOTEBOOKS / "journey_report.ipynb", out_root=tmp_path, kernel_name="no-such-kernel"
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_every_notebook_names_the_project_kernel():
+    for path in sorted(NOTEBOOKS.glob("*.ipynb")):
+        assert nbformat.read(path, as_version=4).metadata.kernelspec.name == "journeylib", path

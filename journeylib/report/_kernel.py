@@ -31,10 +31,45 @@ from traitlets.config import Config
 
 from journeylib.report._staging import pid_alive
 
-__all__ = ["ReportKernelManager", "Terminated", "report_kernel"]
+__all__ = ["KERNEL_NAME", "ReportKernelManager", "Terminated", "report_kernel", "require_kernel"]
+
+#: The project's Jupyter kernel: reports, the dashboard and JupyterLab all run notebooks in it.
+#: ``make venv`` registers it for the project's environment.
+KERNEL_NAME = "journeylib"
+#: How to register it by hand (an environment built without ``make venv``).
+KERNEL_INSTALL = (
+    f"python -m ipykernel install --sys-prefix --name {KERNEL_NAME} "
+    f'--display-name "Python (journeylib)"'
+)
 
 _PREFIX = "journey-kernel-"
 _RUNTIME = re.compile(rf"^{_PREFIX}(?P<pid>\d+)-")
+
+
+def require_kernel(name: str = KERNEL_NAME) -> None:
+    """Raise a :class:`~journeylib.errors.JourneyError` naming the fix when ``name`` is missing.
+
+    Examples
+    --------
+    >>> require_kernel("no-such-kernel")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    journeylib.errors.JourneyError: the Jupyter kernel 'no-such-kernel' is not installed ...
+    """
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    from journeylib.errors import JourneyError
+
+    try:
+        KernelSpecManager().get_kernel_spec(name)
+    except NoSuchKernel:
+        how = (
+            KERNEL_INSTALL if name == KERNEL_NAME else f"python -m ipykernel install --name {name}"
+        )
+        raise JourneyError(
+            f"the Jupyter kernel {name!r} is not installed for this environment; "
+            f"install it with: {how} (make venv does this)"
+        ) from None
 
 
 class Terminated(BaseException):

@@ -96,7 +96,7 @@ def run_report(
     email_to: Sequence[str] = (),
     owner: str | None = None,
     now: datetime | None = None,
-    kernel_name: str = "python3",
+    kernel_name: str | None = None,
     timeout: int = 1800,
     smtp: Any = None,
     deliveries: Any = None,
@@ -118,7 +118,8 @@ def run_report(
     now
         The run's clock (a scheduled slot): sets ``as_of`` when the parameters leave it out.
     kernel_name, timeout
-        Jupyter kernel, and the limit in seconds for each cell.
+        Jupyter kernel (default: the project's kernel, ``journeylib``), and the limit in
+        seconds for each cell.
     smtp
         :class:`journeylib.report.email.SmtpSettings` (default: from the environment when an
         email is to be sent).
@@ -145,7 +146,7 @@ def run_report(
     """
     import papermill
 
-    from journeylib.report._kernel import report_kernel
+    from journeylib.report._kernel import KERNEL_NAME, report_kernel, require_kernel
     from journeylib.report._staging import clean_stale, discard
     from journeylib.report.parameters import (
         check_parameters,
@@ -157,6 +158,8 @@ def run_report(
     if timeout <= 0:
         raise JourneyError(f"timeout: expected a number of seconds above 0, got {timeout}")
     notebook = find_notebook(report)
+    kernel_name = kernel_name or KERNEL_NAME
+    require_kernel(kernel_name)
     name = notebook.stem
     root = Path(out_root)
     params = dict(parameters or {})
