@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from journeylib._format import format_value
 from journeylib.charts._theme import THEME_NAME, register_theme, use_theme
+from journeylib.charts.cards import kpi_cards_html, sparkline_svg
 from journeylib.charts.channels import channel_comparison
 from journeylib.charts.funnel import funnel_chart
 from journeylib.charts.journey_map import journey_map
@@ -15,6 +16,7 @@ from journeylib.charts.quality import data_quality_panel
 from journeylib.charts.retention import retention_heatmap
 from journeylib.charts.scorecards import kpi_scorecards
 from journeylib.charts.surveys import survey_distribution
+from journeylib.charts.tables import kpi_cell_class, kpi_rows
 from journeylib.charts.trend import kpi_trend
 
 __all__ = [
@@ -24,10 +26,14 @@ __all__ = [
     "format_value",
     "funnel_chart",
     "journey_map",
+    "kpi_cards_html",
+    "kpi_cell_class",
+    "kpi_rows",
     "kpi_scorecards",
     "kpi_trend",
     "register_theme",
     "retention_heatmap",
+    "sparkline_svg",
     "survey_distribution",
     "use_theme",
 ]

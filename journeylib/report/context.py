@@ -20,7 +20,8 @@ from typing import Any
 
 import polars as pl
 
-from journeylib.charts import format_value
+from journeylib.charts.tables import kpi_cell_class as _kpi_classes
+from journeylib.charts.tables import kpi_rows as _kpi_rows
 from journeylib.journey import Journey, load
 from journeylib.periods import Grain, local_bound, previous_period
 from journeylib.report import display
@@ -536,52 +537,3 @@ def _check_has_data(journey: Journey, period: ReportPeriod, filters: dict[str, l
 
 def _thousands(value: Any) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
-
-
-def _kpi_rows(rows: pl.DataFrame, currency: str) -> pl.DataFrame:
-    records = []
-    for row in rows.iter_rows(named=True):
-        unit = row["unit"]
-        change = (
-            ""
-            if row["change"] is None
-            else format_value(abs(row["change"]), unit, currency=currency)
-        )
-        if change:
-            change = ("+" if row["change"] > 0 else "−") + change
-        records.append(
-            {
-                "kpi": kpi_label(row["kpi"]),
-                "value": format_value(row["value"], unit, currency=currency)
-                if row["available"]
-                else f"not available: {row['reason']}",
-                "previous": format_value(row["previous"], unit, currency=currency),
-                "change": change,
-                "p value": "" if row["p_value"] is None else f"{row['p_value']:.3f}",
-                "target": format_value(row["target"], unit, currency=currency)
-                if row["target"] is not None
-                else "",
-                "status": row["status"] or "",
-                "_good": _is_good(row),
-                "_significant": bool(row["significant"]),
-            }
-        )
-    return pl.DataFrame(records)
-
-
-def _is_good(row: dict) -> bool | None:
-    if row["change"] is None or row["change"] == 0:
-        return None
-    return (row["change"] > 0) == (row["direction"] == "higher")
-
-
-def _kpi_classes(row: dict, column: str) -> str | None:
-    if column in ("value", "previous", "target", "p value"):
-        return "num"
-    if column == "change" and row.get("_significant"):
-        return "good" if row.get("_good") else "bad"
-    if column == "status":
-        return {"met": "good", "missed": "bad"}.get(row["status"])
-    if column == "change":
-        return "muted"
-    return None

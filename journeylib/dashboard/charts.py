@@ -1,0 +1,74 @@
+"""Charts of the dashboard as widgets: the shared builders, drawn as SVG by ``JupyterChart``.
+
+The charts are the report's (:mod:`journeylib.charts`); this module only wraps them in
+``altair.JupyterChart`` widgets (offline: the Vega libraries come from vl-convert, nothing is
+fetched) and adds a point selection to the charts whose marks filter the page when clicked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import altair as alt
+
+__all__ = ["ChartView", "clickable", "enable_offline"]
+
+#: The selection parameter of a clickable chart.
+PICK = "pick"
+_EMBED = {"renderer": "svg", "actions": False}
+
+
+def enable_offline() -> None:
+    """Load Vega from vl-convert's bundle instead of a CDN (once per kernel)."""
+    alt.JupyterChart.enable_offline()
+
+
+def clickable(chart: Any, column: str) -> Any:
+    """A copy of ``chart`` whose first mark layer selects a ``column`` value on click.
+
+    The selection is a point selection on the field ``column`` (a name, never an expression):
+    no data value enters the spec as code.
+    """
+    chosen = alt.selection_point(name=PICK, fields=[column], on="click", clear=False)
+    chart = chart.copy(deep=True)
+    inner = chart.spec if isinstance(chart, alt.FacetChart) else chart
+    if isinstance(inner, alt.LayerChart):
+        inner.layer[0] = inner.layer[0].add_params(chosen)
+    else:
+        inner = inner.add_params(chosen)
+    if isinstance(chart, alt.FacetChart):
+        chart.spec = inner
+        return chart
+    return inner
+
+
+class ChartView:
+    """One chart widget on the page; ``show`` swaps its chart (the widget stays)."""
+
+    def __init__(self, name: str, on_pick: Callable[[str, str], None] | None = None) -> None:
+        self.name = name
+        self.widget = alt.JupyterChart(None, embed_options=_EMBED)
+        self.widget.add_class(f"jl-chart-{name}")
+        self._on_pick = on_pick
+        self._column: str | None = None
+
+    def show(self, chart: Any | None, *, pick_column: str | None = None) -> None:
+        """Draw ``chart`` (``None``: nothing); clicks on it report ``pick_column`` values."""
+        self._column = pick_column if self._on_pick is not None else None
+        if chart is not None and self._column is not None:
+            chart = clickable(chart, self._column)
+        self.widget.chart = chart
+        self.widget.layout.display = "none" if chart is None else ""
+        if chart is not None and self._column is not None:
+            # a new chart brings a new selections object: observe that one
+            self.widget.selections.observe(self._picked, [PICK])
+
+    def _picked(self, change: dict) -> None:
+        value = change["new"]
+        rows = getattr(value, "value", None) or []
+        if not rows or self._column is None or self._on_pick is None:
+            return
+        picked = rows[0].get(self._column)
+        if picked is not None:
+            self._on_pick(self._column, str(picked))
