@@ -59,15 +59,15 @@ CASES = [
     BadInput("missing-events", ["dashboard", "--events", "nosuch.csv"], ["nosuch.csv"]),
     BadInput("missing-config", ["dashboard", "nosuch.yml"], ["nosuch.yml"]),
     BadInput("bad-config", ["dashboard", "bad.yml"], ["bad.yml", "problem"]),
-    BadInput(
-        "timezone-with-config", ["dashboard", "bad.yml", "--timezone", "UTC"], ["--timezone"]
-    ),
+    BadInput("timezone-with-config", ["dashboard", "bad.yml", "--timezone", "UTC"], ["--timezone"]),
     BadInput(
         "config-and-events",
         ["dashboard", "bad.yml", *EVENTS],
         ["not allowed with argument"],
     ),
-    BadInput("cache-dir-file", ["dashboard", *EVENTS, "--cache-dir", "events.csv"], ["--cache-dir"]),
+    BadInput(
+        "cache-dir-file", ["dashboard", *EVENTS, "--cache-dir", "events.csv"], ["--cache-dir"]
+    ),
     BadInput("unknown-flag", ["dashboard", *EVENTS, "--colour"], ["unrecognized", "--colour"]),
 ]
 

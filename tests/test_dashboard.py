@@ -97,7 +97,7 @@ def test_a_view_survives_its_query_string():
 def test_a_value_with_markup_is_quoted_in_the_link():
     view = DEFAULT.with_filter("campaign", ["<img src=x onerror=alert(1)>"])
     query = to_query(view, DEFAULT)
-    assert "<" not in query and ">" not in query and " " not in query
+    assert not {"<", ">", " "} & set(query)
     options = ViewOptions(
         DEFAULT,
         OPTIONS.first_day,
@@ -193,7 +193,7 @@ def test_the_cached_tables_equal_a_fresh_validation(sample, tmp_path):
     from journeylib.dashboard.cache import load_cached
 
     fresh = load(sample)
-    first, cached_first = load_cached(fresh.config, tmp_path)
+    _, cached_first = load_cached(fresh.config, tmp_path)
     again, cached_again = load_cached(fresh.config, tmp_path)
     assert (cached_first, cached_again) == (False, True)
     for table, frame in fresh.tables.items():
