@@ -17,6 +17,7 @@ __all__ = ["ChartView", "clickable", "enable_offline"]
 #: The selection parameter of a clickable chart.
 PICK = "pick"
 _EMBED = {"renderer": "svg", "actions": False}
+_VIEW = "clickable_marks"
 
 
 def enable_offline() -> None:
@@ -27,20 +28,26 @@ def enable_offline() -> None:
 def clickable(chart: Any, column: str) -> Any:
     """A copy of ``chart`` whose first mark layer selects a ``column`` value on click.
 
-    The selection is a point selection on the field ``column`` (a name, never an expression):
-    no data value enters the spec as code.
+    The selection is a top-level point selection on the field ``column`` (a name, never an
+    expression) bound to the first layer, where ``JupyterChart`` finds it: no data value
+    enters the spec as code.
     """
-    chosen = alt.selection_point(name=PICK, fields=[column], on="click", clear=False)
-    chart = chart.copy(deep=True)
-    inner = chart.spec if isinstance(chart, alt.FacetChart) else chart
-    if isinstance(inner, alt.LayerChart):
-        inner.layer[0] = inner.layer[0].add_params(chosen)
-    else:
-        inner = inner.add_params(chosen)
-    if isinstance(chart, alt.FacetChart):
-        chart.spec = inner
-        return chart
-    return inner
+    from journeylib.charts._data import field
+
+    spec = chart.to_dict()
+    inner = spec.get("spec", spec)
+    target = inner["layer"][0] if "layer" in inner else inner
+    target["name"] = _VIEW
+    spec["params"] = [
+        *spec.get("params", []),
+        {
+            "name": PICK,
+            "select": {"type": "point", "fields": [field(column)], "on": "click", "clear": False},
+            "views": [_VIEW],
+        },
+    ]
+    kind = alt.FacetChart if "spec" in spec else (alt.LayerChart if "layer" in spec else alt.Chart)
+    return kind.from_dict(spec, validate=False)
 
 
 class ChartView:

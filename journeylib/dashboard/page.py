@@ -92,6 +92,7 @@ class Dashboard:
         self.start = w.DatePicker(description="From", min=first, max=last)
         self.end = w.DatePicker(description="To (excl.)", min=first, max=last)
         self.grain = w.Dropdown(options=GRAINS, description="Grain")
+        self.grain.add_class("jl-grain")
         self.comparison = w.Dropdown(
             options=(("previous period", "previous"), ("previous year", "previous_year")),
             description="Compare",

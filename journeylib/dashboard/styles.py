@@ -33,4 +33,7 @@ CSS = """<style>
 .jl-dashboard td.muted { color: #6B6B6B; }
 .jl-report-command { white-space: pre-wrap; background: #f6f6f6; padding: 6px; }
 .jl-filters .widget-select-multiple { width: 260px; }
+/* the widgets' icons without Font Awesome (which the page does not fetch) */
+.jupyter-widget-tag-close.fa-times::before { content: "×"; font-style: normal; padding-left: 4px; }
+.jupyter-widget-tag-close { cursor: pointer; }
 </style>"""
