@@ -51,6 +51,7 @@ CHROMIUM_FLAGS = (
     "--no-first-run",
 )
 WAIT_MS = 300_000
+POOL = 2
 _RENDERED = """
 n => {
   const s = document.querySelector('.jl-status [data-renders]');
@@ -112,13 +113,27 @@ def _open(browser, url: str):
     return context, page, time.perf_counter() - began
 
 
-def _wait_pool(log: Path, used: int) -> None:
-    """Until the pool was refilled after ``used`` kernels were taken from it."""
-    deadline = time.monotonic() + 300
+def _cpu_ticks(pid: int) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])
+
+
+def _wait_warm(server_pid: int, kernels: int) -> None:
+    """Until ``kernels`` kernels run and none used more than 5% of a CPU for a second: the
+    pool's kernels have loaded the data and computed the default view."""
+    tick = os.sysconf("SC_CLK_TCK")
+    deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
-        if log.read_text().count("is filled with") > used:
+        pids = kernel_pids(server_pid)
+        before = {pid: _cpu_ticks(pid) for pid in pids}
+        time.sleep(1.0)
+        busy = [pid for pid in pids if _cpu_ticks(pid) - before[pid] > 0.05 * tick]
+        if len(pids) >= kernels and not busy:
             return
-        time.sleep(0.5)
+    raise RuntimeError("the kernel pool did not settle in 10 minutes")
 
 
 def _changes(page, count: int) -> list[tuple[str, str]]:
@@ -173,7 +188,8 @@ def run_size(size: str, *, visits: int, changes: int, memory_visits: int) -> dic
     work.mkdir(parents=True, exist_ok=True)
     log = work / "server.log"
     env = {"JOURNEY_DASHBOARD_CACHE": str(work / "cache")}
-    args = [str(config), "--pool-size", "2", "--cull-idle-timeout", "20", "--cull-interval", "2"]
+    args = [str(config), "--pool-size", str(POOL), "--cull-idle-timeout", "20"]
+    args += ["--cull-interval", "2"]
     result: dict = {"size": size, "events": events, "users": USERS[size]}
     load_before = os.getloadavg()[0]
     with (
@@ -184,18 +200,16 @@ def run_size(size: str, *, visits: int, changes: int, memory_visits: int) -> dic
             executable_path="/usr/bin/chromium", args=list(CHROMIUM_FLAGS)
         )
         firsts = []
-        used = 0
         for _ in range(visits):
-            _wait_pool(log, used + 1)
+            _wait_warm(served.process.pid, POOL)
             context, page, seconds = _open(browser, served.url)
-            used += 1
             firsts.append(seconds)
+            page.close(run_before_unload=True)
             context.close()
         result["first_page_to_first_chart"] = _summary(firsts)
 
-        _wait_pool(log, used + 1)
+        _wait_warm(served.process.pid, POOL)
         context, page, _ = _open(browser, served.url)
-        used += 1
         steps = _changes(page, changes)
         fresh = _timed_changes(page, steps)
         again = _timed_changes(page, steps)
@@ -220,7 +234,7 @@ def run_size(size: str, *, visits: int, changes: int, memory_visits: int) -> dic
         for context in pages:
             context.close()
         deadline = time.monotonic() + 180
-        while time.monotonic() < deadline and len(kernel_pids(served.process.pid)) > 2:
+        while time.monotonic() < deadline and len(kernel_pids(served.process.pid)) > POOL:
             time.sleep(2)
         time.sleep(3)
         result["memory"] = {

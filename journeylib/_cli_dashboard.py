@@ -8,6 +8,7 @@ exit 2, with nothing served.
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ from journeylib.errors import JourneyError
 __all__ = ["add_dashboard_command"]
 
 DEFAULT_CONFIG = Path("data/sample/journey.yml")
+TOKEN_ENV = "JOURNEY_DASHBOARD_TOKEN"
 SAMPLE_USERS, SAMPLE_SEED = 50_000, 7
 
 
@@ -72,7 +74,8 @@ def add_dashboard_command(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--token",
-        help="a secret visitors must present (?token=... once; the browser keeps a cookie)",
+        help="a secret visitors must present (?token=... once; the browser keeps a cookie); "
+        "default $JOURNEY_DASHBOARD_TOKEN, which keeps it out of the process list",
     )
     parser.add_argument(
         "--no-token",
@@ -126,6 +129,9 @@ def _run_dashboard(args: argparse.Namespace) -> int:
     from journeylib.dashboard.serve import NOTEBOOK, ServeOptions, check_port, serve
 
     local = args.host in ("127.0.0.1", "localhost", "::1")
+    from_env = os.environ.pop(TOKEN_ENV, None)  # kernels inherit the environment: not this
+    if args.token is None and from_env and not args.no_token:
+        args.token = from_env
     if args.token is not None and args.no_token:
         raise JourneyError("--token and --no-token contradict each other: give one")
     if args.generate_token and (args.token is not None or args.no_token):
@@ -188,6 +194,7 @@ def _run_dashboard(args: argparse.Namespace) -> int:
         pool_size=args.pool_size,
         cull_idle_timeout=args.cull_idle_timeout,
         cull_interval=args.cull_interval,
+        show_token=args.generate_token,
     )
     return serve(options, settings)
 

@@ -44,11 +44,13 @@ class ServeOptions:
     cull_idle_timeout: int = 600
     cull_interval: int = 60
     notebook: Path = NOTEBOOK
+    #: print the token in the URL (a generated one); a given token is the user's to keep
+    show_token: bool = False
 
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        query = f"?token={self.token}" if self.token else ""
+        query = f"?token={self.token}" if self.token and self.show_token else ""
         return f"http://{host}:{self.port}{self.base_url}{query}"
 
 
@@ -104,6 +106,8 @@ def serve(options: ServeOptions, settings: dict[str, Any]) -> int:
     from voila.app import Voila
 
     print(f"Journey dashboard: {options.url}", flush=True)
+    if options.token and not options.show_token:
+        print("Visitors open it once with ?token=<the token> (the browser keeps a cookie).")
     print("Serving until interrupted (Ctrl-C); kernels stop with it.", flush=True)
     Voila.launch_instance(argv=voila_argv(options))
     return 0
