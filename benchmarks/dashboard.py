@@ -11,9 +11,10 @@ a pool of 2; short culling settings) on a free port of 127.0.0.1 and drives head
   the page says it redrew (its render counter moved, the loading indicator hidden) and two
   animation frames passed; then the same changes again (views memoised) as the reference of
   what the widget round trip costs on this machine at this moment;
-- **memory**: the server's RSS and its kernels' (summed over the process tree, from
-  ``/proc``) after 30 visits in a row whose tabs are closed without their unload handler (so
-  the kernels stay until culled), then after the culler has stopped them.
+- **memory**: on a second server (kernels idle 60 s with no page are culled), the server's
+  RSS and its kernels' (summed over the process tree, from ``/proc``) after 30 visits in a row
+  whose tabs are closed without their unload handler (so the kernels stay until culled), then
+  after the culler has stopped them.
 
 Figures go to ``benchmarks/results/dashboard.json`` (and are printed). Run::
 
@@ -108,7 +109,7 @@ def _open(browser, url: str):
     context = browser.new_context(viewport={"width": 1300, "height": 1200})
     page = context.new_page()
     began = time.perf_counter()
-    page.goto(url)
+    page.goto(url, timeout=WAIT_MS)
     page.wait_for_selector(".jl-chart-journey-map svg", timeout=WAIT_MS)
     return context, page, time.perf_counter() - began
 
@@ -176,76 +177,89 @@ def _summary(values: list[float]) -> dict:
     }
 
 
+def _report(result: dict, key: str, value: object) -> None:
+    result[key] = value
+    print(f"{result['size']} {key}: {json.dumps(value)}", flush=True)
+
+
+def _serve(config: Path, work: Path, name: str, cull_idle: int):
+    args = [str(config), "--pool-size", str(POOL), "--cull-idle-timeout", str(cull_idle)]
+    args += ["--cull-interval", "2"]
+    env = {"JOURNEY_DASHBOARD_CACHE": str(work / "cache")}
+    return running_dashboard(args, cwd=work, log=work / f"{name}.log", env=env)
+
+
 def run_size(size: str, *, visits: int, changes: int, memory_visits: int) -> dict:
     import polars as pl
     from playwright.sync_api import sync_playwright
 
     config = _sample(size)
-
     events = pl.scan_parquet(config.parent / "events" / "**" / "*.parquet").select(pl.len())
     events = int(events.collect().item())
     work = CACHE / f"dashboard_{size}_run"
     work.mkdir(parents=True, exist_ok=True)
-    log = work / "server.log"
-    env = {"JOURNEY_DASHBOARD_CACHE": str(work / "cache")}
-    args = [str(config), "--pool-size", str(POOL), "--cull-idle-timeout", "20"]
-    args += ["--cull-interval", "2"]
     result: dict = {"size": size, "events": events, "users": USERS[size]}
     load_before = os.getloadavg()[0]
-    with (
-        running_dashboard(args, cwd=work, log=log, env=env) as served,
-        sync_playwright() as playwright,
-    ):
+    with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path="/usr/bin/chromium", args=list(CHROMIUM_FLAGS)
         )
-        firsts = []
-        for _ in range(visits):
+        with _serve(config, work, "speed", cull_idle=600) as served:
+            firsts = []
+            for _ in range(visits):
+                _wait_warm(served.process.pid, POOL)
+                context, page, seconds = _open(browser, served.url)
+                firsts.append(seconds)
+                page.close(run_before_unload=True)
+                context.close()
+            _report(result, "first_page_to_first_chart", _summary(firsts))
+
             _wait_warm(served.process.pid, POOL)
-            context, page, seconds = _open(browser, served.url)
-            firsts.append(seconds)
-            page.close(run_before_unload=True)
+            context, page, _ = _open(browser, served.url)
+            steps = _changes(page, changes)
+            _report(result, "filter_change_new_view", _summary(_timed_changes(page, steps)))
+            _report(result, "filter_change_memoised_view", _summary(_timed_changes(page, steps)))
+            rss = [_rss_kb(pid) for pid in kernel_pids(served.process.pid)]
+            _report(result, "kernel_rss_mb_max_after_changes", round(max(rss) / 1024, 1))
             context.close()
-        result["first_page_to_first_chart"] = _summary(firsts)
 
-        _wait_warm(served.process.pid, POOL)
-        context, page, _ = _open(browser, served.url)
-        steps = _changes(page, changes)
-        fresh = _timed_changes(page, steps)
-        again = _timed_changes(page, steps)
-        result["filter_change_new_view"] = _summary(fresh)
-        result["filter_change_memoised_view"] = _summary(again)
-        result["kernel_rss_mb_after_changes"] = round(
-            max(_rss_kb(pid) for pid in kernel_pids(served.process.pid)) / 1024, 1
-        )
-        context.close()
-
-        pages = []
-        rss_start = _rss_kb(served.process.pid)
-        for _ in range(memory_visits):
-            context = browser.new_context()
-            page = context.new_page()
-            page.goto(served.url)
-            page.wait_for_selector(".jl-card", timeout=WAIT_MS)
-            page.close(run_before_unload=False)
-            pages.append(context)
-        alive = len(kernel_pids(served.process.pid))
-        rss_after = _rss_kb(served.process.pid)
-        for context in pages:
-            context.close()
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline and len(kernel_pids(served.process.pid)) > POOL:
-            time.sleep(2)
-        time.sleep(3)
-        result["memory"] = {
-            "visits": memory_visits,
-            "server_tree_rss_mb_before_visits": round(rss_start / 1024, 1),
-            "server_tree_rss_mb_after_visits": round(rss_after / 1024, 1),
-            "kernels_alive_after_visits": alive,
-            "server_tree_rss_mb_after_culling": round(_rss_kb(served.process.pid) / 1024, 1),
-            "kernels_alive_after_culling": len(kernel_pids(served.process.pid)),
-            "note": "kernels alive after culling: the preheated pool (2)",
-        }
+        with _serve(config, work, "memory", cull_idle=60) as served:
+            _wait_warm(served.process.pid, POOL)
+            rss_start = _rss_kb(served.process.pid)
+            contexts = []
+            began = time.perf_counter()
+            for _ in range(memory_visits):
+                context = browser.new_context()
+                page = context.new_page()
+                page.goto(served.url, timeout=WAIT_MS)
+                page.wait_for_selector(".jl-card", timeout=WAIT_MS)
+                page.close(run_before_unload=False)  # as a tab killed: the kernel stays
+                contexts.append(context)
+            seconds = time.perf_counter() - began
+            alive = len(kernel_pids(served.process.pid))
+            rss_after = _rss_kb(served.process.pid)
+            for context in contexts:
+                context.close()
+            deadline = time.monotonic() + 600
+            while time.monotonic() < deadline and len(kernel_pids(served.process.pid)) > POOL:
+                time.sleep(2)
+            _wait_warm(served.process.pid, POOL)
+            _report(
+                result,
+                "memory",
+                {
+                    "visits": memory_visits,
+                    "visits_seconds": round(seconds, 1),
+                    "server_tree_rss_mb_before_visits": round(rss_start / 1024, 1),
+                    "server_tree_rss_mb_after_visits": round(rss_after / 1024, 1),
+                    "kernels_alive_after_visits": alive,
+                    "server_tree_rss_mb_after_culling": round(
+                        _rss_kb(served.process.pid) / 1024, 1
+                    ),
+                    "kernels_alive_after_culling": len(kernel_pids(served.process.pid)),
+                    "cull_idle_timeout_s": 60,
+                },
+            )
         browser.close()
     result["load_average_before_after"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
     return result

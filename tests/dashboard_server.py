@@ -1,8 +1,9 @@
 """A test helper: ``journey dashboard`` on a free port of 127.0.0.1, stopped when done.
 
 :func:`running_dashboard` starts the command as a user does, waits for the URL it prints and
-for the page to answer, yields a :class:`Served`, then sends SIGTERM and waits: the server must
-exit and stop its kernels (no kernel process of it may be left).
+for the page to answer, yields a :class:`Served`, then sends SIGTERM and waits; the kernels
+that ran just before the stop are recorded, so a test can check none of them outlived the
+server (:meth:`Served.leftover_kernels`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ["Served", "free_port", "kernel_pids", "running_dashboard"]
@@ -29,6 +30,20 @@ class Served:
     url: str
     process: subprocess.Popen
     log: Path
+    #: the kernel processes running just before the server was stopped
+    kernels: list[int] = field(default_factory=list)
+
+    def leftover_kernels(self) -> list[int]:
+        """Those of :attr:`kernels` still alive (after the stop, orphans would be here)."""
+        return [pid for pid in self.kernels if _alive(pid)]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
 
 
 def free_port() -> int:
@@ -63,7 +78,12 @@ def _answers(url: str) -> bool:
 
 @contextlib.contextmanager
 def running_dashboard(
-    args: Sequence[str], *, cwd: Path, log: Path, env: dict[str, str] | None = None
+    args: Sequence[str],
+    *,
+    cwd: Path,
+    log: Path,
+    env: dict[str, str] | None = None,
+    host: str = "127.0.0.1",
 ) -> Iterator[Served]:
     port = free_port()
     command = [sys.executable, "-m", "journeylib.cli", "dashboard", *args, "--port", str(port)]
@@ -72,7 +92,7 @@ def running_dashboard(
     process = subprocess.Popen(
         command, cwd=cwd, env=full_env, stdout=handle, stderr=subprocess.STDOUT, text=True
     )
-    url = f"http://127.0.0.1:{port}/"
+    url = f"http://{host}:{port}/"
     try:
         deadline = time.monotonic() + START_TIMEOUT
         while True:
@@ -85,8 +105,11 @@ def running_dashboard(
             if time.monotonic() > deadline:
                 raise AssertionError("journey dashboard did not start:\n" + log.read_text())
             time.sleep(0.5)
-        yield Served(url, process, log)
+        served = Served(url, process, log)
+        yield served
     finally:
+        if "served" in locals():
+            served.kernels.extend(kernel_pids(process.pid))
         process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout=60)

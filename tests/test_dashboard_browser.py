@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import polars as pl
 import pytest
 from bad_inputs import run_journey
-from dashboard_server import Served, kernel_pids, running_dashboard
+from dashboard_server import Served, running_dashboard
 from story_free import journey_events
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -47,7 +47,8 @@ def served(sample: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
     ) as server:
         yield server
     assert server.process.returncode == 0, server.log.read_text()
-    assert kernel_pids(server.process.pid) == []
+    assert server.kernels
+    assert server.leftover_kernels() == []
 
 
 class Page:
@@ -309,7 +310,8 @@ def evil_served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     args = ["--events", "events.csv", "--steps", STEPS, "--window", "3d"]
     with running_dashboard(args, cwd=folder, log=folder / "server.log", env=env) as server:
         yield server
-    assert kernel_pids(server.process.pid) == []
+    assert server.kernels
+    assert server.leftover_kernels() == []
 
 
 def test_a_plain_csv_with_a_hostile_campaign_shows_it_as_text(browser, evil_served):

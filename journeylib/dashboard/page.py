@@ -37,7 +37,14 @@ __all__ = ["TABS", "Dashboard"]
 TABS = ("Overview", "Funnel", "Trends", "Retention", "Channels", "Friction")
 WINDOWS = ("1d", "3d", "7d", "14d", "30d")
 #: KPIs with a trend chart (those the journey has).
-TREND_KPIS = ("conversion_rate", "payment_success_rate", "aov", "unique_visitors")
+TREND_KPIS = (
+    "conversion_rate",
+    "payment_success_rate",
+    "cart_abandonment_rate",
+    "activation_rate",
+    "retention_rate",
+    "nps",
+)
 
 
 def _esc(value: object) -> str:
@@ -242,11 +249,17 @@ class Dashboard:
             self._show_messages()
             return
         self.messages = []
-        self._set_view(
-            self.view.changed(
-                start=start, end=end, grain=self.grain.value, comparison=self.comparison.value
-            )
+        view = self.view.changed(
+            start=start, end=end, grain=self.grain.value, comparison=self.comparison.value
         )
+        old = self.view
+        if view.grain != old.grain and (start, end) == (old.start, old.end):
+            default_range = self.data.view_for_grain(old.grain)
+            if (old.start, old.end) == (default_range.start, default_range.end):
+                # the default range of one grain becomes the default range of the other:
+                # the last full periods, not a partial one
+                view = self.data.view_for_grain(view.grain, base=view)
+        self._set_view(view)
 
     def _dimension_changed(self, column: str) -> Callable[[dict], None]:
         def changed(change: dict) -> None:
