@@ -11,7 +11,7 @@ a pool of 2; short culling settings) on a free port of 127.0.0.1 and drives head
   the page says it redrew (its render counter moved, the loading indicator hidden) and two
   animation frames passed; then the same changes again (views memoised) as the reference of
   what the widget round trip costs on this machine at this moment;
-- **memory**: on a second server (kernels idle 60 s with no page are culled), the server's
+- **memory**: on a second server (kernels idle 30 s with no page are culled), the server's
   RSS and its kernels' (summed over the process tree, from ``/proc``) after 30 visits in a row
   whose tabs are closed without their unload handler (so the kernels stay until culled), then
   after the culler has stopped them.
@@ -53,6 +53,8 @@ CHROMIUM_FLAGS = (
 )
 WAIT_MS = 300_000
 POOL = 2
+#: idle seconds before a kernel with no page is culled, on the memory server
+CULL_IDLE = 30
 _RENDERED = """
 n => {
   const s = document.querySelector('.jl-status [data-renders]');
@@ -223,7 +225,10 @@ def run_size(size: str, *, visits: int, changes: int, memory_visits: int) -> dic
             _report(result, "kernel_rss_mb_max_after_changes", round(max(rss) / 1024, 1))
             context.close()
 
-        with _serve(config, work, "memory", cull_idle=60) as served:
+        if memory_visits == 0:
+            browser.close()
+            return result
+        with _serve(config, work, "memory", cull_idle=CULL_IDLE) as served:
             _wait_warm(served.process.pid, POOL)
             rss_start = _rss_kb(served.process.pid)
             contexts = []
@@ -257,7 +262,7 @@ def run_size(size: str, *, visits: int, changes: int, memory_visits: int) -> dic
                         _rss_kb(served.process.pid) / 1024, 1
                     ),
                     "kernels_alive_after_culling": len(kernel_pids(served.process.pid)),
-                    "cull_idle_timeout_s": 60,
+                    "cull_idle_timeout_s": CULL_IDLE,
                 },
             )
         browser.close()
@@ -270,7 +275,13 @@ def main() -> int:
     parser.add_argument("--sizes", nargs="+", choices=sorted(USERS), default=["1m"])
     parser.add_argument("--visits", type=int, default=3, help="first-page visits (3)")
     parser.add_argument("--changes", type=int, default=24, help="filter changes (24)")
-    parser.add_argument("--memory-visits", type=int, default=30, help="visits in a row (30)")
+    parser.add_argument(
+        "--memory-visits",
+        type=int,
+        default=30,
+        help="visits in a row (30; 0 skips the memory phase, e.g. at 10M events, where 30 "
+        "kernels of about 2 GB each would not fit a small machine)",
+    )
     args = parser.parse_args()
     results = {
         "measured_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),

@@ -281,3 +281,37 @@ def test_a_view_without_events_shows_the_empty_state(evil_dashboard):
     assert dashboard.tabs.layout.display == "none"
     dashboard._set_view(dashboard.view.with_filter("channel", []))
     assert dashboard.empty.value == ""
+
+
+# ---------------------------------------------------------------------- charts
+
+
+def test_the_dashboard_charts_are_valid_vega_lite(data):
+    """The page draws them without validating again (for speed): validate them here."""
+    import altair as alt
+
+    from journeylib.charts import channel_comparison, funnel_chart, kpi_trend
+    from journeylib.charts.incidents import with_incidents
+    from journeylib.dashboard.charts import PICK, clickable, unvalidated
+
+    view = data.default_view()
+    funnel = data.funnel(view.changed(breakdown="platform"))
+    channels = data.channels(view)
+    table = data.kpi_table(view)
+    incidents = pl.DataFrame(
+        {"start": [view.start], "end": [view.end], "sentence": ["checkout → purchase fell"]}
+    )
+    trend = with_incidents(kpi_trend(table, "conversion_rate"), incidents)
+    charts = {
+        "funnel by platform": clickable(funnel_chart(funnel), "platform"),
+        "channels": clickable(channel_comparison(channels), "channel"),
+        "trends": alt.concat(trend, kpi_trend(table, "orders"), columns=2),
+    }
+    for name, chart in charts.items():
+        spec = chart.to_dict(validate=True)
+        assert unvalidated(chart).to_dict() == spec, name
+    for name in ("funnel by platform", "channels"):
+        params = charts[name].to_dict()["params"]
+        assert [p["name"] for p in params] == [PICK]
+        assert params[0]["select"]["on"] == "click"
+    assert charts["trends"].to_dict()["concat"][0]["layer"][0]["mark"]["type"] == "rect"

@@ -47,7 +47,33 @@ def clickable(chart: Any, column: str) -> Any:
         },
     ]
     kind = alt.FacetChart if "spec" in spec else (alt.LayerChart if "layer" in spec else alt.Chart)
-    return kind.from_dict(spec, validate=False)
+    return kind.from_dict(spec, validate=False)  # type: ignore[attr-defined]
+
+
+def _to_dict_unvalidated(self: Any, *args: Any, **kwargs: Any) -> dict:
+    kwargs["validate"] = False
+    return type(self).__mro__[1].to_dict(self, *args, **kwargs)
+
+
+_UNVALIDATED: dict[type, type] = {}
+
+
+def unvalidated(chart: Any) -> Any:
+    """``chart`` whose ``to_dict`` skips the JSON-schema validation.
+
+    ``JupyterChart`` serialises its chart on every change; validating a spec of the shared
+    builders again costs about 50 ms a chart, the largest part of a redraw. The builders' specs
+    are validated by their tests (``tests/test_charts.py``, and the dashboard's additions in
+    ``tests/test_dashboard.py``).
+    """
+    base = type(chart)
+    kind = _UNVALIDATED.get(base)
+    if kind is None:
+        kind = type(f"Unvalidated{base.__name__}", (base,), {"to_dict": _to_dict_unvalidated})
+        _UNVALIDATED[base] = kind
+    copy = chart.copy(deep=False)
+    object.__setattr__(copy, "__class__", kind)  # not a chart property: the type itself
+    return copy
 
 
 class ChartView:
@@ -59,12 +85,21 @@ class ChartView:
         self.widget.add_class(f"jl-chart-{name}")
         self._on_pick = on_pick
         self._column: str | None = None
+        self._spec: dict | None = None
 
     def show(self, chart: Any | None, *, pick_column: str | None = None) -> None:
         """Draw ``chart`` (``None``: nothing); clicks on it report ``pick_column`` values."""
         self._column = pick_column if self._on_pick is not None else None
         if chart is not None and self._column is not None:
             chart = clickable(chart, self._column)
+        if chart is not None:
+            spec = chart.to_dict(validate=False)
+            if spec == self._spec:
+                return  # the same chart: nothing to redraw
+            self._spec = spec
+            chart = unvalidated(chart)
+        else:
+            self._spec = None
         self.widget.chart = chart
         self.widget.layout.display = "none" if chart is None else ""
         if chart is not None and self._column is not None:
