@@ -77,12 +77,20 @@ def unvalidated(chart: Any) -> Any:
 
 
 class ChartView:
-    """One chart widget on the page; ``show`` swaps its chart (the widget stays)."""
+    """One chart on the page; ``show`` swaps its chart.
+
+    The ``JupyterChart`` widget is made on the first ``show``, so a page loads only the charts
+    of the tab on screen: each one brings the Vega bundle (about 0.9 MB of JavaScript) to
+    evaluate, which the browser must do within anywidget's 2 s initialisation limit.
+    """
 
     def __init__(self, name: str, on_pick: Callable[[str, str], None] | None = None) -> None:
+        import ipywidgets
+
         self.name = name
-        self.widget = alt.JupyterChart(None, embed_options=_EMBED)
+        self.widget = ipywidgets.Box()
         self.widget.add_class(f"jl-chart-{name}")
+        self.chart: alt.JupyterChart | None = None
         self._on_pick = on_pick
         self._column: str | None = None
         self._spec: dict | None = None
@@ -90,21 +98,25 @@ class ChartView:
     def show(self, chart: Any | None, *, pick_column: str | None = None) -> None:
         """Draw ``chart`` (``None``: nothing); clicks on it report ``pick_column`` values."""
         self._column = pick_column if self._on_pick is not None else None
-        if chart is not None and self._column is not None:
-            chart = clickable(chart, self._column)
-        if chart is not None:
-            spec = chart.to_dict(validate=False)
-            if spec == self._spec:
-                return  # the same chart: nothing to redraw
-            self._spec = spec
-            chart = unvalidated(chart)
-        else:
+        if chart is None:
             self._spec = None
-        self.widget.chart = chart
-        self.widget.layout.display = "none" if chart is None else ""
-        if chart is not None and self._column is not None:
+            self.widget.layout.display = "none"
+            return
+        if self._column is not None:
+            chart = clickable(chart, self._column)
+        spec = chart.to_dict(validate=False)
+        self.widget.layout.display = ""
+        if spec == self._spec:
+            return  # the same chart: nothing to redraw
+        self._spec = spec
+        if self.chart is None:
+            self.chart = alt.JupyterChart(unvalidated(chart), embed_options=_EMBED)
+            self.widget.children = (self.chart,)
+        else:
+            self.chart.chart = unvalidated(chart)
+        if self._column is not None:
             # a new chart brings a new selections object: observe that one
-            self.widget.selections.observe(self._picked, [PICK])
+            self.chart.selections.observe(self._picked, [PICK])
 
     def _picked(self, change: dict) -> None:
         value = change["new"]
