@@ -11,12 +11,12 @@ from journeylib.charts._theme import THEME_NAME, register_theme, use_theme
 from journeylib.charts.cards import kpi_cards_html, sparkline_svg
 from journeylib.charts.channels import channel_comparison
 from journeylib.charts.funnel import funnel_chart
+from journeylib.charts.incidents import with_incidents
 from journeylib.charts.journey_map import journey_map
 from journeylib.charts.quality import data_quality_panel
 from journeylib.charts.retention import retention_heatmap
 from journeylib.charts.scorecards import kpi_scorecards
 from journeylib.charts.surveys import survey_distribution
-from journeylib.charts.tables import kpi_cell_class, kpi_rows
 from journeylib.charts.trend import kpi_trend
 
 __all__ = [
@@ -27,8 +27,6 @@ __all__ = [
     "funnel_chart",
     "journey_map",
     "kpi_cards_html",
-    "kpi_cell_class",
-    "kpi_rows",
     "kpi_scorecards",
     "kpi_trend",
     "register_theme",
@@ -36,4 +34,5 @@ __all__ = [
     "sparkline_svg",
     "survey_distribution",
     "use_theme",
+    "with_incidents",
 ]

@@ -25,7 +25,7 @@ from pathlib import Path
 import polars as pl
 
 from journeylib.config import JourneyConfig
-from journeylib.loading import LoadedTables, load_tables
+from journeylib.data.loading import LoadedTables, load_tables
 
 __all__ = ["CACHE_ENV", "data_fingerprint", "default_cache_dir", "load_cached"]
 

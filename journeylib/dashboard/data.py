@@ -22,7 +22,8 @@ import polars as pl
 
 from journeylib.dashboard.state import View, ViewOptions
 from journeylib.journey import Journey
-from journeylib.periods import align, local_bound, next_period_start, previous_period
+from journeylib.periods import local_bound, next_period_start, previous_period
+from journeylib.periods.calendar import align
 
 __all__ = ["DashboardData", "Dimension", "open_data"]
 
@@ -369,9 +370,9 @@ def open_data(
     from journeylib.dashboard.cache import load_cached
 
     if events is not None:
-        from journeylib._cli_analyses import _adhoc_config
+        from journeylib.data.adhoc import events_config
 
-        config = _adhoc_config(Path(events), timezone)
+        config = events_config(events, timezone)
     else:
         config = load_config(config_path)  # type: ignore[arg-type]
     loaded, cached = load_cached(config, Path(cache_dir) if cache_dir else None)

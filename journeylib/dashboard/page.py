@@ -480,9 +480,10 @@ class Dashboard:
     # ------------------------------------------------------------------ tabs
 
     def _draw_overview(self) -> None:
-        from journeylib.charts import journey_map, kpi_cards_html, kpi_cell_class, kpi_rows
+        from journeylib.charts import journey_map, kpi_cards_html
         from journeylib.report.display import table_html
         from journeylib.report.story import kpi_label
+        from journeylib.report.tables import kpi_classes, kpi_rows
 
         view, data = self.view, self.data
         rows = data.cards(view)
@@ -514,7 +515,7 @@ class Dashboard:
         shown = kpi_rows(rows, self.currency)
         csv = _csv_link(_kpi_csv(rows), "kpis.csv", "Download CSV of the KPI table")
         self.kpi_table.value = f"<h3>KPI table</h3>{csv}" + table_html(
-            shown, classes=kpi_cell_class, headers={"kpi": "KPI"}
+            shown, classes=kpi_classes, headers={"kpi": "KPI"}
         )
 
     def _draw_funnel(self) -> None:
@@ -630,7 +631,7 @@ def _score_text(value: float | None) -> str:
 
 
 def _last_period_start(start: date, end: date, grain: str) -> date:
-    from journeylib.periods import align
+    from journeylib.periods.calendar import align
 
     cursor = align(start, grain)  # type: ignore[arg-type]
     while next_period_start(cursor, grain) < end:  # type: ignore[arg-type]

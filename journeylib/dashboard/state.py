@@ -19,8 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from urllib.parse import parse_qsl, quote, urlencode
 
-from journeylib._duration import parse_window
-from journeylib.periods import Grain
+from journeylib.periods import Grain, parse_window
 
 __all__ = [
     "COMPARISONS",
