@@ -111,7 +111,7 @@ def _open(browser, url: str):
     context = browser.new_context(viewport={"width": 1300, "height": 1200})
     page = context.new_page()
     began = time.perf_counter()
-    page.goto(url, timeout=WAIT_MS)
+    page.goto(url, wait_until="commit", timeout=WAIT_MS)
     page.wait_for_selector(".jl-chart-journey-map svg", timeout=WAIT_MS)
     return context, page, time.perf_counter() - began
 
@@ -236,7 +236,7 @@ def run_size(size: str, *, visits: int, changes: int, memory_visits: int) -> dic
             for _ in range(memory_visits):
                 context = browser.new_context()
                 page = context.new_page()
-                page.goto(served.url, timeout=WAIT_MS)
+                page.goto(served.url, wait_until="commit", timeout=WAIT_MS)
                 page.wait_for_selector(".jl-card", timeout=WAIT_MS)
                 page.close(run_before_unload=False)  # as a tab killed: the kernel stays
                 contexts.append(context)

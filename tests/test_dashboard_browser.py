@@ -66,7 +66,9 @@ class Page:
         self.page.on("request", self._request)
         self.page.on("requestfailed", lambda r: self.failed.append(r.url))
         self.page.on("dialog", self._dialog)
-        self.page.goto(url)
+        self.page.set_default_timeout(WAIT_MS)
+        # Voilà streams the page while the notebook runs: under load "load" comes late
+        self.page.goto(url, wait_until="commit", timeout=WAIT_MS)
         self.page.wait_for_selector(".jl-card", timeout=WAIT_MS)
         self.page.wait_for_selector(".jl-chart-journey-map svg", timeout=WAIT_MS)
 

@@ -103,11 +103,37 @@ def serve(options: ServeOptions, settings: dict[str, Any]) -> int:
     os.environ[SETTINGS_ENV] = json.dumps(settings)
     paths = [str(SHARE), *filter(None, os.environ.get("JUPYTER_PATH", "").split(os.pathsep))]
     os.environ["JUPYTER_PATH"] = os.pathsep.join(paths)
-    from voila.app import Voila
-
     print(f"Journey dashboard: {options.url}", flush=True)
     if options.token and not options.show_token:
         print("Visitors open it once with ?token=<the token> (the browser keeps a cookie).")
     print("Serving until interrupted (Ctrl-C); kernels stop with it.", flush=True)
-    Voila.launch_instance(argv=voila_argv(options))
+    _app_class().launch_instance(argv=voila_argv(options))
     return 0
+
+
+def _app_class() -> type:
+    """Voilà whose stop also stops a kernel that was still starting when the signal came.
+
+    Voilà refills its pool of preheated kernels after each visit; a stop during a refill
+    asked the kernel manager to shut down a kernel not registered yet, and Voilà ended with a
+    traceback (exit 1). Here the stop waits for such kernels and shuts them down too.
+    """
+    import shutil
+    import time
+
+    from jupyter_core.utils import run_sync
+    from tornado.web import HTTPError
+    from voila.app import Voila
+
+    class JourneyVoila(Voila):
+        def stop(self) -> None:
+            shutil.rmtree(self.connection_dir, ignore_errors=True)
+            for _ in range(20):
+                try:
+                    run_sync(self.kernel_manager.shutdown_all)()
+                    return
+                except HTTPError:
+                    time.sleep(0.5)  # a kernel still starting: it registers in a moment
+            self.log.warning("some kernels could not be stopped cleanly")
+
+    return JourneyVoila
