@@ -315,3 +315,21 @@ def test_the_dashboard_charts_are_valid_vega_lite(data):
         assert [p["name"] for p in params] == [PICK]
         assert params[0]["select"]["on"] == "click"
     assert charts["trends"].to_dict()["concat"][0]["layer"][0]["mark"]["type"] == "rect"
+
+
+def test_a_cache_entry_that_cannot_be_read_is_rebuilt(sample, tmp_path):
+    import pickle
+
+    from journeylib import load
+    from journeylib.dashboard.cache import data_fingerprint, load_cached
+
+    config = load(sample).config
+    load_cached(config, tmp_path)
+    meta = tmp_path / data_fingerprint(config) / "meta.pickle"
+    # what an entry of an older layout holds: a class under a module that no longer exists
+    meta.write_bytes(pickle.dumps({"tables": ["events"]})[:-1] + b"cjourneylib._gone\nQ\n.")
+    again, cached = load_cached(config, tmp_path)
+    assert not cached
+    assert again.tables["events"].collect().height > 0
+    _, cached = load_cached(config, tmp_path)
+    assert cached

@@ -95,8 +95,10 @@ def load_cached(config: JourneyConfig, cache_dir: Path | None = None) -> tuple[L
     if (folder / _META).is_file():
         try:
             return _read(folder, config), True
-        except (OSError, pickle.UnpicklingError, EOFError, KeyError, pl.exceptions.PolarsError):
-            shutil.rmtree(folder, ignore_errors=True)  # a damaged entry: rebuild it
+        except Exception:
+            # a damaged entry, or one written by a journeylib whose classes have moved
+            # (unpickling names their modules): rebuild it
+            shutil.rmtree(folder, ignore_errors=True)
     loaded = load_tables(config)
     with contextlib.suppress(OSError):
         _write(folder, loaded)
