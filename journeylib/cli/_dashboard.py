@@ -103,16 +103,17 @@ def add_dashboard_command(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--cull-idle-timeout",
         type=_bounded_int(10, None),
-        default=600,
+        default=120,
         metavar="SECONDS",
-        help="stop a kernel idle this long with no page connected, 10 or more (600)",
+        help="stop a kernel idle this long with no page connected (a closed tab), 10 or more "
+        "(120); a page that is open is never stopped",
     )
     parser.add_argument(
         "--cull-interval",
         type=_bounded_int(1, None),
-        default=60,
+        default=30,
         metavar="SECONDS",
-        help="how often idle kernels are looked for, 1 or more (60)",
+        help="how often idle kernels are looked for, 1 or more (30)",
     )
     parser.add_argument(
         "--cache-dir",

@@ -5,8 +5,10 @@
 - Voilà's own protections stay on: the browser may only send widget messages (no code is
   executed from it), tracebacks are not shown, only the one notebook is served.
 - Kernels are preheated (a pool of ``pool_size``, each having loaded the data and drawn the
-  default view before a visitor arrives); a closed tab shuts its kernel down, and idle kernels
-  without a connection are culled after ``cull_idle_timeout`` seconds.
+  default view before a visitor arrives); kernels with no page connected (a closed tab) are
+  culled after ``cull_idle_timeout`` seconds. (Voilà's page also asks for its kernel to stop
+  when it closes, but this Voilà refuses that request for want of an XSRF token, so the
+  culler is what frees a closed tab's kernel.)
 - The page is drawn with journeylib's template, which fetches nothing from other hosts.
 """
 
@@ -41,8 +43,8 @@ class ServeOptions:
     token: str = ""
     base_url: str = "/"
     pool_size: int = 1
-    cull_idle_timeout: int = 600
-    cull_interval: int = 60
+    cull_idle_timeout: int = 120
+    cull_interval: int = 30
     notebook: Path = NOTEBOOK
     #: print the token in the URL (a generated one); a given token is the user's to keep
     show_token: bool = False
