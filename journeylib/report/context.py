@@ -14,7 +14,7 @@ import platform
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ import polars as pl
 from journeylib.charts import format_value
 from journeylib.journey import Journey, load
 from journeylib.periods import Grain, local_bound, previous_period
+from journeylib.periods import align as align_period
 from journeylib.report import display
 from journeylib.report.inputs import (
     check_comparison,
@@ -126,14 +127,39 @@ class ReportContext:
             return _PREVIOUS[self.period.grain]
         return self.comparison.description
 
+    @property
+    def trend_start(self) -> date:
+        """First day of the trend window: ``trend_periods`` periods (at least 2) ending with
+        the report period."""
+        start = self.period.start
+        for _ in range(max(self.trend_periods, 2) - 1):
+            start = previous_period(start, self.period.grain)
+        return start
+
+    def window_start(self, periods: int, grain: Grain | None = None) -> date:
+        """First day of ``periods`` periods of ``grain`` (default: the report's), the last of
+        them holding the report period's last day.
+
+        Examples
+        --------
+        >>> report.window_start(8, "week")  # the last 8 ISO weeks up to the period end
+        ... # doctest: +SKIP
+        """
+        grain = check_grain(grain or self.period.grain)
+        check_trend_periods(periods)
+        start = align_period(self.period.end - timedelta(days=1), grain)
+        for _ in range(periods - 1):
+            start = previous_period(start, grain)
+        return start
+
     def kpi_table(self) -> pl.DataFrame:
         """KPIs over the trend window; the last period is the report period."""
         if "kpis" not in self._cache:
-            start = self.period.start
-            for _ in range(max(self.trend_periods, 2) - 1):
-                start = previous_period(start, self.period.grain)
             self._cache["kpis"] = self.journey.kpis(
-                start=start, end=self.period.end, grain=self.period.grain, filters=self.filters
+                start=self.trend_start,
+                end=self.period.end,
+                grain=self.period.grain,
+                filters=self.filters,
             )
         return self._cache["kpis"]
 
@@ -367,9 +393,7 @@ class ReportContext:
 
         display.show_section("Data quality")
         quality = self.journey.quality
-        frame = quality.to_frame().with_columns(
-            pl.col("table").replace_strict(self._source_locations(), default=None).alias("source")
-        )
+        frame = self.quality_table()
         display.show_chart(
             data_quality_panel(frame), name="data-quality", title="Data quality", email=False
         )
@@ -407,6 +431,12 @@ class ReportContext:
             )
         if notes:
             display.show_text("\n\n".join(notes))
+
+    def quality_table(self) -> pl.DataFrame:
+        """The data-quality frame, each table's source shown relative to the config."""
+        return self.journey.quality.to_frame().with_columns(
+            pl.col("table").replace_strict(self._source_locations(), default=None).alias("source")
+        )
 
     def show_glossary(self) -> None:
         """Every KPI shown, with its definition, unit and direction, from the registry."""
