@@ -36,7 +36,8 @@ notebook-git: $(STAMP) ## Strip notebook outputs on commit (nbstripout), diff an
 lab: $(STAMP) notebook-git $(SAMPLE_DIR)/journey.yml ## JupyterLab on 127.0.0.1 in the journeylib kernel, on notebooks/ (LAB_PORT, LAB_ARGS)
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) \
 		--ServerApp.root_dir="$(CURDIR)/notebooks" \
-		--MappingKernelManager.default_kernel_name=journeylib $(LAB_ARGS)
+		--MappingKernelManager.default_kernel_name=journeylib \
+		$(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 system-deps: ## Install Debian's chromium and postgresql when missing (needs root and apt)
 	@bash scripts/system-deps.sh
