@@ -324,3 +324,21 @@ def test_segment_table_formats_each_segment():
         )
     ]
     assert segment_table(segments)["segment"][1] == "channel = <b>ads</b>"  # escaped by show_table
+
+
+def test_render_offline_puts_the_vega_libraries_in_the_output():
+    import altair as alt
+
+    from journeylib.charts import render_offline
+
+    chart = retention_curves(curves().filter(pl.col("channel") == "ads").drop("channel"))
+    before = alt.renderers.active
+    try:
+        assert render_offline() == "html"
+        bundle = chart._repr_mimebundle_()
+        html = (bundle[0] if isinstance(bundle, tuple) else bundle)["text/html"]
+        assert "cdn.jsdelivr" not in html
+        assert "vegaEmbed" in html
+        assert len(html) > 500_000  # vega, vega-lite and vega-embed, inline
+    finally:
+        alt.renderers.enable(before)

@@ -7,6 +7,7 @@ comes from the one theme in :mod:`journeylib.charts._theme` (``use_theme()`` ena
 from __future__ import annotations
 
 from journeylib._format import format_value
+from journeylib.charts._render import render_offline
 from journeylib.charts._theme import THEME_NAME, register_theme, use_theme
 from journeylib.charts.breakdown import breakdown_trend
 from journeylib.charts.channels import channel_comparison
@@ -36,6 +37,7 @@ __all__ = [
     "kpi_trend",
     "next_events_chart",
     "register_theme",
+    "render_offline",
     "retention_curves",
     "retention_heatmap",
     "step_timings",
