@@ -18,12 +18,12 @@ from typing import Literal
 
 import polars as pl
 
-from journeylib._duration import parse_window
 from journeylib.config import JourneyConfig
+from journeylib.config.schema import is_known_role
+from journeylib.data import LoadedTables, load_tables
 from journeylib.errors import DataError
-from journeylib.loading import LoadedTables, load_tables
-from journeylib.periods import Grain, align, local_bound
-from journeylib.schema import is_known_role
+from journeylib.periods import parse_window
+from journeylib.periods.calendar import Grain, align, local_bound
 
 __all__ = ["Journey", "load"]
 
@@ -377,7 +377,7 @@ class Journey:
             Largest offset listed.
         by
             Acquisition breakdown: each user takes the value of this column on their
-            first-ever cohort event (:func:`journeylib.cohorts.retention_by_segment`).
+            first-ever cohort event (:func:`journeylib.retention.retention_by_segment`).
 
         Returns
         -------
@@ -397,7 +397,7 @@ class Journey:
             raise DataError(f"max_offset: expected 0 or more, got {max_offset}")
         start_day, end_day = self._local_range(start, end)
         if by is not None:
-            from journeylib.cohorts import retention_by_segment
+            from journeylib.retention import retention_by_segment
 
             return retention_by_segment(
                 _filtered(self.tables["events"], self._checked_filters(filters)),
@@ -452,13 +452,13 @@ class Journey:
         Returns
         -------
         pl.DataFrame
-            See :func:`journeylib.cohorts.cohort_value`.
+            See :func:`journeylib.retention.cohort_value`.
 
         Examples
         --------
         >>> journey.cohort_value(grain="month")  # doctest: +SKIP
         """
-        from journeylib.cohorts import cohort_value
+        from journeylib.retention import cohort_value
 
         self._require_usable()
         start_day, end_day = self._local_range(start, end)

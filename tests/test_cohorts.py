@@ -15,13 +15,13 @@ import pytest
 from test_report import small_sample_config
 
 import journeylib
-from journeylib.cohorts import (
+from journeylib.errors import DataError, SchemaError
+from journeylib.retention import (
     acquisition_segments,
     cohort_value,
     pooled_retention,
     retention_by_segment,
 )
-from journeylib.errors import DataError, SchemaError
 
 
 def at(text: str) -> datetime:

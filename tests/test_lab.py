@@ -29,7 +29,7 @@ import websocket
 from test_report import small_sample_config
 
 import journeylib
-from journeylib.report._kernel import KERNEL_NAME
+from journeylib.report.kernel import KERNEL_NAME
 
 REPO = Path(__file__).resolve().parents[1]
 START_TIMEOUT = 180

@@ -27,7 +27,7 @@ def retention_curves(
     Parameters
     ----------
     curves
-        Pooled curves (:func:`journeylib.cohorts.pooled_retention`).
+        Pooled curves (:func:`journeylib.retention.pooled_retention`).
     by
         The segment column (one coloured line per value); None: one line with its band.
     grain
@@ -86,7 +86,7 @@ def cohort_value_chart(
     Parameters
     ----------
     values
-        The frame of :func:`journeylib.cohorts.cohort_value` (collected).
+        The frame of :func:`journeylib.retention.cohort_value` (collected).
     currency
         Currency code of the value axis.
     grain

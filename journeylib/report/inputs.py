@@ -225,7 +225,7 @@ def check_grain_parameter(value: object, parameter: str) -> Grain:
 
 def check_window(window: object, parameter: str = "window") -> None:
     """A conversion window such as ``7d`` or ``12h`` (None: the funnel's own)."""
-    from journeylib._duration import parse_window
+    from journeylib.periods import parse_window
 
     if window is None:
         return

@@ -205,7 +205,7 @@ def new_report(
     >>> new_report("weekly_emea", template="journey_report")  # doctest: +SKIP
     NewReport(name='weekly_emea', template='journey_report', ...)
     """
-    from journeylib._atomic import atomic_write_text
+    from journeylib.data.atomic import atomic_write_text
     from journeylib.report.parameters import notebook_parameters
 
     _check_name(name)
