@@ -33,13 +33,25 @@ from datetime import date
 import polars as pl
 
 from journeylib._funnel_units import FunnelUnits
-from journeylib.optimise._trailing import flag_periods, merge_runs
+from journeylib.optimise._trailing import (
+    flag_periods,
+    merge_runs,
+    rate_p_value,
+    rate_p_value_expr,
+)
 from journeylib.optimise._units import period_grid, transition_cube, value_text
 from journeylib.optimise.sentences import incident_sentence, segment_label, segment_name
 from journeylib.periods import Grain
-from journeylib.stats import two_proportion_ztest
 
-__all__ = ["ALL", "SEGMENT_SHARE", "IncidentsResult", "detect_incidents", "incident_key"]
+__all__ = [
+    "ALL",
+    "MIN_PERIODS",
+    "SEGMENT_SHARE",
+    "SHORT_SHARE",
+    "IncidentsResult",
+    "detect_incidents",
+    "incident_key",
+]
 
 #: The segment name of the series of all units.
 ALL = "all"
@@ -47,6 +59,15 @@ ALL = "all"
 #: segments is tested at ``SEGMENT_SHARE * alpha / m``, so that the segments add at most a
 #: quarter of the false alarms of the all-units test.
 SEGMENT_SHARE = 0.25
+#: The fewest consecutive flagged periods of an incident, per grain. One day in a month is
+#: flagged by chance alone with p < 0.01 at about 30 times the rate of one week in a month,
+#: so a daily incident lasts two days, unless its single day is far below its baseline (see
+#: :data:`SHORT_SHARE`). Measured on 50 seeded story-free half-years (tests/story_free.py):
+#: see tests/test_optimise_false_rates.py.
+MIN_PERIODS: dict[Grain, int] = {"day": 2, "week": 1, "month": 1}
+#: A run shorter than the grain's :data:`MIN_PERIODS` is an incident when its p-value is
+#: below this share of its alpha (0.0001 for all units at the default alpha).
+SHORT_SHARE = 0.01
 _SERIES = ["from_step", "dimension", "value"]
 
 
@@ -160,6 +181,21 @@ def _segments_of(incident: dict, tested: pl.DataFrame, top: int) -> list[dict[st
     ).to_dicts()
 
 
+def _lasting(
+    runs: pl.DataFrame, alphas: pl.DataFrame, *, min_periods: int, short_share: float
+) -> pl.DataFrame:
+    """The runs of at least ``min_periods`` periods, and the shorter ones whose own p-value
+    (the run against its baseline) is below ``short_share`` times their series' alpha."""
+    p_value = rate_p_value_expr(
+        pl.col("hits"), pl.col("users"), pl.col("baseline_hits"), pl.col("baseline_users")
+    )
+    return (
+        runs.join(alphas, on=_SERIES, how="left", nulls_equal=True)
+        .filter((pl.col("periods") >= min_periods) | (p_value < short_share * pl.col("_alpha")))
+        .drop("_alpha")
+    )
+
+
 def detect_incidents(
     units: FunnelUnits,
     *,
@@ -172,6 +208,8 @@ def detect_incidents(
     end: date | None = None,
     top_segments: int = 3,
     segment_share: float = SEGMENT_SHARE,
+    min_periods: int | None = None,
+    short_share: float = SHORT_SHARE,
 ) -> IncidentsResult:
     """Find the incidents of a funnel (see the module doc for the method).
 
@@ -193,6 +231,10 @@ def detect_incidents(
         How many segments most affected to list per incident.
     segment_share
         The share of ``alpha`` that all the segments of a transition share (Bonferroni).
+    min_periods
+        The fewest consecutive flagged periods that make an incident (default
+        :data:`MIN_PERIODS`: two days at daily grain, one week or month); a shorter run is
+        an incident only when its p-value is below ``short_share`` times its alpha.
 
     Returns
     -------
@@ -225,18 +267,30 @@ def detect_incidents(
         .group_by("from_step")
         .len("segments")
     )
+    series_alpha = (
+        pl.when(pl.col("dimension") == ALL)
+        .then(pl.lit(alpha))
+        .otherwise(segment_share * alpha / pl.col("segments").fill_null(1).max().over("from_step"))
+    )
+    series = series.join(segment_count, on="from_step", how="left").with_columns(
+        series_alpha.alias("_alpha")
+    )
     tested = flag_periods(
-        series.join(segment_count, on="from_step", how="left"),
+        series,
         keys=_SERIES,
         periods=grid,
         baseline_periods=baseline_periods,
-        alpha=pl.when(pl.col("dimension") == ALL)
-        .then(pl.lit(alpha))
-        .otherwise(segment_share * alpha / pl.col("segments").fill_null(1).max().over("from_step")),
+        alpha=pl.col("_alpha").max().over(_SERIES),
         min_change=min_fall,
         direction="drop",
+        continue_alpha=alpha,
     )
-    runs = merge_runs(tested, keys=_SERIES, grain=grain)
+    runs = _lasting(
+        merge_runs(tested, keys=_SERIES, grain=grain),
+        series.group_by(_SERIES).agg(pl.col("_alpha").max()),
+        min_periods=MIN_PERIODS[grain] if min_periods is None else min_periods,
+        short_share=short_share,
+    )
     overall = runs.filter(pl.col("dimension") == ALL)
     segment_runs = runs.filter(pl.col("dimension") != ALL).join(
         overall.select("from_step", pl.col("start").alias("_s"), pl.col("end").alias("_e")),
@@ -377,7 +431,7 @@ def _described(
                 "rate": run["rate"],
                 "relative_change": run["rate"] / run["baseline_rate"] - 1,
                 "users_lost": lost,
-                "p_value": two_proportion_ztest(
+                "p_value": rate_p_value(
                     run["hits"], run["users"], run["baseline_hits"], run["baseline_users"]
                 ),
                 "sentence": sentence,
