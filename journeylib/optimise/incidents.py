@@ -15,13 +15,24 @@ How it is computed, in one pass per grain:
 - one group-by gives users and conversions per transition, period and segment, and rolling
   sums over the sorted frame give every period's baseline (:mod:`._trailing`).
 
-Besides all units, every segment (a value of a dimension) is tested as its own series, at a
-quarter of ``alpha`` divided by the number of segments of its transition (Bonferroni), so that
-testing many segments adds at most a quarter of the all-units test's false incidents. A
-segment incident that overlaps an incident of all units on the same transition is not listed
-again: it shows among that incident's segments most affected. An incident is known by its key
-``(transition, segment, start)``: the same incident seen again with more periods keeps its key
-(a scheduled alert sends an update, not a second alert).
+Every period of every series is flagged at ``alpha`` (p < alpha and a fall of ``min_fall`` or
+more); the baseline of a period is made of the ``baseline_periods`` periods before it that were
+not flagged, so a lasting incident is measured against the rate before it began. Consecutive
+flagged periods form a run, and a run is an incident when its own p-value (its periods pooled
+against its baseline) passes its series' level:
+
+- all units: ``alpha``; every segment (a value of a dimension), tested as its own series: a
+  quarter of ``alpha`` divided by the number of segments of its transition (Bonferroni), so
+  that testing many segments adds at most a quarter of the all-units test's false incidents;
+- at daily grain, a seventh of that level (:data:`GRAIN_SHARE`: the level holds per week of
+  data), and at least two days (:data:`MIN_PERIODS`) unless the one day's p-value is a
+  hundredth of the level (:data:`SHORT_SHARE`).
+
+Periods with few expected hits or misses are tested by Fisher's exact test instead of the
+z-test (:mod:`._trailing`). A segment incident that overlaps an incident of all units on the
+same transition is not listed again: it shows among that incident's segments most affected.
+An incident is known by its key ``(transition, segment, start)``: the same incident seen again
+with more periods keeps its key (a scheduled alert sends an update, not a second alert).
 """
 
 from __future__ import annotations
@@ -45,11 +56,13 @@ from journeylib.periods import Grain
 
 __all__ = [
     "ALL",
+    "GRAIN_SHARE",
     "MIN_PERIODS",
     "SEGMENT_SHARE",
     "SHORT_SHARE",
     "IncidentsResult",
     "detect_incidents",
+    "find_runs",
     "incident_key",
 ]
 
@@ -65,6 +78,10 @@ SEGMENT_SHARE = 0.25
 #: :data:`SHORT_SHARE`). Measured on 50 seeded story-free half-years (tests/story_free.py):
 #: see tests/test_optimise_false_rates.py.
 MIN_PERIODS: dict[Grain, int] = {"day": 2, "week": 1, "month": 1}
+#: The share of a series' level an incident's own p-value must pass, per grain: the level is
+#: meant per week of data, so that false incidents per month do not grow with the number of
+#: periods tested in it (seven a week at daily grain).
+GRAIN_SHARE: dict[Grain, float] = {"day": 1 / 7, "week": 1.0, "month": 1.0}
 #: A run shorter than the grain's :data:`MIN_PERIODS` is an incident when its p-value is
 #: below this share of its alpha (0.0001 for all units at the default alpha).
 SHORT_SHARE = 0.01
@@ -89,7 +106,8 @@ class IncidentsResult:
     Attributes
     ----------
     incidents
-        One row per incident, by ``start``: ``key``, ``from_step``, ``from_name``, ``to_step``,
+        One row per incident, by ``start``: ``key``, ``kpi`` (null for a funnel transition;
+        see :mod:`journeylib.optimise.kpi_incidents`), ``from_step``, ``from_name``, ``to_step``,
         ``to_name``, ``dimension`` and ``value`` (null for all units), ``start``, ``end``
         (exclusive), ``periods``, ``users``, ``converted``, ``baseline_users``,
         ``baseline_rate``, ``rate``, ``relative_change``, ``users_lost`` (against the
@@ -181,19 +199,99 @@ def _segments_of(incident: dict, tested: pl.DataFrame, top: int) -> list[dict[st
     ).to_dicts()
 
 
-def _lasting(
+def _confirmed(
     runs: pl.DataFrame, alphas: pl.DataFrame, *, min_periods: int, short_share: float
 ) -> pl.DataFrame:
-    """The runs of at least ``min_periods`` periods, and the shorter ones whose own p-value
-    (the run against its baseline) is below ``short_share`` times their series' alpha."""
+    """The runs that are incidents: their own p-value (the run's periods pooled against the
+    baseline of its first) below their series' level (``alpha`` for all units, the
+    Bonferroni share for a segment), and at least ``min_periods`` periods long unless that
+    p-value is below ``short_share`` times the level."""
     p_value = rate_p_value_expr(
         pl.col("hits"), pl.col("users"), pl.col("baseline_hits"), pl.col("baseline_users")
     )
+    level = pl.col("_alpha")
+    lasting = pl.col("periods") >= min_periods
     return (
         runs.join(alphas, on=_SERIES, how="left", nulls_equal=True)
-        .filter((pl.col("periods") >= min_periods) | (p_value < short_share * pl.col("_alpha")))
+        .filter((p_value < level) & (lasting | (p_value < short_share * level)))
         .drop("_alpha")
     )
+
+
+def find_runs(
+    series: pl.DataFrame,
+    grid: Sequence[date],
+    *,
+    grain: Grain,
+    baseline_periods: int,
+    alpha: float,
+    min_fall: float,
+    segment_share: float,
+    min_periods: int | None,
+    short_share: float,
+    start: date | None,
+    end: date | None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The incidents' runs and every tested period, of series keyed by ``from_step`` (an
+    integer: a transition, or a KPI's number), ``dimension`` and ``value`` (``all`` for the
+    series of all units), with ``period``, ``users`` and ``hits``.
+
+    The method of the module doc: every series against its trailing baseline, all units at
+    ``alpha`` and each segment at its Bonferroni share; runs shorter than ``min_periods``
+    kept only when far below their baseline; a segment run overlapping a run of all units of
+    the same ``from_step`` left out (it is listed among that run's segments).
+    """
+    segment_count = (
+        series.filter(pl.col("dimension") != ALL)
+        .select("from_step", "dimension", "value")
+        .unique()
+        .group_by("from_step")
+        .len("segments")
+    )
+    series_alpha = (
+        pl.when(pl.col("dimension") == ALL)
+        .then(pl.lit(alpha))
+        .otherwise(segment_share * alpha / pl.col("segments").fill_null(1).max().over("from_step"))
+    )
+    series = series.join(segment_count, on="from_step", how="left").with_columns(
+        series_alpha.alias("_alpha")
+    )
+    tested = flag_periods(
+        series,
+        keys=_SERIES,
+        periods=grid,
+        baseline_periods=baseline_periods,
+        alpha=alpha,
+        min_change=min_fall,
+        direction="drop",
+    )
+    runs = _confirmed(
+        merge_runs(tested, keys=_SERIES, grain=grain),
+        series.group_by(_SERIES).agg(pl.col("_alpha").max() * GRAIN_SHARE[grain]),
+        min_periods=MIN_PERIODS[grain] if min_periods is None else min_periods,
+        short_share=short_share,
+    )
+    overall = runs.filter(pl.col("dimension") == ALL)
+    segment_runs = runs.filter(pl.col("dimension") != ALL).join(
+        overall.select("from_step", pl.col("start").alias("_s"), pl.col("end").alias("_e")),
+        on="from_step",
+        how="left",
+    )
+    covered = (pl.col("start") < pl.col("_e")) & (pl.col("_s") < pl.col("end"))
+    kept_segments = (
+        segment_runs.with_columns(covered.fill_null(False).alias("_covered"))
+        .group_by([*_SERIES, "start"], maintain_order=True)
+        .agg(pl.all().exclude("_covered", "_s", "_e").first(), pl.col("_covered").any())
+        .filter(~pl.col("_covered"))
+        .drop("_covered")
+    )
+    found = pl.concat([overall, kept_segments.select(overall.columns)])
+    if start is not None:
+        found = found.filter(pl.col("start") >= start)
+    if end is not None:
+        found = found.filter(pl.col("start") < end)
+    found = found.sort(["start", "from_step", "dimension", "value"])
+    return found, tested
 
 
 def detect_incidents(
@@ -260,57 +358,19 @@ def detect_incidents(
     names = units.step_names
     grid = period_grid(units, grain, range(1, units.step_count))
     series = _series(transition_cube(units, dimensions, grid, units.timezone), dimensions)
-    segment_count = (
-        series.filter(pl.col("dimension") != ALL)
-        .select("from_step", "dimension", "value")
-        .unique()
-        .group_by("from_step")
-        .len("segments")
-    )
-    series_alpha = (
-        pl.when(pl.col("dimension") == ALL)
-        .then(pl.lit(alpha))
-        .otherwise(segment_share * alpha / pl.col("segments").fill_null(1).max().over("from_step"))
-    )
-    series = series.join(segment_count, on="from_step", how="left").with_columns(
-        series_alpha.alias("_alpha")
-    )
-    tested = flag_periods(
+    found, tested = find_runs(
         series,
-        keys=_SERIES,
-        periods=grid,
+        grid,
+        grain=grain,
         baseline_periods=baseline_periods,
-        alpha=pl.col("_alpha").max().over(_SERIES),
-        min_change=min_fall,
-        direction="drop",
-        continue_alpha=alpha,
-    )
-    runs = _lasting(
-        merge_runs(tested, keys=_SERIES, grain=grain),
-        series.group_by(_SERIES).agg(pl.col("_alpha").max()),
-        min_periods=MIN_PERIODS[grain] if min_periods is None else min_periods,
+        alpha=alpha,
+        min_fall=min_fall,
+        segment_share=segment_share,
+        min_periods=min_periods,
         short_share=short_share,
+        start=start,
+        end=end,
     )
-    overall = runs.filter(pl.col("dimension") == ALL)
-    segment_runs = runs.filter(pl.col("dimension") != ALL).join(
-        overall.select("from_step", pl.col("start").alias("_s"), pl.col("end").alias("_e")),
-        on="from_step",
-        how="left",
-    )
-    covered = (pl.col("start") < pl.col("_e")) & (pl.col("_s") < pl.col("end"))
-    kept_segments = (
-        segment_runs.with_columns(covered.fill_null(False).alias("_covered"))
-        .group_by([*_SERIES, "start"], maintain_order=True)
-        .agg(pl.all().exclude("_covered", "_s", "_e").first(), pl.col("_covered").any())
-        .filter(~pl.col("_covered"))
-        .drop("_covered")
-    )
-    found = pl.concat([overall, kept_segments.select(overall.columns)])
-    if start is not None:
-        found = found.filter(pl.col("start") >= start)
-    if end is not None:
-        found = found.filter(pl.col("start") < end)
-    found = found.sort(["start", "from_step", "dimension", "value"])
     incidents, segments = _described(found, tested, units, grain, baseline_periods, top_segments)
     step_name = {step: name for step, name in enumerate(names, start=1)}
     periods = tested.filter(pl.col("dimension") == ALL).select(
@@ -341,6 +401,7 @@ def detect_incidents(
 
 _INCIDENT_SCHEMA = {
     "key": pl.String,
+    "kpi": pl.String,
     "from_step": pl.Int32,
     "from_name": pl.String,
     "to_step": pl.Int32,
@@ -415,6 +476,7 @@ def _described(
         incidents.append(
             {
                 "key": key,
+                "kpi": None,
                 "from_step": step,
                 "from_name": from_name,
                 "to_step": step + 1,

@@ -25,6 +25,7 @@ __all__ = [
     "date_span",
     "format_percent",
     "incident_sentence",
+    "kpi_incident_sentence",
     "loop_sentence",
     "lost_noun",
     "period_words",
@@ -144,6 +145,47 @@ def incident_sentence(
         name, before, after = concentrated
         text += f", most of it on {name} ({format_percent(before)} to {format_percent(after)})"
     return f"{text}; about {_about(users_lost)} {lost_noun(to_name, unit)} lost."
+
+
+#: What a KPI incident's lost numerator is called (default: conversions).
+_KPI_NOUNS = {"payment_success_rate": "successful payments"}
+
+
+def kpi_incident_sentence(
+    *,
+    kpi: str,
+    segment: str | None,
+    start: date,
+    end: date,
+    baseline_rate: float,
+    rate: float,
+    baseline_periods: int,
+    grain: Grain,
+    lost: float,
+    concentrated: tuple[str, float, float] | None = None,
+) -> str:
+    """One incident of a rate KPI in words (``end`` exclusive).
+
+    Examples
+    --------
+    >>> print(kpi_incident_sentence(
+    ...     kpi="payment_success_rate", segment="android", start=date(2026, 8, 30),
+    ...     end=date(2026, 9, 4), baseline_rate=0.97, rate=0.62, baseline_periods=4,
+    ...     grain="day", lost=45.2,
+    ... ))  # doctest: +NORMALIZE_WHITESPACE
+    From 30 Aug to 3 Sep 2026, payment_success_rate on android fell from 97% to 62% against
+    the four days before; about 45 successful payments lost.
+    """
+    where = f" on {segment}" if segment else ""
+    text = (
+        f"{date_span(start, end)}, {kpi}{where} fell from {format_percent(baseline_rate)} to "
+        f"{format_percent(rate)} against {period_words(baseline_periods, grain)}"
+    )
+    if concentrated is not None:
+        name, before, after = concentrated
+        text += f", most of it on {name} ({format_percent(before)} to {format_percent(after)})"
+    noun = _KPI_NOUNS.get(kpi, "conversions")
+    return f"{text}; about {_about(lost)} {noun} lost."
 
 
 def loop_sentence(
