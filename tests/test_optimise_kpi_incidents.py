@@ -7,12 +7,14 @@ checkout -> purchase to show it, but daily payment_success_rate on android falls
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 import polars as pl
 import pytest
 
 import journeylib
+from journeylib.cli import main
 from journeylib.errors import DataError
 from journeylib.sample import generate_sample
 
@@ -21,11 +23,12 @@ from journeylib.sample import generate_sample
 def sample(tmp_path_factory: pytest.TempPathFactory):
     result = generate_sample(tmp_path_factory.mktemp("lumen-50k"), users=50_000, seed=7)
     stories = {story.id: story for story in result.stories}
-    return journeylib.load(result.config_path), stories["android_payment_incident"]
+    journey = journeylib.load(result.config_path)
+    return journey, stories["android_payment_incident"], str(result.config_path)
 
 
 def test_the_payment_incident_is_found_daily_with_its_window_segment_and_effect(sample):
-    journey, story = sample
+    journey, story, _ = sample
     first = date.fromisoformat(story.truth["first_day"])
     last = date.fromisoformat(story.truth["last_day"])
     found = journey.kpi_incidents(start="2026-08-24", end="2026-09-07").incidents
@@ -45,7 +48,7 @@ def test_the_payment_incident_is_found_daily_with_its_window_segment_and_effect(
 
 
 def test_no_other_daily_incident_over_the_half_year(sample):
-    journey, story = sample
+    journey, story, _ = sample
     first = date.fromisoformat(story.truth["first_day"])
     last = date.fromisoformat(story.truth["last_day"])
     kpi = journey.kpi_incidents().incidents
@@ -56,7 +59,7 @@ def test_no_other_daily_incident_over_the_half_year(sample):
 
 
 def test_the_periods_of_all_users_are_kept_for_trend_charts(sample):
-    journey, _ = sample
+    journey, _, _ = sample
     result = journey.kpi_incidents(start="2026-08-24", end="2026-09-07")
     periods = result.periods.filter(pl.col("kpi") == "payment_success_rate")
     # the four days before the period serve as the first baseline
@@ -75,6 +78,20 @@ def test_the_periods_of_all_users_are_kept_for_trend_charts(sample):
 
 
 def test_a_kpi_that_is_not_a_rate_is_refused(sample):
-    journey, _ = sample
+    journey, _, _ = sample
     with pytest.raises(DataError, match="aov is a ratio where higher is better"):
         journey.kpi_incidents("aov")
+
+
+def test_the_cli_lists_kpi_incidents_in_the_incidents_json(sample, capsys):
+    journey, _, config = sample
+    argv = ["incidents", config, "--grain", "day", "--kpi", "payment_success_rate"]
+    argv += ["--start", "2026-08-24", "--end", "2026-09-07", "--format", "json"]
+    assert main(argv) == 0
+    listed = [item for item in json.loads(capsys.readouterr().out) if item["kpi"]]
+    expected = journey.kpi_incidents(start="2026-08-24", end="2026-09-07").incidents
+    assert [item["sentence"] for item in listed] == expected["sentence"].to_list()
+    item = listed[0]
+    assert (item["from_step"], item["to_step"]) == (None, None)
+    assert (item["start"], item["end"]) == ("2026-08-30", "2026-09-04")
+    assert item["segment"] == {"dimension": "platform", "value": "android"}

@@ -24,7 +24,13 @@ from journeylib.optimise.experiments import (
     read_experiment,
 )
 from journeylib.optimise.friction import FrictionResult, friction
-from journeylib.optimise.incidents import ALL, IncidentsResult, detect_incidents, incident_key
+from journeylib.optimise.incidents import (
+    ALL,
+    IncidentsResult,
+    detect_incidents,
+    incident_key,
+    merge_incidents,
+)
 from journeylib.optimise.kpi_incidents import (
     DEFAULT_KPIS,
     detect_kpi_incidents,
@@ -58,6 +64,7 @@ __all__ = [
     "kpi_incident_sentence",
     "kpi_rate_series",
     "loop_sentence",
+    "merge_incidents",
     "next_events",
     "read_experiment",
 ]

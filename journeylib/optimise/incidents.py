@@ -64,6 +64,7 @@ __all__ = [
     "detect_incidents",
     "find_runs",
     "incident_key",
+    "merge_incidents",
 ]
 
 #: The segment name of the series of all units.
@@ -503,4 +504,26 @@ def _described(
     return (
         pl.DataFrame(incidents, schema=_INCIDENT_SCHEMA),
         pl.DataFrame(segments, schema=_SEGMENT_SCHEMA),
+    )
+
+
+def merge_incidents(*results: IncidentsResult) -> IncidentsResult:
+    """The incidents of several detections (funnel transitions, rate KPIs) as one result, by
+    ``start``; ``periods`` and the parameters are the first result's.
+
+    Examples
+    --------
+    >>> merge_incidents(journey.incidents(grain="day"), journey.kpi_incidents())  # doctest: +SKIP
+    """
+    first = results[0]
+    return IncidentsResult(
+        incidents=pl.concat([r.incidents for r in results]).sort(
+            ["start", "kpi", "from_step", "dimension", "value"], nulls_last=True
+        ),
+        segments=pl.concat([r.segments for r in results]),
+        periods=first.periods,
+        grain=first.grain,
+        baseline_periods=first.baseline_periods,
+        alpha=first.alpha,
+        min_fall=first.min_fall,
     )
