@@ -320,7 +320,9 @@ def test_encoding_is_a_known_codec_of_a_csv_source(tmp_path):
     assert "'encoding' applies to csv sources only, not to a parquet source" in problem
 
 
-EXPERIMENT = MINIMAL + """\
+EXPERIMENT = (
+    MINIMAL
+    + """\
 experiments:
   checkout_test:
     variant: checkout_variant
@@ -329,6 +331,7 @@ experiments:
     expected_split: [50, 50]
     start: 2026-07-03
 """
+)
 
 
 def test_an_experiment_is_declared_with_its_variant_kpis_split_and_period(tmp_path):
