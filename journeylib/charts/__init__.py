@@ -11,6 +11,7 @@ from journeylib.charts._theme import THEME_NAME, register_theme, use_theme
 from journeylib.charts.channels import channel_comparison
 from journeylib.charts.funnel import funnel_chart
 from journeylib.charts.journey_map import journey_map
+from journeylib.charts.optimise import experiment_chart, incident_chart
 from journeylib.charts.quality import data_quality_panel
 from journeylib.charts.retention import retention_heatmap
 from journeylib.charts.scorecards import kpi_scorecards
@@ -21,8 +22,10 @@ __all__ = [
     "THEME_NAME",
     "channel_comparison",
     "data_quality_panel",
+    "experiment_chart",
     "format_value",
     "funnel_chart",
+    "incident_chart",
     "journey_map",
     "kpi_scorecards",
     "kpi_trend",

@@ -87,6 +87,16 @@ GRAIN_SHARE: dict[Grain, float] = {"day": 1 / 7, "week": 1.0, "month": 1.0}
 #: below this share of its alpha (0.0001 for all units at the default alpha).
 SHORT_SHARE = 0.01
 _SERIES = ["from_step", "dimension", "value"]
+_SERIES_COLUMNS = [
+    "period",
+    "users",
+    "hits",
+    "rate",
+    "baseline_rate",
+    "relative_change",
+    "p_value",
+    "flagged",
+]
 
 
 def incident_key(from_name: str, to_name: str, segment: str | None, start: date) -> str:
@@ -123,6 +133,10 @@ class IncidentsResult:
         ``baseline_rate``, ``relative_change``, ``p_value``, ``flagged``.
     grain, baseline_periods, alpha, min_fall
         The detection's parameters.
+    series
+        Every tested period of every series (all units and each segment): ``kpi`` (null for
+        a transition), ``from_step``, ``dimension``, ``value`` (``all`` for all units) and
+        the columns of ``periods``; see :meth:`series_of`.
     """
 
     incidents: pl.DataFrame
@@ -132,6 +146,33 @@ class IncidentsResult:
     baseline_periods: int
     alpha: float
     min_fall: float
+    series: pl.DataFrame | None = None
+
+    def series_of(self, incident: dict) -> pl.DataFrame | None:
+        """The tested periods of the series an incident was found in (``period``,
+        ``users``, ``hits``, ``rate``, ``baseline_rate``, ``p_value``, ``flagged``), for
+        its chart; ``None`` when the result does not hold its series.
+
+        Examples
+        --------
+        >>> result.series_of(result.incidents.row(0, named=True))  # doctest: +SKIP
+        """
+        if self.series is None:
+            return None
+        which = (
+            pl.col("kpi") == incident["kpi"]
+            if incident.get("kpi")
+            else pl.col("from_step") == incident["from_step"]
+        )
+        return (
+            self.series.filter(
+                which,
+                pl.col("dimension") == (incident["dimension"] or ALL),
+                pl.col("value") == (incident["value"] or ALL),
+            )
+            .select(_SERIES_COLUMNS)
+            .sort("period")
+        )
 
 
 def _series(cube: pl.DataFrame, dimensions: Sequence[str]) -> pl.DataFrame:
@@ -397,6 +438,7 @@ def detect_incidents(
         baseline_periods=baseline_periods,
         alpha=alpha,
         min_fall=min_fall,
+        series=tested.select(pl.lit(None, pl.String).alias("kpi"), *_SERIES, *_SERIES_COLUMNS),
     )
 
 
@@ -526,4 +568,7 @@ def merge_incidents(*results: IncidentsResult) -> IncidentsResult:
         baseline_periods=first.baseline_periods,
         alpha=first.alpha,
         min_fall=first.min_fall,
+        series=pl.concat([r.series for r in results if r.series is not None])
+        if any(r.series is not None for r in results)
+        else None,
     )

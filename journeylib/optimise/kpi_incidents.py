@@ -27,6 +27,7 @@ from journeylib.optimise._trailing import rate_p_value
 from journeylib.optimise.incidents import (
     _INCIDENT_SCHEMA,
     _SEGMENT_SCHEMA,
+    _SERIES_COLUMNS,
     ALL,
     SEGMENT_SHARE,
     SHORT_SHARE,
@@ -250,6 +251,15 @@ def detect_kpi_incidents(
         baseline_periods=baseline_periods,
         alpha=alpha,
         min_fall=min_fall,
+        series=tested.select(
+            pl.col("from_step")
+            .replace_strict({i: n for n, i in number.items()}, return_dtype=pl.String)
+            .alias("kpi"),
+            pl.col("from_step").cast(pl.Int32),
+            "dimension",
+            "value",
+            *_SERIES_COLUMNS,
+        ),
     )
 
 

@@ -24,6 +24,7 @@ from journeylib.periods import Grain
 __all__ = [
     "date_span",
     "format_percent",
+    "friction_sentence",
     "incident_sentence",
     "kpi_incident_sentence",
     "loop_sentence",
@@ -186,6 +187,47 @@ def kpi_incident_sentence(
         text += f", most of it on {name} ({format_percent(before)} to {format_percent(after)})"
     noun = _KPI_NOUNS.get(kpi, "conversions")
     return f"{text}; about {_about(lost)} {noun} lost."
+
+
+def friction_sentence(
+    *,
+    from_name: str,
+    to_name: str,
+    users: int,
+    lost: int,
+    unit: str = "user_id",
+    segment: str | None = None,
+    segment_rate: float | None = None,
+    others_rate: float | None = None,
+    segment_lost: float | None = None,
+) -> str:
+    """The top friction point in words: the transition losing most units and, when one
+    converts significantly worse there, its worst segment.
+
+    Examples
+    --------
+    >>> print(friction_sentence(
+    ...     from_name="product_view", to_name="add_to_cart", users=41_000, lost=26_500,
+    ...     segment="social", segment_rate=0.14, others_rate=0.38, segment_lost=1_480,
+    ... ))  # doctest: +NORMALIZE_WHITESPACE
+    The largest loss is at product_view → add_to_cart: about 26,500 of 41,000 users (65%) did
+    not go on; social converts worst there, 14% against 38% for the others (about 1,500 users
+    lost).
+    """
+    noun = "users" if unit == "user_id" else unit.removesuffix("_id").replace("_", " ") + "s"
+    share = format_percent(lost / users) if users else "no"
+    text = (
+        f"The largest loss is at {from_name} → {to_name}: about {_about(lost)} of "
+        f"{_about(users)} {noun} ({share}) did not go on"
+    )
+    if segment is not None and segment_rate is not None and others_rate is not None:
+        text += (
+            f"; {segment} converts worst there, {format_percent(segment_rate)} against "
+            f"{format_percent(others_rate)} for the others"
+        )
+        if segment_lost is not None:
+            text += f" (about {_about(segment_lost)} {noun} lost)"
+    return text + "."
 
 
 def loop_sentence(

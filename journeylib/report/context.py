@@ -23,7 +23,7 @@ import polars as pl
 from journeylib.charts import format_value
 from journeylib.journey import Journey, load
 from journeylib.periods import Grain, local_bound, previous_period
-from journeylib.report import display
+from journeylib.report import _optimise_sections, display
 from journeylib.report.inputs import (
     check_comparison,
     check_funnel,
@@ -198,6 +198,7 @@ class ReportContext:
             previous_overall=before.overall,
             currency=self.currency,
             quarantined=self.journey.quality.rows_quarantined,
+            findings=_optimise_sections.finding_sentences(self),
         )
         display.show_headline(sentences)
 
@@ -295,6 +296,15 @@ class ReportContext:
                 f"{in_progress:,} users are still inside their conversion window and counted as "
                 "in progress, not as lost."
             )
+
+    def show_friction(self) -> None:
+        """Where the funnel loses users, the segments converting worse and the period's
+        incidents with their charts (:mod:`journeylib.report._optimise_sections`)."""
+        _optimise_sections.show_friction(self)
+
+    def show_experiments(self) -> None:
+        """The readout of every experiment the config declares (nothing when none)."""
+        _optimise_sections.show_experiments(self)
 
     def show_retention(self, cohorts: int = 8) -> None:
         """Weekly (or monthly) cohort retention for the last cohorts before the period end."""
