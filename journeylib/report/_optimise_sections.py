@@ -86,7 +86,7 @@ def report_incidents(ctx: ReportContext):
             merged = replace(
                 merged,
                 incidents=overlapping,
-                segments=merged.segments.filter(pl.col("key").is_in(overlapping["key"])),
+                segments=merged.segments.filter(pl.col("key").is_in(overlapping["key"].to_list())),
             )
         ctx._cache["incidents"] = merged
     return ctx._cache["incidents"]
