@@ -42,11 +42,14 @@ def experiment_chart(variants: pl.DataFrame, *, kpi: str, rate: bool = True) -> 
     y = alt.Y("variant:N", title=None, sort=None)
     x_title = f"{kpi} (95% interval)"
     base = alt.Chart(frame).encode(y=y)
+    # the axis spans the intervals, not zero: the bars are what the reader compares
+    scale = alt.Scale(zero=False, nice=True)
     bars = base.mark_rule(strokeWidth=3, color=NEUTRAL).encode(
-        x=alt.X("ci_low:Q", title=x_title, axis=alt.Axis(format=number)), x2="ci_high:Q"
+        x=alt.X("ci_low:Q", title=x_title, axis=alt.Axis(format=number), scale=scale),
+        x2="ci_high:Q",
     )
     points = base.mark_point(filled=True, size=90, color=PALETTE[0]).encode(
-        x=alt.X("value:Q", title=x_title, axis=alt.Axis(format=number)),
+        x=alt.X("value:Q", title=x_title, axis=alt.Axis(format=number), scale=scale),
         tooltip=[
             alt.Tooltip("variant:N"),
             *(alt.Tooltip(f"{c}:Q", format=number) for c in ("value", "ci_low", "ci_high")),
