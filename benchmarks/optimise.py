@@ -8,7 +8,7 @@ Run from the repository root::
 The funnel is the engine benchmark's: 5 steps (visit, product_view, add_to_cart, checkout,
 purchase), a 7-day window, entries over 26 weeks (2026-05-04 to 2026-11-02), the data's last
 timestamp known. "incidents" is what ``journey incidents --grain week`` computes: the per-unit
-funnel (:func:`journeylib._funnel_units.funnel_units`) and the weekly detection
+funnel (:func:`journeylib.funnel.units.funnel_units`) and the weekly detection
 (:func:`journeylib.optimise.detect_incidents`), with the segments of no dimension, of one
 (``platform``) and of every dimension of the sample (platform, channel, country, campaign,
 checkout_variant). The tasks run one after another in rounds (every task once a round, a
@@ -40,8 +40,8 @@ sys.path[:0] = [str(HERE)]
 from _generate import bench_data  # noqa: E402
 from engine import END, FUNNEL_ROLES, FUNNEL_WINDOW, SIZES, START  # noqa: E402
 
-from journeylib._funnel_units import funnel_units  # noqa: E402
 from journeylib.funnel import compute_funnel  # noqa: E402
+from journeylib.funnel.units import funnel_units  # noqa: E402
 from journeylib.optimise import detect_incidents  # noqa: E402
 from journeylib.periods import local_bound  # noqa: E402
 

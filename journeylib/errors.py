@@ -39,6 +39,16 @@ class ConfigError(JourneyError):
         super().__init__("\n".join([head, *(f"  - {p}" for p in self.problems)]))
 
 
+class ScheduleError(ConfigError):
+    """The schedule file or its state file cannot be used; each problem is located."""
+
+    def __init__(self, file: str, problems: list[str]) -> None:
+        super().__init__(file, problems)
+        count = len(self.problems)
+        head = f"{file}: {count} problem{'s' if count != 1 else ''} in the schedule"
+        Exception.__init__(self, "\n".join([head, *(f"  - {p}" for p in self.problems)]))
+
+
 class SourceError(JourneyError):
     """A source cannot be read at all (missing file, unreadable format, refused connection)."""
 

@@ -18,12 +18,12 @@ from typing import Literal
 
 import polars as pl
 
-from journeylib._duration import parse_window
 from journeylib.config import JourneyConfig
+from journeylib.config.schema import is_known_role
+from journeylib.data import LoadedTables, load_tables
 from journeylib.errors import DataError
-from journeylib.loading import LoadedTables, load_tables
-from journeylib.periods import Grain, align, local_bound
-from journeylib.schema import is_known_role
+from journeylib.periods import parse_window
+from journeylib.periods.calendar import Grain, align, local_bound
 
 __all__ = ["Journey", "load"]
 

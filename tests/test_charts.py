@@ -25,7 +25,7 @@ from journeylib.charts import (
 )
 from journeylib.charts._theme import BAD, GOOD, MISSING, NEUTRAL, PALETTE
 from journeylib.errors import DataError
-from journeylib.surveys import score_distribution
+from journeylib.kpis.surveys import score_distribution
 
 D1, D2 = date(2026, 1, 5), date(2026, 1, 12)
 

@@ -8,7 +8,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from journeylib._cli_table import (
+from journeylib.cli._table import (
     MAX_CELL,
     fit_cell,
     funnel_text,

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from journeylib.config import config_from_dict, load_config
+from journeylib.config.stages import DEFAULT_STAGES
 from journeylib.errors import ConfigError
-from journeylib.stages import DEFAULT_STAGES
 
 MINIMAL = """\
 name: Acme

@@ -32,8 +32,6 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from journeylib.errors import ConfigError, JourneyError
-from journeylib.report._delivery import DeliveryJournal, DeliveryJournalError, deliver
-from journeylib.report._mail_inline import inline_styles
 from journeylib.report.email import (
     Attachment,
     EmailBody,
@@ -46,6 +44,8 @@ from journeylib.report.email import (
     email_body_from_notebook,
     send_message,
 )
+from journeylib.report.email._delivery import DeliveryJournal, DeliveryJournalError, deliver
+from journeylib.report.email._inline import inline_styles
 
 SENDER = "reports@example.com"
 ALICE = "alice@example.com"

@@ -13,11 +13,11 @@ from numba.typed import List
 from polars.testing import assert_frame_equal
 from test_funnel import random_events
 
-import journeylib._funnel_dense
-import journeylib.funnel
-from journeylib._funnel_dense import dense_applies, match_first_attempts
-from journeylib._funnel_match import SEGMENT, UNIT, add_order_key, event_code, match_units
+import journeylib.funnel._dense
+import journeylib.funnel.compute
 from journeylib.funnel import compute_funnel
+from journeylib.funnel._dense import dense_applies, match_first_attempts
+from journeylib.funnel._match import SEGMENT, UNIT, add_order_key, event_code, match_units
 
 START = datetime(2026, 3, 2, tzinfo=UTC)
 END = datetime(2026, 3, 4, tzinfo=UTC)
@@ -76,8 +76,8 @@ LAYOUT_IDS = ["default", "one-row-batches", "one-partition"]
 
 def _layout(monkeypatch: pytest.MonkeyPatch, layout: tuple) -> int | None:
     chunk_size, partition_bits, block_rows = layout
-    monkeypatch.setattr(journeylib._funnel_dense, "PARTITION_BITS", partition_bits)
-    monkeypatch.setattr(journeylib._funnel_dense, "BLOCK_ROWS", block_rows)
+    monkeypatch.setattr(journeylib.funnel._dense, "PARTITION_BITS", partition_bits)
+    monkeypatch.setattr(journeylib.funnel._dense, "BLOCK_ROWS", block_rows)
     return chunk_size
 
 
@@ -160,10 +160,10 @@ def test_whole_funnel_table_is_the_same_on_both_paths(monkeypatch, ordered, opti
         **options,
     }
     _, partition_bits, block_rows = layout
-    monkeypatch.setattr(journeylib._funnel_dense, "PARTITION_BITS", partition_bits)
-    monkeypatch.setattr(journeylib._funnel_dense, "BLOCK_ROWS", block_rows)
+    monkeypatch.setattr(journeylib.funnel._dense, "PARTITION_BITS", partition_bits)
+    monkeypatch.setattr(journeylib.funnel._dense, "BLOCK_ROWS", block_rows)
     dense = compute_funnel(events.lazy(), **arguments)
-    monkeypatch.setattr(journeylib.funnel, "dense_applies", lambda *_, **__: False)
+    monkeypatch.setattr(journeylib.funnel.compute, "dense_applies", lambda *_, **__: False)
     general = compute_funnel(events.lazy(), **arguments)
     assert dense.steps.filter(pl.col("step") == 1)["users"].sum() > 1000
     assert dense.in_progress == general.in_progress
@@ -173,7 +173,7 @@ def test_whole_funnel_table_is_the_same_on_both_paths(monkeypatch, ordered, opti
 def _both_paths(monkeypatch, events: pl.DataFrame, **arguments) -> tuple:
     dense = compute_funnel(events.lazy(), **arguments)
     with monkeypatch.context() as patched:
-        patched.setattr(journeylib.funnel, "dense_applies", lambda *_, **__: False)
+        patched.setattr(journeylib.funnel.compute, "dense_applies", lambda *_, **__: False)
         general = compute_funnel(events.lazy(), **arguments)
     return dense, general
 
@@ -181,7 +181,7 @@ def _both_paths(monkeypatch, events: pl.DataFrame, **arguments) -> tuple:
 @pytest.mark.parametrize("partition_bits", [0, 7])
 def test_a_partition_of_many_units_grows_its_table(monkeypatch, partition_bits):
     """6,000 units; in one partition, the table (first 4,096 slots, half full at most) grows."""
-    monkeypatch.setattr(journeylib._funnel_dense, "PARTITION_BITS", partition_bits)
+    monkeypatch.setattr(journeylib.funnel._dense, "PARTITION_BITS", partition_bits)
     events = random_events(seed=11, n_events=60_000, n_users=6_000)
     dense, general = _both_paths(
         monkeypatch,
@@ -206,7 +206,7 @@ def test_a_growing_table_keeps_every_unit_and_its_smallest_key(seed, segmented):
     key (keys are coarse here: many ties) the code of the smallest value wins; the ranks
     are reversed, so that this is the largest code.
     """
-    from journeylib._funnel_kernels import match_partition, partition_batch, unwritten
+    from journeylib.funnel._kernels import match_partition, partition_batch, unwritten
 
     rng = np.random.default_rng(seed)
     hashes = np.unique(rng.integers(-(2**63), 2**63 - 1, 100_000, dtype=np.int64))

@@ -170,7 +170,7 @@ def test_a_config_that_maps_no_role_has_no_such_problem(tmp_path: Path) -> None:
 def test_steps_are_checked_when_there_are_too_many_names_to_keep(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import journeylib.validate as validate
+    import journeylib.validate.table as validate
 
     monkeypatch.setattr(validate, "EVENT_NAMES_KEPT", 2)
     journey = _journey(tmp_path)
@@ -182,7 +182,7 @@ def test_steps_are_checked_when_there_are_too_many_names_to_keep(
 def test_no_role_occurring_is_found_when_there_are_too_many_names_to_keep(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import journeylib.validate as validate
+    import journeylib.validate.table as validate
 
     monkeypatch.setattr(validate, "EVENT_NAMES_KEPT", 1)
     journey = _journey(tmp_path, INTEGER_EVENTS)

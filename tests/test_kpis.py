@@ -16,9 +16,9 @@ import pytest
 
 import journeylib.kpis as kpis
 from journeylib.config import JourneyConfig, config_from_dict
+from journeylib.config.schema import ROLES
+from journeylib.config.stages import KPI_NAMES
 from journeylib.errors import DataError
-from journeylib.schema import ROLES
-from journeylib.stages import KPI_NAMES
 
 W = date(2026, 1, 5)
 W_END = date(2026, 1, 12)

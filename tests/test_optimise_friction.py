@@ -14,8 +14,8 @@ from statsmodels.stats.proportion import proportions_ztest
 from story_free import journey_events
 from test_optimise_incidents import units_of
 
-from journeylib._funnel_units import funnel_units
 from journeylib.funnel import compute_funnel
+from journeylib.funnel.units import funnel_units
 from journeylib.optimise import LEFT, correlation, friction, next_events
 
 T0 = datetime(2026, 1, 5, tzinfo=UTC)

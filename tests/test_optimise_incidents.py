@@ -11,7 +11,7 @@ from scipy.stats import fisher_exact
 from statsmodels.stats.proportion import proportions_ztest
 from story_free import STEPS, Drop, journey_events
 
-from journeylib._funnel_units import funnel_units
+from journeylib.funnel.units import funnel_units
 from journeylib.optimise import detect_incidents, detect_loops, incident_key
 
 START = date(2026, 1, 5)  # a Monday

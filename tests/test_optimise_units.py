@@ -8,9 +8,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from journeylib._funnel_units import UNIT_KEY, funnel_units
 from journeylib.errors import SchemaError
 from journeylib.funnel import compute_funnel
+from journeylib.funnel.units import UNIT_KEY, funnel_units
 
 START, END = datetime(2026, 1, 5, tzinfo=UTC), datetime(2026, 1, 20, tzinfo=UTC)
 WINDOW = timedelta(days=3)

@@ -212,7 +212,7 @@ def test_the_project_kernel_runs_this_environments_python():
     # make venv registers it; reports, the dashboard and JupyterLab run notebooks in it
     from jupyter_client.kernelspec import KernelSpecManager
 
-    from journeylib.report._kernel import KERNEL_NAME
+    from journeylib.report.kernel import KERNEL_NAME
 
     spec = KernelSpecManager().get_kernel_spec(KERNEL_NAME)
     assert Path(spec.argv[0]).resolve() == Path(sys.executable).resolve()

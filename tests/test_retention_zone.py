@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 import polars as pl
 import pytest
 
-from journeylib._retention_zone import _transitions, local_period_start
 from journeylib.periods import period_start_expr
+from journeylib.periods.zone import _transitions, local_period_start
 
 ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu"]
 GRAINS = ["day", "week", "month"]

@@ -213,7 +213,7 @@ def test_force_replaces_only_the_samples_own_files(tmp_path: Path) -> None:
 
 
 def test_an_interrupted_first_write_leaves_nothing(tmp_path: Path, monkeypatch) -> None:
-    import journeylib.sample as sample_module
+    import journeylib.sample.company as sample_module
 
     def disk_full(frame, folder):
         (folder / "month=2026-05").mkdir(parents=True)
@@ -228,7 +228,7 @@ def test_an_interrupted_first_write_leaves_nothing(tmp_path: Path, monkeypatch) 
 def test_an_interrupted_forced_write_never_leaves_a_config_over_half_the_data(
     tmp_path: Path, monkeypatch
 ) -> None:
-    import journeylib._sample_write as writing
+    import journeylib.sample._write as writing
 
     generate_sample(tmp_path, users=300, days=60, seed=1)
     (tmp_path / "mine.txt").write_text("keep me")

@@ -21,9 +21,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from journeylib._cli_schedule import add_schedule_commands
+from journeylib.cli._schedule import add_schedule_commands
 from journeylib.errors import JourneyError
-from journeylib.report._cron import CronError, next_slot, parse_cron, slots_between
 from journeylib.report.email import MailSettingsError
 from journeylib.report.schedule import (
     MAX_ATTEMPTS,
@@ -37,6 +36,7 @@ from journeylib.report.schedule import (
     schedule_from_dict,
     tick,
 )
+from journeylib.report.schedule.cron import CronError, next_slot, parse_cron, slots_between
 
 BERLIN = "Europe/Berlin"
 

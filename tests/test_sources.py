@@ -19,10 +19,10 @@ from conftest import require_system_tool
 from polars.testing import assert_frame_equal
 from postgres import free_port, temporary_postgres
 
-from journeylib._sql_source import _scrub, quote_table_name
 from journeylib.config import SourceConfig
+from journeylib.data import available_columns, scan_source
+from journeylib.data._sql_source import _scrub, quote_table_name
 from journeylib.errors import SourceError
-from journeylib.sources import available_columns, scan_source
 
 
 def read(source: SourceConfig) -> pl.DataFrame:
@@ -461,7 +461,7 @@ def test_require_system_tool_fails_under_ci(monkeypatch):
 def _load_failure(tmp_path: Path, name: str, data: bytes, **source) -> str:
     """The message of loading a journey whose events are ``data`` (read at validation)."""
     from journeylib.config import config_from_dict
-    from journeylib.loading import load_tables
+    from journeylib.data import load_tables
 
     (tmp_path / name).write_bytes(data)
     config = config_from_dict(

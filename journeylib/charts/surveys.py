@@ -47,7 +47,7 @@ def survey_distribution(distribution: pl.DataFrame, *, survey: str) -> alt.Layer
     Parameters
     ----------
     distribution
-        The frame of :func:`journeylib.surveys.score_distribution` (collected).
+        The frame of :func:`journeylib.kpis.surveys.score_distribution` (collected).
     survey
         ``"nps"``, ``"csat"`` or ``"ces"``.
 

@@ -7,8 +7,8 @@ Importing this package registers every definition; :data:`REGISTRY` maps each na
 from __future__ import annotations
 
 from journeylib.kpis import advocacy, awareness, purchase, retention, usage
-from journeylib.kpis._inputs import KpiInputs, build_inputs, explain_inputs
-from journeylib.kpis._registry import KPI, REGISTRY, get_kpi
+from journeylib.kpis._inputs import KpiInputs, build_inputs, explain_inputs, user_key
+from journeylib.kpis._registry import KPI, REGISTRY, ExperimentKind, get_kpi
 from journeylib.kpis._table import (
     KPI_TABLE_COLUMNS,
     check_kpi_names,
@@ -21,6 +21,7 @@ __all__ = [
     "KPI",
     "KPI_TABLE_COLUMNS",
     "REGISTRY",
+    "ExperimentKind",
     "KpiInputs",
     "build_inputs",
     "check_kpi_names",
@@ -29,6 +30,7 @@ __all__ = [
     "explain_inputs",
     "get_kpi",
     "kpis_of_journey",
+    "user_key",
 ]
 
 del advocacy, awareness, purchase, retention, usage

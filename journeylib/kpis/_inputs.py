@@ -17,7 +17,7 @@ import polars as pl
 
 from journeylib.config import JourneyConfig
 from journeylib.errors import DataError
-from journeylib.periods import (
+from journeylib.periods.calendar import (
     Grain,
     align,
     local_bound,

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import polars as pl
 
-from journeylib import _lifetime_value as lifetime_value
+from journeylib.kpis import lifetime_value
 from journeylib.kpis._common import finish, keys, ratio
 from journeylib.kpis._inputs import MICRO, KpiInputs, flag, revenue_micro
 from journeylib.kpis._registry import register

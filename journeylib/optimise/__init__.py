@@ -2,7 +2,7 @@
 sections 6 and 7).
 
 Pure functions on the validated tables (or on the per-unit funnel frame of
-:func:`journeylib._funnel_units.funnel_units`) returning tidy Polars frames in frozen result
+:func:`journeylib.funnel.units.funnel_units`) returning tidy Polars frames in frozen result
 records, with the plain-English sentences the report, the alerts and the CLI show.
 
 Examples
@@ -15,7 +15,7 @@ Examples
 
 from __future__ import annotations
 
-from journeylib._funnel_units import FunnelUnits, funnel_units
+from journeylib.funnel import FunnelUnits, funnel_units
 from journeylib.optimise.correlation import correlation
 from journeylib.optimise.experiments import (
     ExperimentReadout,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as distributions
 
-from journeylib.kpis._registry import ExperimentKind
+from journeylib.kpis import ExperimentKind
 from journeylib.stats import (
     difference_interval,
     minimum_detectable_effect,

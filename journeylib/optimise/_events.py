@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from journeylib._funnel_units import UNIT_KEY, FunnelUnits
+from journeylib.funnel import UNIT_KEY, FunnelUnits
 
 __all__ = ["unit_events"]
 

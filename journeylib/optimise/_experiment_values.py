@@ -18,8 +18,7 @@ import polars as pl
 
 from journeylib.config import JourneyConfig
 from journeylib.errors import DataError
-from journeylib.kpis import KPI, KpiInputs, build_inputs
-from journeylib.kpis._inputs import user_key
+from journeylib.kpis import KPI, KpiInputs, build_inputs, user_key
 from journeylib.periods import local_bound
 
 __all__ = ["USER", "assign_variants", "per_user_values"]

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from journeylib._funnel_units import FunnelUnits, step_time
+from journeylib.funnel import FunnelUnits, step_time
 from journeylib.periods import Grain, local_bound, period_starts
 
 __all__ = [

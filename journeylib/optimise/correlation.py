@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from journeylib._funnel_units import UNIT_KEY, FunnelUnits, step_time
+from journeylib.funnel import UNIT_KEY, FunnelUnits, step_time
 from journeylib.optimise._events import unit_events
 from journeylib.optimise._units import value_text
 from journeylib.stats import holm_adjust, odds_ratio

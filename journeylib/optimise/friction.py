@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from journeylib._funnel_units import FunnelUnits
+from journeylib.funnel import FunnelUnits
 from journeylib.optimise._units import transition_rows, value_text
 from journeylib.stats import (
     difference_interval,
@@ -199,7 +199,7 @@ def friction(
     Parameters
     ----------
     units
-        The per-unit funnel (:func:`journeylib._funnel_units.funnel_units`).
+        The per-unit funnel (:func:`journeylib.funnel.units.funnel_units`).
     dimensions
         Dimensions whose values are tested (default: the dimensions ``units`` carries).
         A null value is a segment of its own.

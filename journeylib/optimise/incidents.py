@@ -7,7 +7,7 @@ and consecutive flagged periods merge into one incident.
 
 How it is computed, in one pass per grain:
 
-- the per-unit funnel frame (:func:`journeylib._funnel_units.funnel_units`) is collected once;
+- the per-unit funnel frame (:func:`journeylib.funnel.units.funnel_units`) is collected once;
 - each unit counts at transition k -> k+1 in the period (local to the journey's time zone) in
   which it reached step k, as converted when it reached k+1; units whose window had not
   closed by the end of the data are left out, converted or not (counting only their quick
@@ -43,7 +43,7 @@ from datetime import date
 
 import polars as pl
 
-from journeylib._funnel_units import FunnelUnits
+from journeylib.funnel import FunnelUnits
 from journeylib.optimise._trailing import (
     flag_periods,
     merge_runs,

@@ -36,7 +36,7 @@ from journeylib.optimise.incidents import (
     find_runs,
 )
 from journeylib.optimise.sentences import kpi_incident_sentence, segment_label, segment_name
-from journeylib.periods import Grain, align, period_starts, previous_period
+from journeylib.periods.calendar import Grain, align, period_starts, previous_period
 
 __all__ = [
     "DEFAULT_KPIS",

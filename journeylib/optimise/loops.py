@@ -20,7 +20,7 @@ from datetime import timedelta
 
 import polars as pl
 
-from journeylib._funnel_units import UNIT_KEY, FunnelUnits, step_time
+from journeylib.funnel import UNIT_KEY, FunnelUnits, step_time
 from journeylib.optimise._events import unit_events
 from journeylib.optimise._trailing import flag_periods, merge_runs, rate_p_value
 from journeylib.optimise._units import closed

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from journeylib._funnel_units import UNIT_KEY, FunnelUnits, step_time
+from journeylib.funnel import UNIT_KEY, FunnelUnits, step_time
 from journeylib.optimise._events import unit_events
 
 __all__ = ["LEFT", "next_events"]

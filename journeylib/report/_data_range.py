@@ -56,9 +56,9 @@ def event_span(config: JourneyConfig, filters: Mapping[str, list[str]]) -> Event
     DataError
         When a filter names a column the events do not have, or no timestamp is valid.
     """
-    from journeylib._validate_convert import value_name
-    from journeylib.sources import scan_source
-    from journeylib.validate import _plan
+    from journeylib.data import scan_source
+    from journeylib.validate import value_name
+    from journeylib.validate.table import _plan
 
     source = config.sources.events
     if source.kind not in _FILE_KINDS:

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from journeylib.errors import DataError
-from journeylib.periods import Grain, align, next_period_start, previous_period
+from journeylib.periods.calendar import Grain, align, next_period_start, previous_period
 
 __all__ = ["GRAINS", "RELATIVE", "ReportPeriod", "check_as_of", "check_grain", "resolve_period"]
 

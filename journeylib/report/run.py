@@ -13,7 +13,7 @@ report is to be emailed, the SMTP settings of the environment. A period that the
 empty is refused the same way (:class:`~journeylib.report._data_range.EmptyPeriodError`).
 
 Interrupted runs: SIGINT raises ``KeyboardInterrupt`` and SIGTERM
-:class:`~journeylib.report._kernel.Terminated`; either stops the kernel and removes the staging
+:class:`~journeylib.report.kernel.Terminated`; either stops the kernel and removes the staging
 folder before it propagates (``journey report run`` exits 130 or 143). A run killed outright
 (SIGKILL) leaves its staging folder behind; the next run of the same report removes staging
 folders whose process is gone (never a live one's), and puts back a previous report that a kill
@@ -36,7 +36,7 @@ from typing import Any
 import nbformat
 
 from journeylib.errors import JourneyError
-from journeylib.report._mail_errors import MailSettingsError
+from journeylib.report.email import MailSettingsError
 
 __all__ = ["MailSettingsError", "ReportResult", "find_notebook", "run_report"]
 
@@ -125,7 +125,7 @@ def run_report(
         email is to be sent).
     deliveries
         The schedule's delivery record of this slot
-        (:class:`journeylib.report._delivery.SlotDeliveries`): a retried slot mails only the
+        (:class:`journeylib.report.email._delivery.SlotDeliveries`): a retried slot mails only the
         recipients it has not mailed yet, and alerts the owner at most once.
 
     Returns
@@ -146,8 +146,8 @@ def run_report(
     """
     import papermill
 
-    from journeylib.report._kernel import KERNEL_NAME, report_kernel, require_kernel
     from journeylib.report._staging import clean_stale, discard
+    from journeylib.report.kernel import KERNEL_NAME, report_kernel, require_kernel
     from journeylib.report.parameters import (
         check_parameters,
         check_report_data,
@@ -324,8 +324,8 @@ def _alert(
 
     With a delivery record, an alert an earlier attempt of the slot sent is not sent again.
     """
-    from journeylib.report._delivery import deliver, mail_error_text
     from journeylib.report.email import build_failure_alert
+    from journeylib.report.email._delivery import deliver, mail_error_text
 
     try:
         settings = smtp or _mail_settings("the owner alert")
@@ -355,13 +355,13 @@ def _email(
 ) -> ReportResult:
     from dataclasses import replace
 
-    from journeylib.report._delivery import deliver, mail_error_text
     from journeylib.report.email import (
         Attachment,
         SmtpSettings,
         build_message,
         email_body_from_notebook,
     )
+    from journeylib.report.email._delivery import deliver, mail_error_text
 
     try:
         settings = smtp or SmtpSettings.from_env()
