@@ -21,6 +21,8 @@ import papermill
 import pytest
 from test_report import NOTEBOOKS, REPORT_NOTEBOOK, published_report, small_sample_config
 
+import journeylib
+
 SANITIZE = Path(__file__).with_name("nbval_sanitize.cfg")
 NOTEBOOK_PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
 #: The report notebook's parameters, in order, with the annotation of each one.
@@ -38,11 +40,25 @@ REPORT_PARAMETERS = {
 }
 #: Code cells of the report notebook once Papermill injected its parameters cell.
 REPORT_CODE_CELLS = 13
-_TYPES = {"str": str, "int": int, "dict": dict, "list": list, "None": type(None)}
+_TYPES = {
+    "str": str,
+    "int": int,
+    "float": float,
+    "bool": bool,
+    "dict": dict,
+    "list": list,
+    "None": type(None),
+}
 
 
-def sample_parameters(factory: pytest.TempPathFactory) -> dict[str, Any]:
-    return {"config_path": str(small_sample_config(factory)), "as_of": "data_end"}
+def sample_parameters(
+    factory: pytest.TempPathFactory, notebook: Path = REPORT_NOTEBOOK
+) -> dict[str, Any]:
+    config = str(small_sample_config(factory))
+    if notebook.stem == "experiment_readout":
+        # the sample's config declares the checkout test: the readout's default experiment
+        return {"config": config}
+    return {"config_path": config, "as_of": "data_end"}
 
 
 # --------------------------------------------------------------------------- parameters
@@ -109,7 +125,7 @@ def executed(notebook: Path, factory: pytest.TempPathFactory) -> Any:
         papermill.execute_notebook(
             str(notebook),
             str(output),
-            parameters=sample_parameters(factory),
+            parameters=sample_parameters(factory, notebook),
             kernel_name="python3",
             cwd=str(notebook.parent),
             progress_bar=False,
@@ -224,3 +240,41 @@ def test_two_runs_of_the_report_agree_once_sanitised(tmp_path_factory):
     assert len(first) == len(second) > 20
     assert first != second  # generation time and run time differ between real runs
     assert sanitised(first) == sanitised(second)
+
+
+def test_the_experiment_readout_reads_the_declared_test_with_its_verdicts(tmp_path_factory):
+    notebook = NOTEBOOKS / "experiment_readout.ipynb"
+    result = executed(notebook, tmp_path_factory)
+    roles = [
+        output.get("metadata", {}).get("journeylib", {}).get("role")
+        for cell in result.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+    ]
+    assert roles[:2] == ["run", "headline"]
+    assert roles.count("chart") == 2  # conversion_rate and aov, each with its interval bars
+    journey = journeylib.load(small_sample_config(tmp_path_factory))
+    declared = journey.config.experiments["checkout_test"]
+    expected = journey.experiment(
+        declared.variant,
+        declared.kpis,
+        start=declared.start,
+        control=declared.control,
+        expected_split=declared.expected_split,
+    )
+    headline = next(
+        output
+        for cell in result.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+        if output.get("metadata", {}).get("journeylib", {}).get("role") == "headline"
+    )
+    text = headline["data"]["text/plain"]
+    assert text == "\n".join(f"- {readout.verdict}" for readout in expected.readouts)
+
+
+def test_the_experiment_readout_defines_no_function_or_class():
+    notebook = nbformat.read(NOTEBOOKS / "experiment_readout.ipynb", as_version=4)
+    code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
+    tree = ast.parse(code)
+    assert not [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.ClassDef)]
