@@ -15,22 +15,30 @@ Examples
 from __future__ import annotations
 
 import html
+import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from journeylib import Journey, load
 from journeylib._format import format_count
+from journeylib.config import JourneyConfig
 from journeylib.errors import DataError
 from journeylib.optimise import ExperimentResult
 from journeylib.optimise.sentences import format_percent
 from journeylib.report import display
 
-__all__ = ["ExperimentReport", "parse_experiment_period"]
+__all__ = [
+    "ExperimentReport",
+    "check_readout_parameters",
+    "parse_experiment_period",
+    "readout_settings",
+]
 
 _PERIOD = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
 
@@ -58,6 +66,87 @@ def parse_experiment_period(text: str) -> tuple[date | None, date | None]:
     if start >= end:
         raise DataError(f"experiment_period {text!r} is empty: {start} is not before {end}")
     return start, end
+
+
+def readout_settings(
+    config: JourneyConfig,
+    *,
+    experiment: str | None = None,
+    variant: str | None = None,
+    kpis: Sequence[str] = (),
+    experiment_period: str = "",
+    control: str | None = None,
+    expected_split: Sequence[float] | None = None,
+) -> dict[str, Any]:
+    """The readout's settings: the declared experiment's, overridden by those given.
+
+    Raises
+    ------
+    DataError
+        An experiment the config does not declare, no variant column or KPI, an unknown
+        KPI, a bad period.
+    """
+    from journeylib.kpis import check_kpi_names
+
+    declared = config.experiments
+    if experiment is None and not variant and len(declared) == 1:
+        experiment = next(iter(declared))
+    if experiment is not None and experiment not in declared:
+        names = ", ".join(declared) or "none"
+        raise DataError(
+            f"experiment {experiment!r} is not declared in the config's experiments "
+            f"(declared: {names})"
+        )
+    spec = declared.get(experiment) if experiment else None
+    start, end = parse_experiment_period(experiment_period)
+    variant = variant or (spec.variant if spec else None)
+    kpis = list(kpis) or (list(spec.kpis) if spec else [])
+    if not variant:
+        raise DataError("no variant column: set variant, or experiment to a declared one")
+    if not kpis:
+        raise DataError("no KPI to read: set kpis, or experiment to a declared one")
+    check_kpi_names(kpis, config)
+    return {
+        "name": experiment or variant,
+        "variant": variant,
+        "kpis": kpis,
+        "start": start or (spec.start if spec else None),
+        "end": end or (spec.end if spec else None),
+        "control": control or (spec.control if spec else None),
+        "expected_split": list(expected_split or (spec.expected_split if spec else []) or [])
+        or None,
+    }
+
+
+def check_readout_parameters(
+    notebook: str | os.PathLike[str], parameters: Mapping[str, Any]
+) -> None:
+    """Refuse the readout's parameters before the kernel starts (a notebook declaring
+    ``experiment_period``); ``parameters`` are checked ones.
+
+    Raises
+    ------
+    DataError
+        As :func:`readout_settings`.
+    """
+    from journeylib.report.inputs import load_report_config
+    from journeylib.report.parameters import _merged, notebook_parameters
+
+    path = Path(notebook)
+    declared = notebook_parameters(path)
+    if "experiment_period" not in declared:
+        return
+    values = _merged(declared, parameters)
+    config = load_report_config(values.get("config"), base_dir=path.parent)
+    readout_settings(
+        config,
+        experiment=values.get("experiment"),
+        variant=values.get("variant"),
+        kpis=values.get("kpis") or (),
+        experiment_period=values.get("experiment_period") or "",
+        control=values.get("control"),
+        expected_split=values.get("expected_split"),
+    )
 
 
 @dataclass
@@ -97,34 +186,26 @@ class ExperimentReport:
 
         use_theme()
         journey = load(load_report_config(config))
-        declared = journey.config.experiments
-        if experiment is None and not variant and len(declared) == 1:
-            experiment = next(iter(declared))
-        if experiment is not None and experiment not in declared:
-            names = ", ".join(declared) or "none"
-            raise DataError(
-                f"experiment {experiment!r} is not declared in the config's experiments "
-                f"(declared: {names})"
-            )
-        spec = declared.get(experiment) if experiment else None
-        start, end = parse_experiment_period(experiment_period)
-        variant = variant or (spec.variant if spec else None)
-        kpis = list(kpis) or (list(spec.kpis) if spec else [])
-        if not variant:
-            raise DataError("no variant column: set variant, or experiment to a declared one")
-        if not kpis:
-            raise DataError("no KPI to read: set kpis, or experiment to a declared one")
+        settings = readout_settings(
+            journey.config,
+            experiment=experiment,
+            variant=variant,
+            kpis=kpis,
+            experiment_period=experiment_period,
+            control=control,
+            expected_split=expected_split,
+        )
+        name, variant, kpis = settings["name"], settings["variant"], settings["kpis"]
         result = journey.experiment(
             variant,
             kpis,
-            start=start or (spec.start if spec else None),
-            end=end or (spec.end if spec else None),
-            control=control or (spec.control if spec else None),
-            expected_split=expected_split or (spec.expected_split if spec else None),
+            start=settings["start"],
+            end=settings["end"],
+            control=settings["control"],
+            expected_split=settings["expected_split"],
             cuped=cuped,
             sequential=sequential,
         )
-        name = experiment or variant
         return cls(
             journey=journey,
             name=name,
