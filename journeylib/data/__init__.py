@@ -5,12 +5,7 @@ quarantine of rejected rows.
 from __future__ import annotations
 
 from journeylib.data.sources import available_columns, read_failure, scan_source
-from journeylib.data.loading import (
-    LoadedTables,
-    QUARANTINE_MARKER,
-    check_quarantine_folder,
-    load_tables,
-)
+from journeylib.data.loading import LoadedTables, QUARANTINE_MARKER, check_quarantine_folder, load_tables
 
 __all__ = [
     "LoadedTables",
