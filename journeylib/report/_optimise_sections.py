@@ -183,7 +183,22 @@ def show_friction(ctx: ReportContext) -> None:
         display.show_text(
             "What users who stopped did next (their most frequent next event, or left):"
         )
-        display.show_table(friction.next_events.head(12), name="friction-next-events")
+        top_next = (
+            friction.next_events.sort(["from_step", "users"], descending=[False, True])
+            .group_by("from_step", maintain_order=True)
+            .head(3)
+            .select(
+                (pl.col("from_name") + " → " + pl.col("to_name")).alias("stopped before"),
+                pl.col("next_event").alias("next event"),
+                "users",
+                "share",
+            )
+        )
+        display.show_table(
+            top_next,
+            name="friction-next-events",
+            formats={"users": format_count, "share": _percent},
+        )
     incidents = report_incidents(ctx)
     if incidents is None or incidents.incidents.is_empty():
         display.show_text(f"No incident started in {ctx.period.description}.")
