@@ -39,7 +39,7 @@ REPORT_PARAMETERS = {
     "trend_kpis": "list[str]",
 }
 #: Code cells of the report notebook once Papermill injected its parameters cell.
-REPORT_CODE_CELLS = 13
+REPORT_CODE_CELLS = 15
 _TYPES = {
     "str": str,
     "int": int,
