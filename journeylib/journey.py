@@ -736,6 +736,81 @@ class Journey:
         )
         return found, looped
 
+    def kpi_incidents(
+        self,
+        kpis: str | Sequence[str] | None = None,
+        *,
+        start: DateLike | None = None,
+        end: DateLike | None = None,
+        grain: Grain = "day",
+        by: str | Sequence[str] | None = None,
+        filters: Mapping[str, str | Sequence[str]] | None = None,
+        baseline_periods: int = 4,
+        alpha: float = 0.01,
+        min_fall: float = 0.10,
+    ):
+        """Incidents of rate KPIs per ``grain``, by the detector of :meth:`incidents`.
+
+        Parameters
+        ----------
+        kpis
+            Rate KPIs where higher is better (default
+            :data:`journeylib.optimise.kpi_incidents.DEFAULT_KPIS`: ``payment_success_rate``).
+        start, end, grain, baseline_periods, alpha, min_fall
+            As for :meth:`incidents` (default grain: day).
+        by
+            Dimensions whose segments are tested (default: every dimension of the events).
+        filters
+            Event-level filters.
+
+        Returns
+        -------
+        IncidentsResult
+            Its incidents name their ``kpi``; their transition columns are null.
+
+        Examples
+        --------
+        >>> journey.kpi_incidents(start="2026-08-24", end="2026-09-07").incidents  # doctest: +SKIP
+        """
+        from journeylib.kpis import check_kpi_names
+        from journeylib.optimise._units import default_dimensions
+        from journeylib.optimise.kpi_incidents import (
+            DEFAULT_KPIS,
+            detect_kpi_incidents,
+            kpi_rate_series,
+            kpi_watch_start,
+        )
+
+        start_day, end_day = self._local_range(start, end)
+        names = list(_as_tuple(kpis)) if kpis is not None else list(DEFAULT_KPIS)
+        check_kpi_names(names, self.config)
+        tables = dict(self.tables)
+        tables["events"] = _filtered(tables["events"], self._checked_filters(filters))
+        dimensions = (
+            list(_as_tuple(by))
+            if by is not None
+            else default_dimensions(tables["events"].collect_schema(), "user_id")
+        )
+        first = kpi_watch_start(start_day, grain, baseline_periods) if start else start_day
+        series = kpi_rate_series(
+            tables,
+            self.config,
+            kpis=names,
+            grain=grain,
+            start=first,
+            end=end_day,
+            dimensions=dimensions,
+        )
+        return detect_kpi_incidents(
+            series,
+            grain=grain,
+            baseline_periods=baseline_periods,
+            alpha=alpha,
+            min_fall=min_fall,
+            start=start_day if start is not None else None,
+            end=end_day,
+        )
+
     def experiment(
         self,
         variant: str,

@@ -27,6 +27,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from test_report import NOTEBOOKS, REPORT_NOTEBOOK, published_report, small_sample_config
 
+import journeylib
 from journeylib.report.notebooks import notebook_kind, report_notebooks
 from journeylib.report.scaffold import new_report
 
@@ -52,7 +53,7 @@ REPORT_PARAMETERS = {
     "trend_kpis": "list[str]",
 }
 #: Code cells of the report notebook once Papermill injected its parameters cell.
-REPORT_CODE_CELLS = 13
+REPORT_CODE_CELLS = 15
 _TYPES = {
     "str": str,
     "int": int,
@@ -78,7 +79,9 @@ def notebook_path(name: str, factory: pytest.TempPathFactory) -> Path:
 
 def sample_parameters(factory: pytest.TempPathFactory, notebook: Path = REPORT_NOTEBOOK) -> dict:
     """The small sample's parameters, those the notebook declares."""
-    wanted = {"config_path": str(small_sample_config(factory)), "as_of": "data_end"}
+    config = str(small_sample_config(factory))
+    # the experiment readout takes `config` (the sample declares the checkout test)
+    wanted = {"config_path": config, "config": config, "as_of": "data_end"}
     declared = papermill.inspect_notebook(str(notebook))
     return {name: value for name, value in wanted.items() if name in declared}
 
@@ -355,3 +358,41 @@ def test_two_runs_of_the_report_agree_once_sanitised(tmp_path_factory):
     assert len(first) == len(second) > 20
     assert first != second  # generation time and run time differ between real runs
     assert sanitised(first) == sanitised(second)
+
+
+def test_the_experiment_readout_reads_the_declared_test_with_its_verdicts(tmp_path_factory):
+    notebook = NOTEBOOKS / "experiment_readout.ipynb"
+    result = executed(notebook, tmp_path_factory)
+    roles = [
+        output.get("metadata", {}).get("journeylib", {}).get("role")
+        for cell in result.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+    ]
+    assert roles[:2] == ["run", "headline"]
+    assert roles.count("chart") == 2  # conversion_rate and aov, each with its interval bars
+    journey = journeylib.load(small_sample_config(tmp_path_factory))
+    declared = journey.config.experiments["checkout_test"]
+    expected = journey.experiment(
+        declared.variant,
+        declared.kpis,
+        start=declared.start,
+        control=declared.control,
+        expected_split=declared.expected_split,
+    )
+    headline = next(
+        output
+        for cell in result.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+        if output.get("metadata", {}).get("journeylib", {}).get("role") == "headline"
+    )
+    text = headline["data"]["text/plain"]
+    assert text == "\n".join(f"- {readout.verdict}" for readout in expected.readouts)
+
+
+def test_the_experiment_readout_defines_no_function_or_class():
+    notebook = nbformat.read(NOTEBOOKS / "experiment_readout.ipynb", as_version=4)
+    code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
+    tree = ast.parse(code)
+    assert not [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.ClassDef)]

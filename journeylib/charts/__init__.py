@@ -16,6 +16,7 @@ from journeylib.charts.friction import friction_chart, next_events_chart
 from journeylib.charts.funnel import funnel_chart
 from journeylib.charts.funnel_detail import funnel_trend, step_timings
 from journeylib.charts.journey_map import journey_map
+from journeylib.charts.optimise import experiment_chart, incident_chart
 from journeylib.charts.quality import data_quality_panel
 from journeylib.charts.retention import retention_heatmap
 from journeylib.charts.scorecards import kpi_scorecards
@@ -28,10 +29,12 @@ __all__ = [
     "channel_comparison",
     "cohort_value_chart",
     "data_quality_panel",
+    "experiment_chart",
     "format_value",
     "friction_chart",
     "funnel_chart",
     "funnel_trend",
+    "incident_chart",
     "journey_map",
     "kpi_scorecards",
     "kpi_trend",

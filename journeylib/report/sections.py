@@ -21,7 +21,7 @@ from typing import Any
 import polars as pl
 
 from journeylib.periods import Grain, local_bound, previous_period
-from journeylib.report import display
+from journeylib.report import _optimise_sections, display
 from journeylib.report.story import headline_sentences, kpi_label
 from journeylib.report.tables import kpi_classes, kpi_rows, thousands
 
@@ -59,6 +59,7 @@ class ReportSections:
             previous_overall=before.overall,
             currency=self.currency,
             quarantined=self.journey.quality.rows_quarantined,
+            findings=_optimise_sections.finding_sentences(self),
         )
         display.show_headline(sentences)
 
@@ -156,6 +157,15 @@ class ReportSections:
                 f"{in_progress:,} users are still inside their conversion window and counted as "
                 "in progress, not as lost."
             )
+
+    def show_friction(self) -> None:
+        """Where the funnel loses users, the segments converting worse and the period's
+        incidents with their charts (:mod:`journeylib.report._optimise_sections`)."""
+        _optimise_sections.show_friction(self)
+
+    def show_experiments(self) -> None:
+        """The readout of every experiment the config declares (nothing when none)."""
+        _optimise_sections.show_experiments(self)
 
     def show_retention(self, cohorts: int = 8) -> None:
         """Weekly (or monthly) cohort retention for the last cohorts before the period end."""
