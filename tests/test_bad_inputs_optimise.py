@@ -38,6 +38,21 @@ CASES = [
     BadInput("incidents-grain", ["incidents", *EVENTS, "--grain", "hourly"], ["--grain"]),
     BadInput("incidents-baseline", ["incidents", *EVENTS, "--baseline", "0"], ["--baseline"]),
     BadInput(
+        "incidents-kpi-not-a-rate",
+        ["incidents", *EVENTS, "--steps", STEPS, "--kpi", "aov"],
+        ["aov is a ratio", "rate KPIs"],
+    ),
+    BadInput(
+        "incidents-kpi-unknown",
+        ["incidents", *EVENTS, "--steps", STEPS, "--kpi", "payment_rate"],
+        ["unknown KPI 'payment_rate'"],
+    ),
+    BadInput(
+        "incidents-kpi-empty",
+        ["incidents", *EVENTS, "--steps", STEPS, "--kpi", ","],
+        ["--kpi names no kpi"],
+    ),
+    BadInput(
         "incidents-unit",
         ["incidents", *EVENTS, "--steps", STEPS, "--unit", "session_id"],
         ["unit column 'session_id'"],

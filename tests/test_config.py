@@ -318,3 +318,54 @@ def test_encoding_is_a_known_codec_of_a_csv_source(tmp_path):
     (problem,) = problems(tmp_path, MINIMAL.replace("events.csv", "events.parquet") + (
         "    encoding: latin-1\n"))  # fmt: skip
     assert "'encoding' applies to csv sources only, not to a parquet source" in problem
+
+
+EXPERIMENT = (
+    MINIMAL
+    + """\
+experiments:
+  checkout_test:
+    variant: checkout_variant
+    kpis: [conversion_rate, aov]
+    control: control
+    expected_split: [50, 50]
+    start: 2026-07-03
+"""
+)
+
+
+def test_an_experiment_is_declared_with_its_variant_kpis_split_and_period(tmp_path):
+    from datetime import date
+
+    experiment = load_config(write(tmp_path, EXPERIMENT)).experiments["checkout_test"]
+    assert experiment.variant == "checkout_variant"
+    assert experiment.kpis == ["conversion_rate", "aov"]
+    assert (experiment.control, experiment.expected_split) == ("control", [50.0, 50.0])
+    assert (experiment.start, experiment.end) == (date(2026, 7, 3), None)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            ("[conversion_rate, aov]", "[conversion_rat]"),
+            "line 8: experiments.checkout_test.kpis: unknown KPI 'conversion_rat' (did you "
+            "mean 'conversion_rate'?)",
+        ),
+        (
+            ("[50, 50]", "[100]"),
+            "line 10: experiments.checkout_test.expected_split: expected_split needs two or "
+            "more positive shares (control first), got [100.0]",
+        ),
+        (
+            ("start: 2026-07-03", "start: 2026-07-03\n    end: 2026-07-01"),
+            "experiments.checkout_test: the experiment's period is empty: start "
+            "2026-07-03 is not before end 2026-07-01",
+        ),
+        (("variant: checkout_variant", "variant: ''"), "experiments.checkout_test.variant"),
+    ],
+)
+def test_experiment_problems_are_located(tmp_path, change, message):
+    found = problems(tmp_path, EXPERIMENT.replace(*change))
+    assert len(found) == 1
+    assert message in found[0]

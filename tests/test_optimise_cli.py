@@ -12,6 +12,7 @@ from journeylib.cli import main
 
 STEPS = "visit,view,cart,checkout,purchase"
 INCIDENT_KEYS = {
+    "kpi",
     "from_step",
     "to_step",
     "start",
@@ -56,6 +57,7 @@ def test_incidents_json_has_the_documented_shape(capsys, events_path):
     assert set(incident) == INCIDENT_KEYS
     assert (incident["start"], incident["end"]) == ("2026-03-16", "2026-03-23")
     assert incident["to_step"] == "purchase"
+    assert incident["kpi"] is None
     assert isinstance(incident["users_lost"], int)
     assert incident["key"] == "checkout→purchase|all|2026-03-16"
     assert all(set(segment) == SEGMENT_KEYS for segment in incident["segments"])

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 import pytest
+from scipy.stats import fisher_exact
 from statsmodels.stats.proportion import proportions_ztest
 from story_free import STEPS, Drop, journey_events
 
@@ -93,8 +94,9 @@ def test_a_significant_fall_below_ten_percent_is_not_an_incident():
 def _naive_reference(units, grain_days: int = 7, baseline: int = 4) -> pl.DataFrame:
     """Per transition and week: users, conversions, the 4 weeks before, statsmodels' z-test.
 
-    Units count once their window closed; a week is tested when both groups expect at least
-    5 conversions and 5 losses at the pooled rate."""
+    Units count once their window closed; a week is tested by the z-test when both groups
+    expect at least 5 conversions and 5 losses at the pooled rate, else by SciPy's Fisher
+    exact test (the smaller one-sided p-value doubled)."""
     frame = units.units.to_dicts()
     counts: dict[tuple[int, date], list[int]] = {}
     for unit in frame:
@@ -123,6 +125,12 @@ def _naive_reference(units, grain_days: int = 7, baseline: int = 4) -> pl.DataFr
                 smaller = min(users, base_users)
                 if min(smaller * pooled, smaller * (1 - pooled)) >= 5:
                     _, p_value = proportions_ztest([hits, base_hits], [users, base_users])
+                elif base_users:
+                    table = [[hits, users - hits], [base_hits, base_users - base_hits]]
+                    one_sided = [
+                        fisher_exact(table, alternative=a).pvalue for a in ("less", "greater")
+                    ]
+                    p_value = min(1.0, 2 * min(one_sided))
             rows.append(
                 {
                     "from_step": step,

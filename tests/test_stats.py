@@ -9,6 +9,8 @@ from scipy import stats as scipy_stats
 from journeylib.stats import (
     SRM_ALPHA,
     difference_interval,
+    fisher_doubled,
+    fisher_doubled_expr,
     minimum_detectable_effect,
     relative_lift,
     sample_size_for_effect,
@@ -370,3 +372,40 @@ def test_always_valid_interval_and_p_value_equal_the_integrated_mixture(estimate
             xtol=1e-12,
         )
         assert end == pytest.approx(found, rel=1e-7)
+
+
+FISHER_CASES = [(11, 17, 80, 83), (3, 10, 5, 9), (0, 12, 7, 40), (20, 20, 90, 100), (5, 5, 0, 4)]
+
+
+@pytest.mark.parametrize(("x1", "n1", "x2", "n2"), FISHER_CASES)
+def test_fisher_doubled_is_twice_scipys_smaller_one_sided_p_value(x1, n1, x2, n2):
+    table = [[x1, n1 - x1], [x2, n2 - x2]]
+    one_sided = [
+        scipy_stats.fisher_exact(table, alternative=side).pvalue for side in ("less", "greater")
+    ]
+    expected = min(1.0, 2 * min(one_sided))
+    assert fisher_doubled(x1, n1, x2, n2) == pytest.approx(expected, rel=1e-9)
+    frame = pl.DataFrame({"x1": [x1], "n1": [n1], "x2": [x2], "n2": [n2]})
+    columns = (pl.col("x1"), pl.col("n1"), pl.col("x2"), pl.col("n2"))
+    assert frame.select(fisher_doubled_expr(*columns)).item() == pytest.approx(expected, rel=1e-9)
+
+
+def test_fisher_doubled_has_no_value_for_an_empty_group():
+    assert fisher_doubled(0, 0, 3, 10) is None
+
+
+@pytest.mark.parametrize(
+    ("x1", "n1", "x2", "n2"), [*FISHER_CASES, (45, 100, 60, 100), (400, 900, 480, 1000)]
+)
+def test_rate_p_values_use_the_z_test_on_large_counts_and_fisher_on_small(x1, n1, x2, n2):
+    from statsmodels.stats.proportion import proportions_ztest
+
+    from journeylib.optimise._trailing import MIN_EXPECTED, rate_p_value
+
+    pooled = (x1 + x2) / (n1 + n2)
+    smaller = min(n1, n2)
+    if min(smaller * pooled, smaller * (1 - pooled)) >= MIN_EXPECTED:
+        expected = proportions_ztest([x1, x2], [n1, n2])[1]
+    else:
+        expected = fisher_doubled(x1, n1, x2, n2)
+    assert rate_p_value(x1, n1, x2, n2) == pytest.approx(expected, rel=1e-9)

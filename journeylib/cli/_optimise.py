@@ -55,6 +55,11 @@ def add_optimise_commands(commands: argparse._SubParsersAction) -> None:
     incidents.add_argument(
         "--loops", action="store_true", help="list loops (a later step back to an earlier one)"
     )
+    incidents.add_argument(
+        "--kpi",
+        metavar="NAME[,NAME]",
+        help="also watch these rate KPIs for falls (e.g. payment_success_rate)",
+    )
     incidents.set_defaults(handler=_run_incidents)
 
     experiment = _optimise_command(
@@ -330,6 +335,7 @@ def _incident_json(incident: dict[str, Any], segments) -> dict[str, Any]:
         else None
     )
     return {
+        "kpi": incident["kpi"],
         "from_step": incident["from_name"],
         "to_step": incident["to_name"],
         "start": incident["start"].isoformat(),
@@ -366,6 +372,10 @@ def _run_incidents(args: argparse.Namespace) -> int:
         **_funnel_options(args),
     )
     incidents, loops = found if args.loops else (found, None)
+    if args.kpi is not None:
+        from journeylib.optimise import merge_incidents
+
+        incidents = merge_incidents(incidents, _kpi_incidents(journey, args))
     if args.format == "json":
         if loops is not None:
             _print_json(
@@ -407,7 +417,7 @@ def _run_incidents(args: argparse.Namespace) -> int:
                     [
                         r["start"].isoformat(),
                         r["end"].isoformat(),
-                        f"{r['from_name']} → {r['to_name']}",
+                        r["kpi"] or f"{r['from_name']} → {r['to_name']}",
                         _segment(r["dimension"], r["value"]),
                         _rate(r["baseline_rate"]),
                         _rate(r["rate"]),
@@ -427,6 +437,20 @@ def _run_incidents(args: argparse.Namespace) -> int:
         lines += loops.loops["sentence"].to_list() or ["No loop found."]
     _print_text("\n".join(lines))
     return 0
+
+
+def _kpi_incidents(journey, args: argparse.Namespace):
+    names = [name.strip() for name in args.kpi.split(",") if name.strip()]
+    if not names:
+        raise DataError(f"--kpi names no kpi: {args.kpi!r}")
+    options = _common(args)
+    return journey.kpi_incidents(
+        names,
+        grain=args.grain,
+        baseline_periods=args.baseline,
+        by=_by(args) if args.by is not None else None,
+        **options,
+    )
 
 
 def _experiment_json(result, readout) -> dict[str, Any]:

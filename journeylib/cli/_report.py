@@ -95,10 +95,11 @@ def _run(args: argparse.Namespace) -> int:
         )
     notebook = find_notebook(args.report)
     given = dict(args.parameter)
-    if given.get("config_path") and not Path(given["config_path"]).is_absolute():
-        # a path typed on the command line is read from where the user stands; the
-        # notebook's own default stays relative to the notebook's folder
-        given["config_path"] = str(Path(given["config_path"]).resolve())
+    for key in ("config_path", "config"):
+        if given.get(key) and not Path(given[key]).is_absolute():
+            # a path typed on the command line is read from where the user stands; the
+            # notebook's own default stays relative to the notebook's folder
+            given[key] = str(Path(given[key]).resolve())
     parameters = check_parameters(notebook, given, from_text=True)
     try:
         result = run_report(

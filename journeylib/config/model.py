@@ -19,7 +19,7 @@ import codecs
 import difflib
 import os
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -343,6 +343,60 @@ class FunnelConfig(_Strict):
         return format_duration(self.window)
 
 
+def _unknown_kpi(kpi: str) -> PydanticCustomError:
+    hint = difflib.get_close_matches(kpi, sorted(_all_kpis()), n=1)
+    suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
+    return PydanticCustomError(
+        "kpi", "unknown KPI '{kpi}'{suggestion}", {"kpi": kpi, "suggestion": suggestion}
+    )
+
+
+class ExperimentConfig(_Strict):
+    """A declared A/B test: the events column holding each user's variant, the KPIs it is
+    read on, the control variant, the expected split (control first) and its period
+    (``[start, end)`` local dates; open ends reach the data's ends).
+
+    The report reads it (``journey_report``'s experiment section, the
+    ``experiment_readout`` notebook) with :meth:`journeylib.Journey.experiment`.
+    """
+
+    variant: str = Field(min_length=1)
+    kpis: list[str] = Field(min_length=1)
+    control: str | None = None
+    expected_split: list[float] | None = None
+    start: date | None = None
+    end: date | None = None
+
+    @field_validator("kpis")
+    @classmethod
+    def _check_kpis(cls, kpis: list[str]) -> list[str]:
+        for kpi in kpis:
+            if not is_known_kpi(kpi):
+                raise _unknown_kpi(kpi)
+        return kpis
+
+    @field_validator("expected_split")
+    @classmethod
+    def _check_split(cls, split: list[float] | None) -> list[float] | None:
+        if split is not None and (len(split) < 2 or any(not share > 0 for share in split)):
+            raise PydanticCustomError(
+                "split",
+                "expected_split needs two or more positive shares (control first), got {split}",
+                {"split": split},
+            )
+        return split
+
+    @model_validator(mode="after")
+    def _check_period(self) -> ExperimentConfig:
+        if self.start is not None and self.end is not None and self.start >= self.end:
+            raise PydanticCustomError(
+                "period",
+                "the experiment's period is empty: start {start} is not before end {end}",
+                {"start": self.start.isoformat(), "end": self.end.isoformat()},
+            )
+        return self
+
+
 class JourneyConfig(_Strict):
     """A whole journey config. Build it with :func:`load_config` or :func:`config_from_dict`."""
 
@@ -355,6 +409,7 @@ class JourneyConfig(_Strict):
     breakdown_touch: Literal["first", "last"] = "first"
     stages: list[StageConfig] = Field(default_factory=_default_stages)
     funnels: dict[str, FunnelConfig] = Field(default_factory=dict)
+    experiments: dict[str, ExperimentConfig] = Field(default_factory=dict)
     targets: dict[str, float] = Field(default_factory=dict)
     kpi_weights: dict[str, float] = Field(default_factory=dict)
     surveys: SurveysConfig = Field(default_factory=SurveysConfig)

@@ -30,7 +30,9 @@ __all__ = [
     "MISSING",
     "NOT_A_STEP",
     "gathered",
+    "grown_codes",
     "match_partition",
+    "new_codes",
     "partition_batch",
     "step_1_rows",
     "unwritten",
@@ -263,3 +265,41 @@ def unwritten(rows, n_steps, segmented):
     """
     segments = np.empty(rows if segmented else 0, np.int64)
     return np.empty(rows, np.int64), np.empty((n_steps, rows), np.int64), segments
+
+
+@numba.njit(cache=True, nogil=True)
+def new_codes(codes, seen, skip):
+    """Rows holding a code not seen before (neither 0 nor ``skip``), which go into ``seen``.
+
+    ``seen`` is an open-addressing set of codes (0: an empty slot; a power of two long, with
+    room for every code of ``codes``: the caller grows it). Returns the rows, in order.
+    """
+    mask = seen.shape[0] - 1
+    rows = np.empty(codes.shape[0], np.int64)
+    found = 0
+    for row in range(codes.shape[0]):
+        code = codes[row]
+        if code == 0 or code == skip:
+            continue
+        at = (code ^ (code >> 29)) & mask
+        while seen[at] != 0 and seen[at] != code:
+            at = (at + 1) & mask
+        if seen[at] == 0:
+            seen[at] = code
+            rows[found] = row
+            found += 1
+    return rows[:found]
+
+
+@numba.njit(cache=True, nogil=True)
+def grown_codes(seen, size):
+    """The codes of ``seen`` in a set of ``size`` slots (a power of two)."""
+    grown = np.zeros(size, np.int64)
+    mask = size - 1
+    for code in seen:
+        if code != 0:
+            at = (code ^ (code >> 29)) & mask
+            while grown[at] != 0:
+                at = (at + 1) & mask
+            grown[at] = code
+    return grown

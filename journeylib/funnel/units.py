@@ -8,9 +8,12 @@ per step gives exactly ``compute_funnel``'s ``users`` and ``in_progress`` (a tes
 together).
 
 The values of several columns on the entry event (the unit's own id, dimensions) travel through
-the matchers as one breakdown value: a single column as it is, several joined into one string
-(separated by the unit separator, U+001F, which the values must not hold) and split again
-afterwards, so that the events are read once.
+the matchers as one breakdown value, so that the events are read once: a single column as it
+is; several, in the compiled loops, as one struct (hashed once per event, its values held once
+per distinct combination: no text is built per event); in the join-based matchers, joined into
+one string (separated by the unit separator, U+001F, which the values must not hold) and split
+again afterwards. Both order the combinations alike when entry rows tie (see
+:func:`journeylib.funnel._dense.breakdown_order`).
 """
 
 from __future__ import annotations
@@ -23,17 +26,13 @@ from typing import Literal
 import polars as pl
 
 from journeylib.errors import SchemaError
-from journeylib.funnel._dense import dense_applies, match_first_attempts
+from journeylib.funnel._dense import NULL_TEXT, SEPARATOR, dense_applies, match_first_attempts
 from journeylib.funnel._match import SEGMENT, UNIT, add_order_key, match_units
 
 __all__ = ["UNIT_KEY", "FunnelUnits", "funnel_units", "step_time"]
 
 #: The column of the unit's 64-bit key (the hash the matchers join on: ``hash(seed=0)``).
 UNIT_KEY = "unit_key"
-_SEPARATOR = "\x1f"
-#: Stands for a null value: above every other text, so nulls sort last as the matchers' own
-#: breakdown values do (ties between entry rows resolve to the smallest value)
-_NULL = "\U0010ffff"
 
 
 def step_time(step: int) -> str:
@@ -127,12 +126,14 @@ def _check(
         )
 
 
-def _encoded(carried: Sequence[str]) -> pl.Expr:
+def _encoded(carried: Sequence[str], *, dense: bool) -> pl.Expr:
     """One value standing for the ``carried`` columns of an event (see the module doc)."""
     if len(carried) == 1:
         return pl.col(carried[0]).alias(SEGMENT)
-    parts = [pl.col(c).cast(pl.String).fill_null(_NULL) for c in carried]
-    return pl.concat_str(parts, separator=_SEPARATOR).alias(SEGMENT)
+    if dense:
+        return pl.struct(carried).alias(SEGMENT)
+    parts = [pl.col(c).cast(pl.String).fill_null(NULL_TEXT) for c in carried]
+    return pl.concat_str(parts, separator=SEPARATOR).alias(SEGMENT)
 
 
 def _decoded(units: pl.DataFrame, carried: Sequence[str], schema: pl.Schema) -> pl.DataFrame:
@@ -140,9 +141,11 @@ def _decoded(units: pl.DataFrame, carried: Sequence[str], schema: pl.Schema) -> 
         return units
     if len(carried) == 1:
         return units.rename({SEGMENT: carried[0]})
-    parts = pl.col(SEGMENT).str.split(_SEPARATOR)
+    if isinstance(units.schema[SEGMENT], pl.Struct):
+        return units.unnest(SEGMENT)
+    parts = pl.col(SEGMENT).str.split(SEPARATOR)
     return units.with_columns(
-        pl.when(parts.list.get(index) != _NULL)
+        pl.when(parts.list.get(index) != NULL_TEXT)
         .then(parts.list.get(index))
         .cast(schema[column], strict=False)
         .alias(column)
@@ -208,7 +211,7 @@ def funnel_units(
     dense = dense_applies(steps, best=attempt == "best", strict=strict, exclude=exclude)
     selected = [pl.col(unit).hash(seed=0).alias(UNIT), pl.col("timestamp"), pl.col("event")]
     if carried:
-        selected.append(_encoded(carried))
+        selected.append(_encoded(carried, dense=dense))
     funnel_names = sorted({name for step in steps for name in step} | set(exclude))
     in_range = [
         pl.col("timestamp") >= start,

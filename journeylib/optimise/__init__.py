@@ -24,13 +24,26 @@ from journeylib.optimise.experiments import (
     read_experiment,
 )
 from journeylib.optimise.friction import FrictionResult, friction
-from journeylib.optimise.incidents import ALL, IncidentsResult, detect_incidents, incident_key
+from journeylib.optimise.incidents import (
+    ALL,
+    IncidentsResult,
+    detect_incidents,
+    incident_key,
+    merge_incidents,
+)
+from journeylib.optimise.kpi_incidents import (
+    DEFAULT_KPIS,
+    detect_kpi_incidents,
+    kpi_incident_key,
+    kpi_rate_series,
+)
 from journeylib.optimise.loops import LoopsResult, detect_loops
 from journeylib.optimise.next_events import LEFT, next_events
-from journeylib.optimise.sentences import incident_sentence, loop_sentence
+from journeylib.optimise.sentences import incident_sentence, kpi_incident_sentence, loop_sentence
 
 __all__ = [
     "ALL",
+    "DEFAULT_KPIS",
     "LEFT",
     "ExperimentReadout",
     "ExperimentResult",
@@ -41,12 +54,17 @@ __all__ = [
     "SrmCheck",
     "correlation",
     "detect_incidents",
+    "detect_kpi_incidents",
     "detect_loops",
     "friction",
     "funnel_units",
     "incident_key",
     "incident_sentence",
+    "kpi_incident_key",
+    "kpi_incident_sentence",
+    "kpi_rate_series",
     "loop_sentence",
+    "merge_incidents",
     "next_events",
     "read_experiment",
 ]

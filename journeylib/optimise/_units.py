@@ -21,6 +21,7 @@ __all__ = [
     "value_text",
 ]
 
+_COMBINATION = "_combination"
 #: Columns of the canonical events table that are not dimensions.
 CANONICAL = frozenset({"user_id", "timestamp", "event", "revenue", "session_id"})
 
@@ -103,32 +104,51 @@ def transition_cube(
     ``grid``), the ``dimensions``, ``users`` and ``hits`` (converted to k+1). Periods are
     found by a binary search of the UTC bounds of ``grid`` (no time-zone conversion per row).
     Only units whose window closed count (:func:`closed`).
+
+    The group-bys run on integers: each combination of dimension values is known by the
+    64-bit hash of its values (as the funnel's matcher knows breakdown values), and the values
+    are joined back once per combination at the end.
     """
     bounds = pl.Series([local_bound(day, timezone) for day in grid], dtype=pl.Datetime("us", "UTC"))
     periods = pl.Series("period", list(grid), dtype=pl.Date)
-    frame = units.units
+    frame = units.units.filter(closed(units))
+    dimensions = list(dimensions)
+    combination = pl.struct(dimensions).hash(seed=0) if dimensions else pl.lit(0, pl.UInt64)
+    frame = frame.with_columns(combination.alias(_COMBINATION))
+    times = [step_time(step) for step in range(1, units.step_count)]
+    slim = frame.select("reached", *times, _COMBINATION)
     cubes = []
-    frame = frame.filter(closed(units))
     for step in range(1, units.step_count):
-        eligible = frame.filter(pl.col("reached") >= step)
+        eligible = slim.filter(pl.col("reached") >= step)
         index = bounds.search_sorted(eligible[step_time(step)], side="right").cast(pl.Int64) - 1
         cubes.append(
-            eligible.select((pl.col("reached") > step).alias("converted"), *dimensions)
+            eligible.select((pl.col("reached") > step).alias("converted"), _COMBINATION)
             .with_columns(index.alias("_period"))
-            .group_by("_period", *dimensions)
+            .group_by("_period", _COMBINATION)
             .agg(pl.len().alias("users"), pl.col("converted").sum().alias("hits"))
             .with_columns(pl.lit(step, pl.Int32).alias("from_step"))
         )
-    schema = {"from_step": pl.Int32, "_period": pl.Int64, "users": pl.Int64, "hits": pl.Int64}
+    schema = {
+        "from_step": pl.Int32,
+        "_period": pl.Int64,
+        _COMBINATION: pl.UInt64,
+        "users": pl.Int64,
+        "hits": pl.Int64,
+    }
     cube = pl.concat(cubes) if cubes else pl.DataFrame(schema=schema)
     by_index = pl.DataFrame(
         {"_period": list(range(len(grid))), "period": periods},
         schema={"_period": pl.Int64, "period": pl.Date},
     )
-    return cube.join(by_index, on="_period").select(
-        "from_step",
-        "period",
-        *dimensions,
-        pl.col("users").cast(pl.Int64),
-        pl.col("hits").cast(pl.Int64),
+    values = frame.select(_COMBINATION, *dimensions).unique(_COMBINATION)
+    return (
+        cube.join(by_index, on="_period")
+        .join(values, on=_COMBINATION, how="left")
+        .select(
+            "from_step",
+            "period",
+            *dimensions,
+            pl.col("users").cast(pl.Int64),
+            pl.col("hits").cast(pl.Int64),
+        )
     )

@@ -64,6 +64,36 @@ class FrictionResult:
         """The segments that convert significantly worse than the rest (friction points)."""
         return self.segments.filter("worse")
 
+    def top_sentence(self, unit: str = "user_id") -> str | None:
+        """The top friction point in words (:func:`journeylib.optimise.sentences.
+        friction_sentence`): the transition losing most units, with its worst segment when
+        one converts significantly worse there; ``None`` when no unit was lost.
+
+        Examples
+        --------
+        >>> journey.friction().top_sentence()  # doctest: +SKIP
+        """
+        from journeylib.optimise.sentences import friction_sentence, segment_name
+
+        if self.transitions.is_empty():
+            return None
+        top = self.transitions.row(0, named=True)
+        if not top["lost"]:
+            return None
+        worse = self.worse.filter(pl.col("from_step") == top["from_step"])
+        segment = worse.row(0, named=True) if worse.height else None
+        return friction_sentence(
+            from_name=top["from_name"],
+            to_name=top["to_name"],
+            users=top["users"],
+            lost=top["lost"],
+            unit=unit,
+            segment=segment_name(segment["dimension"], segment["value"]) if segment else None,
+            segment_rate=segment["rate"] if segment else None,
+            others_rate=segment["others_rate"] if segment else None,
+            segment_lost=segment["users_lost"] if segment else None,
+        )
+
 
 _SEGMENT_SCHEMA = {
     "from_step": pl.Int32,

@@ -15,13 +15,24 @@ How it is computed, in one pass per grain:
 - one group-by gives users and conversions per transition, period and segment, and rolling
   sums over the sorted frame give every period's baseline (:mod:`._trailing`).
 
-Besides all units, every segment (a value of a dimension) is tested as its own series, at a
-quarter of ``alpha`` divided by the number of segments of its transition (Bonferroni), so that
-testing many segments adds at most a quarter of the all-units test's false incidents. A
-segment incident that overlaps an incident of all units on the same transition is not listed
-again: it shows among that incident's segments most affected. An incident is known by its key
-``(transition, segment, start)``: the same incident seen again with more periods keeps its key
-(a scheduled alert sends an update, not a second alert).
+Every period of every series is flagged at ``alpha`` (p < alpha and a fall of ``min_fall`` or
+more); the baseline of a period is made of the ``baseline_periods`` periods before it that were
+not flagged, so a lasting incident is measured against the rate before it began. Consecutive
+flagged periods form a run, and a run is an incident when its own p-value (its periods pooled
+against its baseline) passes its series' level:
+
+- all units: ``alpha``; every segment (a value of a dimension), tested as its own series: a
+  quarter of ``alpha`` divided by the number of segments of its transition (Bonferroni), so
+  that testing many segments adds at most a quarter of the all-units test's false incidents;
+- at daily grain, a seventh of that level (:data:`GRAIN_SHARE`: the level holds per week of
+  data), and at least two days (:data:`MIN_PERIODS`) unless the one day's p-value is a
+  hundredth of the level (:data:`SHORT_SHARE`).
+
+Periods with few expected hits or misses are tested by Fisher's exact test instead of the
+z-test (:mod:`._trailing`). A segment incident that overlaps an incident of all units on the
+same transition is not listed again: it shows among that incident's segments most affected.
+An incident is known by its key ``(transition, segment, start)``: the same incident seen again
+with more periods keeps its key (a scheduled alert sends an update, not a second alert).
 """
 
 from __future__ import annotations
@@ -33,13 +44,28 @@ from datetime import date
 import polars as pl
 
 from journeylib.funnel import FunnelUnits
-from journeylib.optimise._trailing import flag_periods, merge_runs
+from journeylib.optimise._trailing import (
+    flag_periods,
+    merge_runs,
+    rate_p_value,
+    rate_p_value_expr,
+)
 from journeylib.optimise._units import period_grid, transition_cube, value_text
 from journeylib.optimise.sentences import incident_sentence, segment_label, segment_name
 from journeylib.periods import Grain
-from journeylib.stats import two_proportion_ztest
 
-__all__ = ["ALL", "SEGMENT_SHARE", "IncidentsResult", "detect_incidents", "incident_key"]
+__all__ = [
+    "ALL",
+    "GRAIN_SHARE",
+    "MIN_PERIODS",
+    "SEGMENT_SHARE",
+    "SHORT_SHARE",
+    "IncidentsResult",
+    "detect_incidents",
+    "find_runs",
+    "incident_key",
+    "merge_incidents",
+]
 
 #: The segment name of the series of all units.
 ALL = "all"
@@ -47,7 +73,30 @@ ALL = "all"
 #: segments is tested at ``SEGMENT_SHARE * alpha / m``, so that the segments add at most a
 #: quarter of the false alarms of the all-units test.
 SEGMENT_SHARE = 0.25
+#: The fewest consecutive flagged periods of an incident, per grain. One day in a month is
+#: flagged by chance alone with p < 0.01 at about 30 times the rate of one week in a month,
+#: so a daily incident lasts two days, unless its single day is far below its baseline (see
+#: :data:`SHORT_SHARE`). Measured on 50 seeded story-free half-years (tests/story_free.py):
+#: see tests/test_optimise_false_rates.py.
+MIN_PERIODS: dict[Grain, int] = {"day": 2, "week": 1, "month": 1}
+#: The share of a series' level an incident's own p-value must pass, per grain: the level is
+#: meant per week of data, so that false incidents per month do not grow with the number of
+#: periods tested in it (seven a week at daily grain).
+GRAIN_SHARE: dict[Grain, float] = {"day": 1 / 7, "week": 1.0, "month": 1.0}
+#: A run shorter than the grain's :data:`MIN_PERIODS` is an incident when its p-value is
+#: below this share of its alpha (0.0001 for all units at the default alpha).
+SHORT_SHARE = 0.01
 _SERIES = ["from_step", "dimension", "value"]
+_SERIES_COLUMNS = [
+    "period",
+    "users",
+    "hits",
+    "rate",
+    "baseline_rate",
+    "relative_change",
+    "p_value",
+    "flagged",
+]
 
 
 def incident_key(from_name: str, to_name: str, segment: str | None, start: date) -> str:
@@ -68,7 +117,8 @@ class IncidentsResult:
     Attributes
     ----------
     incidents
-        One row per incident, by ``start``: ``key``, ``from_step``, ``from_name``, ``to_step``,
+        One row per incident, by ``start``: ``key``, ``kpi`` (null for a funnel transition;
+        see :mod:`journeylib.optimise.kpi_incidents`), ``from_step``, ``from_name``, ``to_step``,
         ``to_name``, ``dimension`` and ``value`` (null for all units), ``start``, ``end``
         (exclusive), ``periods``, ``users``, ``converted``, ``baseline_users``,
         ``baseline_rate``, ``rate``, ``relative_change``, ``users_lost`` (against the
@@ -83,6 +133,10 @@ class IncidentsResult:
         ``baseline_rate``, ``relative_change``, ``p_value``, ``flagged``.
     grain, baseline_periods, alpha, min_fall
         The detection's parameters.
+    series
+        Every tested period of every series (all units and each segment): ``kpi`` (null for
+        a transition), ``from_step``, ``dimension``, ``value`` (``all`` for all units) and
+        the columns of ``periods``; see :meth:`series_of`.
     """
 
     incidents: pl.DataFrame
@@ -92,6 +146,33 @@ class IncidentsResult:
     baseline_periods: int
     alpha: float
     min_fall: float
+    series: pl.DataFrame | None = None
+
+    def series_of(self, incident: dict) -> pl.DataFrame | None:
+        """The tested periods of the series an incident was found in (``period``,
+        ``users``, ``hits``, ``rate``, ``baseline_rate``, ``p_value``, ``flagged``), for
+        its chart; ``None`` when the result does not hold its series.
+
+        Examples
+        --------
+        >>> result.series_of(result.incidents.row(0, named=True))  # doctest: +SKIP
+        """
+        if self.series is None:
+            return None
+        which = (
+            pl.col("kpi") == incident["kpi"]
+            if incident.get("kpi")
+            else pl.col("from_step") == incident["from_step"]
+        )
+        return (
+            self.series.filter(
+                which,
+                pl.col("dimension") == (incident["dimension"] or ALL),
+                pl.col("value") == (incident["value"] or ALL),
+            )
+            .select(_SERIES_COLUMNS)
+            .sort("period")
+        )
 
 
 def _series(cube: pl.DataFrame, dimensions: Sequence[str]) -> pl.DataFrame:
@@ -160,6 +241,101 @@ def _segments_of(incident: dict, tested: pl.DataFrame, top: int) -> list[dict[st
     ).to_dicts()
 
 
+def _confirmed(
+    runs: pl.DataFrame, alphas: pl.DataFrame, *, min_periods: int, short_share: float
+) -> pl.DataFrame:
+    """The runs that are incidents: their own p-value (the run's periods pooled against the
+    baseline of its first) below their series' level (``alpha`` for all units, the
+    Bonferroni share for a segment), and at least ``min_periods`` periods long unless that
+    p-value is below ``short_share`` times the level."""
+    p_value = rate_p_value_expr(
+        pl.col("hits"), pl.col("users"), pl.col("baseline_hits"), pl.col("baseline_users")
+    )
+    level = pl.col("_alpha")
+    lasting = pl.col("periods") >= min_periods
+    return (
+        runs.join(alphas, on=_SERIES, how="left", nulls_equal=True)
+        .filter((p_value < level) & (lasting | (p_value < short_share * level)))
+        .drop("_alpha")
+    )
+
+
+def find_runs(
+    series: pl.DataFrame,
+    grid: Sequence[date],
+    *,
+    grain: Grain,
+    baseline_periods: int,
+    alpha: float,
+    min_fall: float,
+    segment_share: float,
+    min_periods: int | None,
+    short_share: float,
+    start: date | None,
+    end: date | None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The incidents' runs and every tested period, of series keyed by ``from_step`` (an
+    integer: a transition, or a KPI's number), ``dimension`` and ``value`` (``all`` for the
+    series of all units), with ``period``, ``users`` and ``hits``.
+
+    The method of the module doc: every series against its trailing baseline, all units at
+    ``alpha`` and each segment at its Bonferroni share; runs shorter than ``min_periods``
+    kept only when far below their baseline; a segment run overlapping a run of all units of
+    the same ``from_step`` left out (it is listed among that run's segments).
+    """
+    segment_count = (
+        series.filter(pl.col("dimension") != ALL)
+        .select("from_step", "dimension", "value")
+        .unique()
+        .group_by("from_step")
+        .len("segments")
+    )
+    series_alpha = (
+        pl.when(pl.col("dimension") == ALL)
+        .then(pl.lit(alpha))
+        .otherwise(segment_share * alpha / pl.col("segments").fill_null(1).max().over("from_step"))
+    )
+    series = series.join(segment_count, on="from_step", how="left").with_columns(
+        series_alpha.alias("_alpha")
+    )
+    tested = flag_periods(
+        series,
+        keys=_SERIES,
+        periods=grid,
+        baseline_periods=baseline_periods,
+        alpha=alpha,
+        min_change=min_fall,
+        direction="drop",
+    )
+    runs = _confirmed(
+        merge_runs(tested, keys=_SERIES, grain=grain),
+        series.group_by(_SERIES).agg(pl.col("_alpha").max() * GRAIN_SHARE[grain]),
+        min_periods=MIN_PERIODS[grain] if min_periods is None else min_periods,
+        short_share=short_share,
+    )
+    overall = runs.filter(pl.col("dimension") == ALL)
+    segment_runs = runs.filter(pl.col("dimension") != ALL).join(
+        overall.select("from_step", pl.col("start").alias("_s"), pl.col("end").alias("_e")),
+        on="from_step",
+        how="left",
+    )
+    covered = (pl.col("start") < pl.col("_e")) & (pl.col("_s") < pl.col("end"))
+    kept_segments = (
+        segment_runs.with_columns(covered.fill_null(False).alias("_covered"))
+        .group_by([*_SERIES, "start"], maintain_order=True)
+        .agg(pl.all().exclude("_covered", "_s", "_e").first(), pl.col("_covered").any())
+        .filter(~pl.col("_covered"))
+        .drop("_covered")
+    )
+    found = pl.concat([overall, kept_segments.select(overall.columns)])
+    if start is not None:
+        found = found.filter(pl.col("start") >= start)
+    if end is not None:
+        found = found.filter(pl.col("start") < end)
+    found = found.sort(["start", "from_step", "dimension", "value"])
+    return found, tested
+
+
 def detect_incidents(
     units: FunnelUnits,
     *,
@@ -172,6 +348,8 @@ def detect_incidents(
     end: date | None = None,
     top_segments: int = 3,
     segment_share: float = SEGMENT_SHARE,
+    min_periods: int | None = None,
+    short_share: float = SHORT_SHARE,
 ) -> IncidentsResult:
     """Find the incidents of a funnel (see the module doc for the method).
 
@@ -193,6 +371,10 @@ def detect_incidents(
         How many segments most affected to list per incident.
     segment_share
         The share of ``alpha`` that all the segments of a transition share (Bonferroni).
+    min_periods
+        The fewest consecutive flagged periods that make an incident (default
+        :data:`MIN_PERIODS`: two days at daily grain, one week or month); a shorter run is
+        an incident only when its p-value is below ``short_share`` times its alpha.
 
     Returns
     -------
@@ -218,45 +400,19 @@ def detect_incidents(
     names = units.step_names
     grid = period_grid(units, grain, range(1, units.step_count))
     series = _series(transition_cube(units, dimensions, grid, units.timezone), dimensions)
-    segment_count = (
-        series.filter(pl.col("dimension") != ALL)
-        .select("from_step", "dimension", "value")
-        .unique()
-        .group_by("from_step")
-        .len("segments")
-    )
-    tested = flag_periods(
-        series.join(segment_count, on="from_step", how="left"),
-        keys=_SERIES,
-        periods=grid,
+    found, tested = find_runs(
+        series,
+        grid,
+        grain=grain,
         baseline_periods=baseline_periods,
-        alpha=pl.when(pl.col("dimension") == ALL)
-        .then(pl.lit(alpha))
-        .otherwise(segment_share * alpha / pl.col("segments").fill_null(1).max().over("from_step")),
-        min_change=min_fall,
-        direction="drop",
+        alpha=alpha,
+        min_fall=min_fall,
+        segment_share=segment_share,
+        min_periods=min_periods,
+        short_share=short_share,
+        start=start,
+        end=end,
     )
-    runs = merge_runs(tested, keys=_SERIES, grain=grain)
-    overall = runs.filter(pl.col("dimension") == ALL)
-    segment_runs = runs.filter(pl.col("dimension") != ALL).join(
-        overall.select("from_step", pl.col("start").alias("_s"), pl.col("end").alias("_e")),
-        on="from_step",
-        how="left",
-    )
-    covered = (pl.col("start") < pl.col("_e")) & (pl.col("_s") < pl.col("end"))
-    kept_segments = (
-        segment_runs.with_columns(covered.fill_null(False).alias("_covered"))
-        .group_by([*_SERIES, "start"], maintain_order=True)
-        .agg(pl.all().exclude("_covered", "_s", "_e").first(), pl.col("_covered").any())
-        .filter(~pl.col("_covered"))
-        .drop("_covered")
-    )
-    found = pl.concat([overall, kept_segments.select(overall.columns)])
-    if start is not None:
-        found = found.filter(pl.col("start") >= start)
-    if end is not None:
-        found = found.filter(pl.col("start") < end)
-    found = found.sort(["start", "from_step", "dimension", "value"])
     incidents, segments = _described(found, tested, units, grain, baseline_periods, top_segments)
     step_name = {step: name for step, name in enumerate(names, start=1)}
     periods = tested.filter(pl.col("dimension") == ALL).select(
@@ -282,11 +438,13 @@ def detect_incidents(
         baseline_periods=baseline_periods,
         alpha=alpha,
         min_fall=min_fall,
+        series=tested.select(pl.lit(None, pl.String).alias("kpi"), *_SERIES, *_SERIES_COLUMNS),
     )
 
 
 _INCIDENT_SCHEMA = {
     "key": pl.String,
+    "kpi": pl.String,
     "from_step": pl.Int32,
     "from_name": pl.String,
     "to_step": pl.Int32,
@@ -361,6 +519,7 @@ def _described(
         incidents.append(
             {
                 "key": key,
+                "kpi": None,
                 "from_step": step,
                 "from_name": from_name,
                 "to_step": step + 1,
@@ -377,7 +536,7 @@ def _described(
                 "rate": run["rate"],
                 "relative_change": run["rate"] / run["baseline_rate"] - 1,
                 "users_lost": lost,
-                "p_value": two_proportion_ztest(
+                "p_value": rate_p_value(
                     run["hits"], run["users"], run["baseline_hits"], run["baseline_users"]
                 ),
                 "sentence": sentence,
@@ -387,4 +546,29 @@ def _described(
     return (
         pl.DataFrame(incidents, schema=_INCIDENT_SCHEMA),
         pl.DataFrame(segments, schema=_SEGMENT_SCHEMA),
+    )
+
+
+def merge_incidents(*results: IncidentsResult) -> IncidentsResult:
+    """The incidents of several detections (funnel transitions, rate KPIs) as one result, by
+    ``start``; ``periods`` and the parameters are the first result's.
+
+    Examples
+    --------
+    >>> merge_incidents(journey.incidents(grain="day"), journey.kpi_incidents())  # doctest: +SKIP
+    """
+    first = results[0]
+    return IncidentsResult(
+        incidents=pl.concat([r.incidents for r in results]).sort(
+            ["start", "kpi", "from_step", "dimension", "value"], nulls_last=True
+        ),
+        segments=pl.concat([r.segments for r in results]),
+        periods=first.periods,
+        grain=first.grain,
+        baseline_periods=first.baseline_periods,
+        alpha=first.alpha,
+        min_fall=first.min_fall,
+        series=pl.concat([r.series for r in results if r.series is not None])
+        if any(r.series is not None for r in results)
+        else None,
     )

@@ -22,11 +22,10 @@ import polars as pl
 
 from journeylib.funnel import UNIT_KEY, FunnelUnits, step_time
 from journeylib.optimise._events import unit_events
-from journeylib.optimise._trailing import flag_periods, merge_runs
+from journeylib.optimise._trailing import flag_periods, merge_runs, rate_p_value
 from journeylib.optimise._units import closed
 from journeylib.optimise.sentences import loop_sentence
 from journeylib.periods import Grain, period_start_expr, period_starts
-from journeylib.stats import two_proportion_ztest
 
 __all__ = ["LoopsResult", "detect_loops"]
 
@@ -165,7 +164,7 @@ def detect_loops(
                 if run["baseline_rate"]
                 else None,
                 "extra_users": extra,
-                "p_value": two_proportion_ztest(
+                "p_value": rate_p_value(
                     run["hits"], run["users"], run["baseline_hits"], run["baseline_users"]
                 ),
                 "sentence": loop_sentence(

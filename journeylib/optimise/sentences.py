@@ -24,7 +24,9 @@ from journeylib.periods import Grain
 __all__ = [
     "date_span",
     "format_percent",
+    "friction_sentence",
     "incident_sentence",
+    "kpi_incident_sentence",
     "loop_sentence",
     "lost_noun",
     "period_words",
@@ -144,6 +146,88 @@ def incident_sentence(
         name, before, after = concentrated
         text += f", most of it on {name} ({format_percent(before)} to {format_percent(after)})"
     return f"{text}; about {_about(users_lost)} {lost_noun(to_name, unit)} lost."
+
+
+#: What a KPI incident's lost numerator is called (default: conversions).
+_KPI_NOUNS = {"payment_success_rate": "successful payments"}
+
+
+def kpi_incident_sentence(
+    *,
+    kpi: str,
+    segment: str | None,
+    start: date,
+    end: date,
+    baseline_rate: float,
+    rate: float,
+    baseline_periods: int,
+    grain: Grain,
+    lost: float,
+    concentrated: tuple[str, float, float] | None = None,
+) -> str:
+    """One incident of a rate KPI in words (``end`` exclusive).
+
+    Examples
+    --------
+    >>> print(kpi_incident_sentence(
+    ...     kpi="payment_success_rate", segment="android", start=date(2026, 8, 30),
+    ...     end=date(2026, 9, 4), baseline_rate=0.97, rate=0.62, baseline_periods=4,
+    ...     grain="day", lost=45.2,
+    ... ))  # doctest: +NORMALIZE_WHITESPACE
+    From 30 Aug to 3 Sep 2026, payment_success_rate on android fell from 97% to 62% against
+    the four days before; about 45 successful payments lost.
+    """
+    where = f" on {segment}" if segment else ""
+    text = (
+        f"{date_span(start, end)}, {kpi}{where} fell from {format_percent(baseline_rate)} to "
+        f"{format_percent(rate)} against {period_words(baseline_periods, grain)}"
+    )
+    if concentrated is not None:
+        name, before, after = concentrated
+        text += f", most of it on {name} ({format_percent(before)} to {format_percent(after)})"
+    noun = _KPI_NOUNS.get(kpi, "conversions")
+    return f"{text}; about {_about(lost)} {noun} lost."
+
+
+def friction_sentence(
+    *,
+    from_name: str,
+    to_name: str,
+    users: int,
+    lost: int,
+    unit: str = "user_id",
+    segment: str | None = None,
+    segment_rate: float | None = None,
+    others_rate: float | None = None,
+    segment_lost: float | None = None,
+) -> str:
+    """The top friction point in words: the transition losing most units and, when one
+    converts significantly worse there, its worst segment.
+
+    Examples
+    --------
+    >>> print(friction_sentence(
+    ...     from_name="product_view", to_name="add_to_cart", users=41_000, lost=26_500,
+    ...     segment="social", segment_rate=0.14, others_rate=0.38, segment_lost=1_480,
+    ... ))  # doctest: +NORMALIZE_WHITESPACE
+    The largest loss is at product_view → add_to_cart: about 26,500 of 41,000 users (65%) did
+    not go on; social converts worst there, 14% against 38% for the others (about 1,500 users
+    lost).
+    """
+    noun = "users" if unit == "user_id" else unit.removesuffix("_id").replace("_", " ") + "s"
+    share = format_percent(lost / users) if users else "no"
+    text = (
+        f"The largest loss is at {from_name} → {to_name}: about {_about(lost)} of "
+        f"{_about(users)} {noun} ({share}) did not go on"
+    )
+    if segment is not None and segment_rate is not None and others_rate is not None:
+        text += (
+            f"; {segment} converts worst there, {format_percent(segment_rate)} against "
+            f"{format_percent(others_rate)} for the others"
+        )
+        if segment_lost is not None:
+            text += f" (about {_about(segment_lost)} {noun} lost)"
+    return text + "."
 
 
 def loop_sentence(

@@ -169,6 +169,9 @@ def run_report(
     if email_to and smtp is None:
         smtp = _mail_settings()
     check_report_data(notebook, params)
+    from journeylib.report.experiment_readout import check_readout_parameters
+
+    check_readout_parameters(notebook, params)
     clean_stale(root / name)
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S")
     staging = root / name / f".run-{stamp}-{os.getpid()}"

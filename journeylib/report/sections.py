@@ -21,7 +21,7 @@ from typing import Any
 import polars as pl
 
 from journeylib.periods import Grain, local_bound, previous_period
-from journeylib.report import display
+from journeylib.report import _optimise_sections, display
 from journeylib.report.story import headline_sentences, kpi_label
 from journeylib.report.tables import kpi_classes, kpi_rows, thousands
 
@@ -59,6 +59,7 @@ class ReportSections:
             previous_overall=before.overall,
             currency=self.currency,
             quarantined=self.journey.quality.rows_quarantined,
+            findings=_optimise_sections.finding_sentences(self),
         )
         display.show_headline(sentences)
 
@@ -157,6 +158,15 @@ class ReportSections:
                 "in progress, not as lost."
             )
 
+    def show_friction(self) -> None:
+        """Where the funnel loses users, the segments converting worse and the period's
+        incidents with their charts (:mod:`journeylib.report._optimise_sections`)."""
+        _optimise_sections.show_friction(self)
+
+    def show_experiments(self) -> None:
+        """The readout of every experiment the config declares (nothing when none)."""
+        _optimise_sections.show_experiments(self)
+
     def show_retention(self, cohorts: int = 8) -> None:
         """Weekly (or monthly) cohort retention for the last cohorts before the period end."""
         from journeylib.charts import retention_heatmap
@@ -222,15 +232,19 @@ class ReportSections:
                 email=False,
             )
 
+    def quality_table(self) -> pl.DataFrame:
+        """The data-quality frame, each table's source shown relative to the config."""
+        return self.journey.quality.to_frame().with_columns(
+            pl.col("table").replace_strict(self._source_locations(), default=None).alias("source")
+        )
+
     def show_quality(self) -> None:
         """The data-quality summary: quarantined rows per table and rule, duplicates, notes."""
         from journeylib.charts import data_quality_panel
 
         display.show_section("Data quality")
         quality = self.journey.quality
-        frame = quality.to_frame().with_columns(
-            pl.col("table").replace_strict(self._source_locations(), default=None).alias("source")
-        )
+        frame = self.quality_table()
         display.show_chart(
             data_quality_panel(frame), name="data-quality", title="Data quality", email=False
         )

@@ -6,6 +6,7 @@ computed; they choose what to say and how, nothing else.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 import polars as pl
@@ -102,6 +103,7 @@ def headline_sentences(
     previous_overall: float | None,
     currency: str,
     quarantined: int = 0,
+    findings: Sequence[str] = (),
 ) -> list[str]:
     """The headline of a report, in plain sentences.
 
@@ -119,6 +121,9 @@ def headline_sentences(
         Currency code for money values.
     quarantined
         Rows quarantined by validation (mentioned when not 0).
+    findings
+        Sentences of the optimisation engine (the period's incidents, the top friction
+        point), said right after the score.
 
     Examples
     --------
@@ -134,6 +139,7 @@ def headline_sentences(
         if previous_overall is not None:
             score += f" ({previous_overall:.0f} in {previous_label})"
         sentences.append(score + ".")
+    sentences += list(findings)
     moved = movers(table, period_start)
     current = table.filter(pl.col("period_start") == period_start)
     if current.height and current.get_column("previous").is_null().all():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import yaml
@@ -55,9 +56,13 @@ _HEADER = """\
 """
 
 
-def journey_config(name: str) -> dict[str, Any]:
-    """The config as a plain mapping, in the key order of the written file."""
-    return {
+def journey_config(name: str, experiment_start: date | None = None) -> dict[str, Any]:
+    """The config as a plain mapping, in the key order of the written file.
+
+    ``experiment_start`` (the first acquisition day of the checkout A/B test, when the data
+    reaches it) declares the test under ``experiments``, read from then to the data's end.
+    """
+    config = {
         "name": name,
         "timezone": "Europe/Berlin",
         "currency": "EUR",
@@ -90,9 +95,22 @@ def journey_config(name: str) -> dict[str, Any]:
         "targets": dict(TARGETS),
         "surveys": {"ces": {"min": 1, "max": 7, "higher_is_better": True}},
     }
+    if experiment_start is not None:
+        config["experiments"] = {
+            "checkout_test": {
+                "variant": "checkout_variant",
+                "kpis": ["conversion_rate", "aov"],
+                "control": "control",
+                "expected_split": [50, 50],
+                "start": experiment_start,
+            }
+        }
+    return config
 
 
-def journey_yaml(name: str) -> str:
+def journey_yaml(name: str, experiment_start: date | None = None) -> str:
     """The text of ``journey.yml``."""
-    body = yaml.safe_dump(journey_config(name), sort_keys=False, allow_unicode=True)
+    body = yaml.safe_dump(
+        journey_config(name, experiment_start), sort_keys=False, allow_unicode=True
+    )
     return _HEADER + body

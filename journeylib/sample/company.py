@@ -257,7 +257,11 @@ def generate_sample(
         (folder / "stories.json").write_text(
             json.dumps(document, indent=2, allow_nan=False) + "\n", encoding="utf-8"
         )
-        (folder / CONFIG_NAME).write_text(journey_yaml(COMPANY), encoding="utf-8")
+        # the checkout test is declared when the data reaches its first acquisition day
+        test_start = (
+            start + timedelta(days=DESIGN.test_first_day) if days > DESIGN.test_first_day else None
+        )
+        (folder / CONFIG_NAME).write_text(journey_yaml(COMPANY, test_start), encoding="utf-8")
 
     kept = write_sample_folder(target, write, force=force)
     rows = {
