@@ -8,9 +8,11 @@ SAMPLE_DIR ?= data/sample
 SAMPLE_USERS ?= 50000
 SAMPLE_SEED ?= 7
 PYTEST_ARGS ?=
+LAB_PORT ?= 8888
+LAB_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv system-deps sample validate report test lint format bench clean
+.PHONY: help venv notebook-git lab system-deps sample validate report test lint format bench clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -26,7 +28,16 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name journeylib --display-name "Python (journeylib)" >/dev/null
 	touch $(STAMP)
 
-venv: $(STAMP) ## Create .venv and install journeylib with its development dependencies
+venv: $(STAMP) notebook-git ## Create .venv and install journeylib with its development dependencies
+
+notebook-git: $(STAMP) ## Strip notebook outputs on commit (nbstripout), diff and merge them by cell (nbdime)
+	@bash scripts/notebook-git.sh "$(VENV)"
+
+lab: $(STAMP) notebook-git $(SAMPLE_DIR)/journey.yml ## JupyterLab on 127.0.0.1 in the journeylib kernel, on notebooks/ (LAB_PORT, LAB_ARGS)
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) \
+		--ServerApp.root_dir="$(CURDIR)/notebooks" \
+		--MappingKernelManager.default_kernel_name=journeylib \
+		$(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 system-deps: ## Install Debian's chromium and postgresql when missing (needs root and apt)
 	@bash scripts/system-deps.sh

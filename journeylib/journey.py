@@ -359,8 +359,9 @@ class Journey:
         mode: Literal["on", "on_or_after"] = "on",
         max_offset: int | None = None,
         filters: Mapping[str, str | Sequence[str]] | None = None,
+        by: str | None = None,
     ) -> pl.DataFrame:
-        """The retention cohort matrix (section 4): one row per cohort x offset.
+        """The retention cohort matrix (section 4): one row per [segment x] cohort x offset.
 
         Parameters
         ----------
@@ -374,11 +375,14 @@ class Journey:
             ``on`` (return in period c + k) or ``on_or_after`` (in c + k or later).
         max_offset
             Largest offset listed.
+        by
+            Acquisition breakdown: each user takes the value of this column on their
+            first-ever cohort event (:func:`journeylib.retention.retention_by_segment`).
 
         Returns
         -------
         pl.DataFrame
-            ``cohort``, ``offset``, ``period_start``, ``cohort_size``, ``users``,
+            [``by``,] ``cohort``, ``offset``, ``period_start``, ``cohort_size``, ``users``,
             ``retention`` (null for periods not fully observed).
 
         Examples
@@ -392,6 +396,22 @@ class Journey:
         if max_offset is not None and max_offset < 0:
             raise DataError(f"max_offset: expected 0 or more, got {max_offset}")
         start_day, end_day = self._local_range(start, end)
+        if by is not None:
+            from journeylib.retention import retention_by_segment
+
+            return retention_by_segment(
+                _filtered(self.tables["events"], self._checked_filters(filters)),
+                by=by,
+                grain=grain,
+                timezone=self.config.timezone,
+                cohort_events=self._role_events(cohort_role),
+                return_events=self._role_events(return_role),
+                mode=mode,
+                cohort_start=align(start_day, grain) if start is not None else None,
+                cohort_end=end_day if end is not None else None,
+                max_offset=max_offset,
+                data_end=self.time_range[1],
+            )
         return retention_matrix(
             _filtered(self.tables["events"], self._checked_filters(filters)),
             grain=grain,
@@ -401,6 +421,55 @@ class Journey:
             mode=mode,
             cohort_start=align(start_day, grain) if start is not None else None,
             cohort_end=end_day if end is not None else None,
+            max_offset=max_offset,
+            data_end=self.time_range[1],
+        ).collect()
+
+    def cohort_value(
+        self,
+        *,
+        start: DateLike | None = None,
+        end: DateLike | None = None,
+        grain: Grain = "month",
+        cohort_role: str | None = "purchase",
+        max_offset: int | None = None,
+        filters: Mapping[str, str | Sequence[str]] | None = None,
+    ) -> pl.DataFrame:
+        """Revenue per cohort user, cumulated over the offsets: lifetime value by cohort.
+
+        Parameters
+        ----------
+        start, end
+            Cohorts whose period starts in ``[start, end)`` (default: all).
+        grain
+            Cohort and offset grain (default month).
+        cohort_role
+            Role whose first-ever event places a user in a cohort (default ``purchase``: the
+            cohorts of first purchase; None: any event).
+        max_offset, filters
+            As for :meth:`retention`.
+
+        Returns
+        -------
+        pl.DataFrame
+            See :func:`journeylib.retention.cohort_value`.
+
+        Examples
+        --------
+        >>> journey.cohort_value(grain="month")  # doctest: +SKIP
+        """
+        from journeylib.retention import cohort_value
+
+        self._require_usable()
+        start_day, end_day = self._local_range(start, end)
+        return cohort_value(
+            _filtered(self.tables["events"], self._checked_filters(filters)),
+            revenue_events=self._role_events("purchase") or [],
+            grain=grain,
+            timezone=self.config.timezone,
+            cohort_events=self._role_events(cohort_role),
+            cohort_start=align(start_day, grain) if start is not None else None,
+            cohort_end=end_day - timedelta(days=1) if end is not None else None,
             max_offset=max_offset,
             data_end=self.time_range[1],
         ).collect()

@@ -1,9 +1,13 @@
-"""The notebooks in notebooks/: their parameters, a Papermill run each, and nbval.
+"""The notebooks in notebooks/: their parameters, a Papermill run each, nbval, and no logic.
 
-Notebooks are committed without outputs, so nbval (``--nbval-lax``) checks that a copy
-parameterised for the session's small sample runs cell by cell without error, in this
-environment. The sanitize file is checked on two real runs of the report: their volatile
-outputs (generation time, run time, paths, content hash) differ, the sanitised ones do not.
+Every report notebook of ``notebooks/`` (a notebook whose metadata says
+``{"journeylib": {"kind": "dashboard"}}`` is a Voila dashboard, served and not run as a
+report: :func:`journeylib.report.notebooks.report_notebooks` leaves it out), plus one made by
+``journey new-report``, is executed with Papermill on the session's small sample and passes
+nbval. Notebooks are committed without outputs, so nbval (``--nbval-lax``) checks that a copy
+parameterised for the small sample runs cell by cell without error, in this environment. The
+sanitize file is checked on two real runs of the report: their volatile outputs (generation
+time, run time, paths, content hash) differ, the sanitised ones do not.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import ast
 import configparser
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,12 +24,21 @@ from typing import Any
 import nbformat
 import papermill
 import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from test_report import NOTEBOOKS, REPORT_NOTEBOOK, published_report, small_sample_config
 
 import journeylib
+from journeylib.report.notebooks import notebook_kind, report_notebooks
+from journeylib.report.scaffold import new_report
 
 SANITIZE = Path(__file__).with_name("nbval_sanitize.cfg")
-NOTEBOOK_PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
+#: Every notebook of notebooks/, dashboards included (the rules on code and outputs hold for all).
+ALL_NOTEBOOKS = sorted(NOTEBOOKS.glob("*.ipynb"))
+#: The report notebooks: run by Papermill (journey report run), executed here.
+NOTEBOOK_PATHS = report_notebooks(NOTEBOOKS)
+#: The report notebooks by name, and the one ``journey new-report`` makes in a copy of them.
+SCAFFOLDED = "new_report_made"
+RUN_NAMES = [path.stem for path in NOTEBOOK_PATHS] + [SCAFFOLDED]
 #: The report notebook's parameters, in order, with the annotation of each one.
 REPORT_PARAMETERS = {
     "config_path": "str",
@@ -43,29 +57,42 @@ REPORT_CODE_CELLS = 15
 _TYPES = {
     "str": str,
     "int": int,
-    "float": float,
+    "float": (int, float),
     "bool": bool,
     "dict": dict,
     "list": list,
     "None": type(None),
 }
+_SHARED: dict[str, Path] = {}
 
 
-def sample_parameters(
-    factory: pytest.TempPathFactory, notebook: Path = REPORT_NOTEBOOK
-) -> dict[str, Any]:
+def notebook_path(name: str, factory: pytest.TempPathFactory) -> Path:
+    """A report notebook of notebooks/ by name, or the one new-report makes (once a session)."""
+    if name != SCAFFOLDED:
+        return NOTEBOOKS / f"{name}.ipynb"
+    if name not in _SHARED:
+        root = factory.mktemp("new-report")
+        shutil.copytree(NOTEBOOKS, root / "notebooks")
+        _SHARED[name] = new_report(SCAFFOLDED, template="explore_journey", root=root).notebook
+    return _SHARED[name]
+
+
+def sample_parameters(factory: pytest.TempPathFactory, notebook: Path = REPORT_NOTEBOOK) -> dict:
+    """The small sample's parameters, those the notebook declares."""
     config = str(small_sample_config(factory))
-    if notebook.stem == "experiment_readout":
-        # the sample's config declares the checkout test: the readout's default experiment
-        return {"config": config}
-    return {"config_path": config, "as_of": "data_end"}
+    # the experiment readout takes `config` (the sample declares the checkout test)
+    wanted = {"config_path": config, "config": config, "as_of": "data_end"}
+    declared = papermill.inspect_notebook(str(notebook))
+    return {name: value for name, value in wanted.items() if name in declared}
 
 
 # --------------------------------------------------------------------------- parameters
 
 
-def test_notebooks_folder_holds_the_report():
-    assert REPORT_NOTEBOOK in NOTEBOOK_PATHS
+def test_notebooks_folder_holds_the_suite():
+    names = {path.stem for path in NOTEBOOK_PATHS}
+    suite = {"journey_report", "explore_journey", "funnel_deep_dive", "cohort_retention"}
+    assert suite | {"channel_performance"} <= names
 
 
 def test_report_parameters_are_listed_with_their_annotation():
@@ -75,21 +102,32 @@ def test_report_parameters_are_listed_with_their_annotation():
     assert list(inspected) == list(REPORT_PARAMETERS)
 
 
-def test_papermill_help_shows_every_type_and_comment():
+@pytest.mark.parametrize("notebook", ALL_NOTEBOOKS, ids=lambda path: path.stem)
+def test_papermill_help_shows_every_type_and_comment(notebook):
+    done = subprocess.run(
+        [sys.executable, "-m", "papermill", "--help-notebook", str(notebook)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    for name, entry in papermill.inspect_notebook(str(notebook)).items():
+        assert f"  {name}: {entry['inferred_type_name']} (default " in done.stdout
+    assert "Unknown type" not in done.stdout
+    assert "Parameters inferred for notebook" in done.stdout
+
+
+def test_papermill_help_of_the_report_names_its_config():
     done = subprocess.run(
         [sys.executable, "-m", "papermill", "--help-notebook", str(REPORT_NOTEBOOK)],
         capture_output=True,
         text=True,
         check=True,
     )
-    for name, annotation in REPORT_PARAMETERS.items():
-        assert f"  {name}: {annotation} (default " in done.stdout
-    assert "Unknown type" not in done.stdout
     assert "the journey config (relative to this folder)" in done.stdout
 
 
-@pytest.mark.parametrize("notebook", NOTEBOOK_PATHS, ids=lambda path: path.stem)
-def test_every_parameter_default_fits_its_annotation_and_has_a_comment(notebook):
+@pytest.mark.parametrize("notebook", ALL_NOTEBOOKS, ids=lambda path: path.stem)
+def test_every_parameter_has_a_type_a_fitting_default_and_a_comment(notebook):
     inspected = papermill.inspect_notebook(str(notebook))
     assert inspected, f"{notebook.name} has no cell tagged 'parameters'"
     wrong = {}
@@ -97,19 +135,87 @@ def test_every_parameter_default_fits_its_annotation_and_has_a_comment(notebook)
         annotation = entry["inferred_type_name"]
         optional = annotation.startswith("Optional[")
         outer = annotation.removeprefix("Optional[").removesuffix("]").partition("[")[0]
-        allowed = (_TYPES.get(outer, ()), *((type(None),) if optional else ()))
+        allowed = _TYPES.get(outer, ())
+        allowed = (*(allowed if isinstance(allowed, tuple) else (allowed,)),)
+        allowed += (type(None),) if optional else ()
         default = ast.literal_eval(entry["default"])
-        if not entry["help"].strip() or not isinstance(default, allowed):
+        # "None" is what papermill infers for a parameter without annotation
+        if annotation == "None" or not entry["help"].strip() or not isinstance(default, allowed):
             wrong[name] = (annotation, entry["help"], entry["default"])
     assert wrong == {}
 
 
-@pytest.mark.parametrize("notebook", NOTEBOOK_PATHS, ids=lambda path: path.stem)
+def test_the_type_check_fails_on_an_unannotated_parameter(tmp_path):
+    path = tmp_path / "bare.ipynb"
+    cell = new_code_cell(
+        'period = "last_full_week"  # no annotation', metadata={"tags": ["parameters"]}
+    )
+    notebook = new_notebook(cells=[cell])
+    notebook.metadata["kernelspec"] = {"name": "journeylib", "language": "python"}
+    nbformat.write(notebook, path)
+    (entry,) = papermill.inspect_notebook(str(path)).values()
+    assert entry["inferred_type_name"] == "None"
+
+
+@pytest.mark.parametrize("notebook", ALL_NOTEBOOKS, ids=lambda path: path.stem)
 def test_notebook_is_committed_without_outputs(notebook):
     cells = nbformat.read(notebook, as_version=4).cells
     code = [cell for cell in cells if cell.cell_type == "code"]
     assert [cell.outputs for cell in code if cell.outputs] == []
     assert [cell.execution_count for cell in code if cell.execution_count] == []
+
+
+# --------------------------------------------------------------------------- no logic
+
+
+def definitions(notebook: Any) -> list[str]:
+    """The functions and classes a notebook's code cells define (``def``, ``class``)."""
+    found = []
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code":
+            continue
+        # IPython magics and shell escapes are not Python: leave their lines out
+        source = "\n".join(
+            "" if line.lstrip().startswith(("%", "!")) else line
+            for line in cell.source.splitlines()
+        )
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                found.append(f"cell {index}: {type(node).__name__} {node.name}")
+    return found
+
+
+@pytest.mark.parametrize("notebook", ALL_NOTEBOOKS, ids=lambda path: path.stem)
+def test_notebook_defines_no_function_or_class(notebook):
+    # logic belongs in journeylib, where it is tested and shared; a notebook calls it
+    assert definitions(nbformat.read(notebook, as_version=4)) == []
+
+
+def test_a_notebook_with_a_function_or_a_class_fails_the_rule():
+    notebook = new_notebook(
+        cells=[
+            new_markdown_cell("def in markdown is prose"),
+            new_code_cell("%matplotlib inline\nx = 1"),
+            new_code_cell("def conversion(a, b):\n    return a / b"),
+            new_code_cell("if True:\n    class Step:\n        pass"),
+            new_code_cell("async def fetch():\n    pass"),
+        ]
+    )
+    assert definitions(notebook) == [
+        "cell 2: FunctionDef conversion",
+        "cell 3: ClassDef Step",
+        "cell 4: AsyncFunctionDef fetch",
+    ]
+
+
+def test_a_dashboard_is_told_apart_by_its_metadata(tmp_path):
+    report, dashboard = tmp_path / "a_dashboard_named_report.ipynb", tmp_path / "board.ipynb"
+    nbformat.write(new_notebook(), report)
+    marked = new_notebook()
+    marked.metadata["journeylib"] = {"kind": "dashboard"}
+    nbformat.write(marked, dashboard)
+    assert (notebook_kind(report), notebook_kind(dashboard)) == ("report", "dashboard")
+    assert report_notebooks(tmp_path) == [report]
 
 
 # --------------------------------------------------------------------------- Papermill run
@@ -136,25 +242,34 @@ def executed(notebook: Path, factory: pytest.TempPathFactory) -> Any:
     return _EXECUTED[notebook.stem]
 
 
-@pytest.mark.parametrize("notebook", NOTEBOOK_PATHS, ids=lambda path: path.stem)
-def test_notebook_runs_with_papermill_on_the_sample(notebook, tmp_path_factory):
-    result = executed(notebook, tmp_path_factory)
+@pytest.mark.slow
+@pytest.mark.parametrize("name", RUN_NAMES)
+def test_notebook_runs_with_papermill_on_the_sample(name, tmp_path_factory):
+    result = executed(notebook_path(name, tmp_path_factory), tmp_path_factory)
     code = [cell for cell in result.cells if cell.cell_type == "code"]
     errors = [o for cell in code for o in cell.outputs if o.output_type == "error"]
     assert result.metadata["papermill"]["exception"] is None
     assert errors == []
     assert all(cell.execution_count for cell in code)
+    # the run marker the report runner reads (period and title), shown by every report
+    roles = [
+        o.get("metadata", {}).get("journeylib", {}).get("role") for c in code for o in c.outputs
+    ]
+    assert "run" in roles
 
 
 # --------------------------------------------------------------------------- nbval
 
 
-def test_nbval_runs_the_parameterised_report(tmp_path, tmp_path_factory):
-    copy = tmp_path / REPORT_NOTEBOOK.name
+@pytest.mark.slow
+@pytest.mark.parametrize("name", RUN_NAMES)
+def test_nbval_runs_the_parameterised_notebook(name, tmp_path, tmp_path_factory):
+    notebook = notebook_path(name, tmp_path_factory)
+    copy = tmp_path / notebook.name
     papermill.execute_notebook(
-        str(REPORT_NOTEBOOK),
+        str(notebook),
         str(copy),
-        parameters=sample_parameters(tmp_path_factory),
+        parameters=sample_parameters(tmp_path_factory, notebook),
         prepare_only=True,
         progress_bar=False,
     )
@@ -178,7 +293,10 @@ def test_nbval_runs_the_parameterised_report(tmp_path, tmp_path_factory):
         timeout=600,
     )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
-    assert f"{REPORT_CODE_CELLS} passed" in completed.stdout.splitlines()[-1]
+    code_cells = sum(c.cell_type == "code" for c in nbformat.read(copy, as_version=4).cells)
+    assert f"{code_cells} passed" in completed.stdout.splitlines()[-1]
+    if notebook == REPORT_NOTEBOOK:
+        assert code_cells == REPORT_CODE_CELLS
 
 
 def sanitize_patterns() -> list[tuple[re.Pattern[str], str]]:

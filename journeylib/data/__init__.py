@@ -4,12 +4,17 @@ quarantine of rejected rows.
 
 from __future__ import annotations
 
+from journeylib.data.loading import (
+    QUARANTINE_MARKER,
+    LoadedTables,
+    check_quarantine_folder,
+    load_tables,
+)
 from journeylib.data.sources import available_columns, read_failure, scan_source
-from journeylib.data.loading import LoadedTables, QUARANTINE_MARKER, check_quarantine_folder, load_tables
 
 __all__ = [
-    "LoadedTables",
     "QUARANTINE_MARKER",
+    "LoadedTables",
     "available_columns",
     "check_quarantine_folder",
     "load_tables",

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import polars as pl
 
-from journeylib.data.atomic import atomic_path, atomic_write_text
 from journeylib.config import JourneyConfig, load_config
-from journeylib.errors import JourneyError
 from journeylib.config.schema import TABLES
+from journeylib.data.atomic import atomic_path, atomic_write_text
 from journeylib.data.sources import read_failure, scan_source
+from journeylib.errors import JourneyError
 from journeylib.validate import DataQuality, ValidatedTable, validate_table
 
 __all__ = ["QUARANTINE_MARKER", "LoadedTables", "check_quarantine_folder", "load_tables"]

@@ -26,9 +26,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from journeylib.config import SourceConfig
 from journeylib.data._csv_source import is_utf8, locate_csv_failure, read_decoded_csv
 from journeylib.data._sql_source import first_line, quote_table_name, read_sql
-from journeylib.config import SourceConfig
 from journeylib.errors import SourceError
 
 __all__ = ["available_columns", "read_failure", "scan_source"]

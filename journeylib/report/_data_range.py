@@ -46,6 +46,26 @@ class EventSpan:
         return int(self.frame.filter(inside).select(pl.len()).collect().item())
 
 
+def event_dimensions(config: JourneyConfig) -> list[str] | None:
+    """The dimension columns of the events source (its columns beyond the canonical ones),
+    from its schema alone; None for database sources.
+
+    Raises
+    ------
+    SourceError, SchemaError
+        When the source cannot be read or does not fit the events table (as validation does).
+    """
+    from journeylib.data import scan_source
+    from journeylib.validate.table import _plan
+
+    source = config.sources.events
+    if source.kind not in _FILE_KINDS:
+        return None
+    raw = scan_source("events", source)
+    _, dimensions = _plan("events", raw.collect_schema(), source, config, None)
+    return list(dimensions)
+
+
 def event_span(config: JourneyConfig, filters: Mapping[str, list[str]]) -> EventSpan | None:
     """Timestamps of the events source, filtered; None for database sources.
 

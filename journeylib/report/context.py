@@ -11,12 +11,14 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 import polars as pl
 
 from journeylib.journey import Journey, load
 from journeylib.periods import Grain, local_bound, previous_period
+from journeylib.periods.calendar import align as align_period
 from journeylib.report.inputs import (
     check_comparison,
     check_funnel,
@@ -119,14 +121,39 @@ class ReportContext(ReportSections):
             return _PREVIOUS[self.period.grain]
         return self.comparison.description
 
+    @property
+    def trend_start(self) -> date:
+        """First day of the trend window: ``trend_periods`` periods (at least 2) ending with
+        the report period."""
+        start = self.period.start
+        for _ in range(max(self.trend_periods, 2) - 1):
+            start = previous_period(start, self.period.grain)
+        return start
+
+    def window_start(self, periods: int, grain: Grain | None = None) -> date:
+        """First day of ``periods`` periods of ``grain`` (default: the report's), the last of
+        them holding the report period's last day.
+
+        Examples
+        --------
+        >>> report.window_start(8, "week")  # the last 8 ISO weeks up to the period end
+        ... # doctest: +SKIP
+        """
+        grain = check_grain(grain or self.period.grain)
+        check_trend_periods(periods)
+        start = align_period(self.period.end - timedelta(days=1), grain)
+        for _ in range(periods - 1):
+            start = previous_period(start, grain)
+        return start
+
     def kpi_table(self) -> pl.DataFrame:
         """KPIs over the trend window; the last period is the report period."""
         if "kpis" not in self._cache:
-            start = self.period.start
-            for _ in range(max(self.trend_periods, 2) - 1):
-                start = previous_period(start, self.period.grain)
             self._cache["kpis"] = self.journey.kpis(
-                start=start, end=self.period.end, grain=self.period.grain, filters=self.filters
+                start=self.trend_start,
+                end=self.period.end,
+                grain=self.period.grain,
+                filters=self.filters,
             )
         return self._cache["kpis"]
 

@@ -205,3 +205,46 @@ def check_trend_periods(periods: object) -> int:
     if isinstance(periods, bool) or not isinstance(periods, int) or periods < 1:
         raise DataError(f"trend_periods: expected a whole number of at least 1, got {periods!r}")
     return periods
+
+
+def check_count(value: object, parameter: str) -> int:
+    """A number of periods or cohorts: a whole number of at least 1."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise DataError(f"{parameter}: expected a whole number of at least 1, got {value!r}")
+    return value
+
+
+def check_grain_parameter(value: object, parameter: str) -> Grain:
+    """A grain parameter other than ``grain``: ``day``, ``week`` or ``month``."""
+    from journeylib.report.period import GRAINS
+
+    if value not in GRAINS:
+        raise DataError(f"{parameter}: expected one of {', '.join(GRAINS)}, got {value!r}")
+    return value  # type: ignore[return-value]
+
+
+def check_window(window: object, parameter: str = "window") -> None:
+    """A conversion window such as ``7d`` or ``12h`` (None: the funnel's own)."""
+    from journeylib.periods import parse_window
+
+    if window is None:
+        return
+    try:
+        parse_window(window)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{parameter}: {exc}") from None
+
+
+def check_dimension(column: object, config: JourneyConfig, parameter: str) -> None:
+    """A breakdown parameter names a dimension column of the events (checked on the schema;
+    database sources are left to the kernel)."""
+    from journeylib.report._data_range import event_dimensions
+
+    dimensions = event_dimensions(config)
+    if dimensions is None:
+        return
+    if column not in dimensions:
+        raise DataError(
+            f"{parameter}: the events have no dimension {column!r}; dimensions: "
+            f"{', '.join(dimensions) or '(none)'}"
+        )

@@ -7,7 +7,11 @@ the names a notebook declares in its cell tagged ``parameters`` are accepted
 reports: their ``period``, ``as_of``, ``grain``, ``comparison``, ``filters``, ``funnel``,
 ``trend_periods``, ``trend_kpis`` and ``config_path`` are checked with the rules
 :class:`journeylib.report.ReportContext` applies in the kernel
-(:mod:`journeylib.report.inputs`), so a bad value is one line, not an IPython traceback.
+(:mod:`journeylib.report.inputs`), so a bad value is one line, not an IPython traceback. The
+parameters of the notebook suite are checked the same way: ``window`` (a conversion window or
+None), ``cohort_grain`` (a grain), ``cohorts`` and ``value_cohorts`` (whole numbers of at
+least 1), and ``breakdown``, ``channel_column`` and ``campaign_column`` (dimension columns of
+the events).
 
 The command line (``journey report run``), :func:`journeylib.report.run.run_report` and the
 schedule (when it loads a job) all call :func:`check_parameters`.
@@ -50,6 +54,10 @@ PARAMETERS_TAG = "parameters"
 #: The parameter whose presence makes a notebook a journeylib report (its rules apply).
 REPORT_MARKER = "config_path"
 _NULLS = ("null", "~", "None")
+#: Parameters of the notebook suite holding a count of periods or cohorts.
+COUNT_PARAMETERS = ("cohorts", "value_cohorts")
+#: Parameters of the notebook suite naming a dimension column of the events.
+DIMENSION_PARAMETERS = ("breakdown", "channel_column", "campaign_column")
 
 
 class NotebookError(JourneyError):
@@ -268,9 +276,13 @@ def _check_report_rules(notebook: Path, values: Mapping[str, Any]) -> None:
     """The report rules of :mod:`journeylib.report.inputs`, on the values a run would use."""
     from journeylib.report.inputs import (
         check_comparison,
+        check_count,
+        check_dimension,
         check_funnel,
+        check_grain_parameter,
         check_kpi_names,
         check_trend_periods,
+        check_window,
         load_report_config,
         normalise_filters,
         period_grain,
@@ -301,9 +313,15 @@ def _check_report_rules(notebook: Path, values: Mapping[str, Any]) -> None:
     rule("filters", normalise_filters)
     rule("trend_periods", check_trend_periods)
     rule("trend_kpis", lambda names: check_kpi_names(names, "trend_kpis"))
+    rule("window", check_window)
+    rule("cohort_grain", lambda value: check_grain_parameter(value, "cohort_grain"))
+    for count in COUNT_PARAMETERS:
+        rule(count, lambda value, count=count: check_count(value, count))
     config = rule("config_path", lambda text: load_report_config(text, base_dir=notebook.parent))
     if config is not None:
         rule("funnel", lambda name: check_funnel(name, config))
+        for column in DIMENSION_PARAMETERS:
+            rule(column, lambda value, column=column: check_dimension(value, config, column))
 
 
 def check_report_data(notebook: str | os.PathLike[str], parameters: Mapping[str, Any]) -> None:

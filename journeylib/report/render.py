@@ -40,6 +40,7 @@ td.muted { color: #9aa5b1; }
 .journeylib-chart { margin: 8px 0 16px; }
 .jp-OutputArea-output pre { font-size: 12px; }
 .jp-InputPrompt, .jp-OutputPrompt { display: none; }
+.anchor-link { display: none; }
 """
 
 _EMBED = """

@@ -232,15 +232,19 @@ class ReportSections:
                 email=False,
             )
 
+    def quality_table(self) -> pl.DataFrame:
+        """The data-quality frame, each table's source shown relative to the config."""
+        return self.journey.quality.to_frame().with_columns(
+            pl.col("table").replace_strict(self._source_locations(), default=None).alias("source")
+        )
+
     def show_quality(self) -> None:
         """The data-quality summary: quarantined rows per table and rule, duplicates, notes."""
         from journeylib.charts import data_quality_panel
 
         display.show_section("Data quality")
         quality = self.journey.quality
-        frame = quality.to_frame().with_columns(
-            pl.col("table").replace_strict(self._source_locations(), default=None).alias("source")
-        )
+        frame = self.quality_table()
         display.show_chart(
             data_quality_panel(frame), name="data-quality", title="Data quality", email=False
         )
