@@ -12,7 +12,7 @@ LAB_PORT ?= 8888
 LAB_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv notebook-git lab system-deps sample validate report test lint format bench clean
+.PHONY: help venv notebook-git lab system-deps sample validate report dashboard test lint format bench clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -53,6 +53,9 @@ validate: $(STAMP) $(SAMPLE_DIR)/journey.yml ## Validate the sample data and pri
 
 report: $(STAMP) $(SAMPLE_DIR)/journey.yml ## Run the weekly report on the sample data and print where its HTML is
 	$(BIN)/journey report run journey_report -p config_path "$(abspath $(SAMPLE_DIR))/journey.yml" -p as_of data_end -p period last_full_week
+
+dashboard: $(STAMP) $(SAMPLE_DIR)/journey.yml ## Serve the dashboard on the sample data (DASHBOARD_ARGS=--port 8866)
+	$(BIN)/journey dashboard $(SAMPLE_DIR)/journey.yml $(DASHBOARD_ARGS)
 
 test: $(STAMP) system-deps ## Run the whole test suite (browser and database tests included)
 	@# pytest exits 5 when it collects no test: that is not a failure of the suite

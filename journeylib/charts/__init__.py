@@ -10,11 +10,13 @@ from journeylib._format import format_value
 from journeylib.charts._render import render_offline
 from journeylib.charts._theme import THEME_NAME, register_theme, use_theme
 from journeylib.charts.breakdown import breakdown_trend
+from journeylib.charts.cards import kpi_cards_html, sparkline_svg
 from journeylib.charts.channels import channel_comparison
 from journeylib.charts.cohorts import cohort_value_chart, retention_curves
 from journeylib.charts.friction import friction_chart, next_events_chart
 from journeylib.charts.funnel import funnel_chart
 from journeylib.charts.funnel_detail import funnel_trend, step_timings
+from journeylib.charts.incidents import with_incidents
 from journeylib.charts.journey_map import journey_map
 from journeylib.charts.optimise import experiment_chart, incident_chart
 from journeylib.charts.quality import data_quality_panel
@@ -36,6 +38,7 @@ __all__ = [
     "funnel_trend",
     "incident_chart",
     "journey_map",
+    "kpi_cards_html",
     "kpi_scorecards",
     "kpi_trend",
     "next_events_chart",
@@ -43,7 +46,9 @@ __all__ = [
     "render_offline",
     "retention_curves",
     "retention_heatmap",
+    "sparkline_svg",
     "step_timings",
     "survey_distribution",
     "use_theme",
+    "with_incidents",
 ]

@@ -20,7 +20,7 @@ from journeylib.charts._theme import (
 )
 from journeylib.errors import DataError
 
-__all__ = ["NOT_AVAILABLE", "kpi_scorecards"]
+__all__ = ["NOT_AVAILABLE", "kpi_scorecards", "tile_labels"]
 
 NOT_AVAILABLE = "not available"
 _COLUMNS = (
@@ -61,7 +61,11 @@ def _tone(row: dict) -> str:
     return "good" if improved else "bad"
 
 
-def _tile(row: dict, currency: str) -> dict:
+def tile_labels(row: dict, currency: str) -> dict:
+    """The texts of one KPI tile: value, change (arrow, significance marker), target status.
+
+    The report's scorecards and the dashboard's cards both write a KPI with these labels.
+    """
     tone = _tone(row)
     if tone == "unavailable":
         return {
@@ -132,7 +136,7 @@ def kpi_scorecards(
             f"{frame.get_column('period_start')[0]} ({', '.join(sorted(duplicated))}); "
             "expected one row per KPI: filter the table to one breakdown value first"
         )
-    tiles = pl.DataFrame([_tile(row, currency) for row in frame.iter_rows(named=True)])
+    tiles = pl.DataFrame([tile_labels(row, currency) for row in frame.iter_rows(named=True)])
     frame = pl.concat([frame, tiles], how="horizontal")
     frame, order = in_order(frame, "kpi", frame.get_column("kpi").to_list())
     colour = alt.Scale(domain=list(TONES), range=list(TONES.values()))

@@ -170,35 +170,9 @@ def _require_events_in_period(journey: Any, args: argparse.Namespace) -> None:
 
 
 def _adhoc_config(path: Path, timezone: str):
-    from journeylib.config import config_from_dict
-    from journeylib.config.schema import ROLES, is_known_role
-    from journeylib.data import scan_source
+    from journeylib.data.adhoc import events_config
 
-    config = config_from_dict(
-        {"name": path.stem, "timezone": timezone, "sources": {"events": {"path": str(path)}}}
-    )
-    frame = scan_source("events", config.sources.events)
-    if "event" not in frame.collect_schema():
-        raise DataError(
-            f"--events {path}: no column 'event'; the file needs user_id, timestamp, event"
-        )
-    features = (
-        frame.select(pl.col("event").cast(pl.String).unique())
-        .filter(pl.col("event").str.starts_with("feature:"))
-        .collect()["event"]
-        .to_list()
-    )
-    roles = {role: [role] for role in ROLES} | {
-        name: [name] for name in sorted(features) if is_known_role(name)
-    }
-    return config_from_dict(
-        {
-            "name": path.stem,
-            "timezone": timezone,
-            "sources": {"events": {"path": str(path.resolve())}},
-            "roles": roles,
-        }
-    )
+    return events_config(path, timezone)
 
 
 def _common(args: argparse.Namespace) -> dict[str, Any]:

@@ -101,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.set_defaults(handler=_run_validate)
 
     from journeylib.cli._analyses import add_analysis_commands
+    from journeylib.cli._dashboard import add_dashboard_command
     from journeylib.cli._new_report import add_new_report_command
     from journeylib.cli._optimise import add_optimise_commands
     from journeylib.cli._report import add_report_commands
@@ -110,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_report_commands(commands)
     add_schedule_commands(commands)
     add_optimise_commands(commands)
+    add_dashboard_command(commands)
     add_new_report_command(commands)
     return parser
 
