@@ -70,6 +70,8 @@ SECTIONS = [
     "Advocacy",
     "Trends",
     "Funnel",
+    "Friction",
+    "Experiment checkout_test",
     "Retention",
     "Channels",
     "Voice of the customer",

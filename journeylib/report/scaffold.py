@@ -31,7 +31,10 @@ DEFAULT_TEMPLATE = "journey_report"
 NOTEBOOKS = Path("notebooks")
 SCHEDULE = Path("reports") / "schedule.yml"
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_TITLE = re.compile(r"""^(title\s*:\s*[^=]+=\s*)("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')""", re.M)
+#: The ``title`` parameter's default: a string literal, or ``None`` (a title made by the notebook).
+_TITLE = re.compile(
+    r"""^(title\s*:\s*[^=]+=\s*)("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|None\b)""", re.M
+)
 _NEW_SCHEDULE = """\
 # Report schedule: `journey schedule tick` (from cron) runs each job's due slots once.
 # Notebook paths are relative to this file.
