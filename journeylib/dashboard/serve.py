@@ -32,6 +32,9 @@ NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "journey_dashboar
 SHARE = Path(__file__).resolve().parent / "share"
 TEMPLATE = "journeylib"
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+#: JupyterLab extensions installed for the analysts that the page must not load: nbdime's
+#: needs JupyterLab's code editor, which Voilà's page does not share (a console error).
+DENIED_EXTENSIONS = ("nbdime-jupyterlab",)
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,8 @@ def voila_argv(options: ServeOptions) -> list[str]:
         "--MappingKernelManager.cull_busy=False",
         # kernels talk over Unix sockets in Voilà's private folder, not TCP
         "--KernelManager.transport=ipc",
+        # JupyterLab extensions of the environment that fail in Voilà's page (console error)
+        *(f"--VoilaConfiguration.extension_denylist={name}" for name in DENIED_EXTENSIONS),
     ]
     if options.pool_size > 0:
         argv += [
