@@ -147,6 +147,17 @@ CASES = [
         ["/etc/passwd is not a report notebook", ".ipynb"],
     ),
     BadInput(
+        "notebook-a-dashboard",
+        [
+            "report",
+            "run",
+            str(Path(__file__).parents[1] / "notebooks" / "journey_dashboard.ipynb"),
+            "--out",
+            "{dir}/reports",
+        ],
+        ["journey_dashboard.ipynb is a dashboard notebook", "journey dashboard"],
+    ),
+    BadInput(
         "notebook-a-folder",
         ["report", "run", "{dir}", "--out", "{dir}/reports"],
         ["is a folder, not a notebook"],

@@ -91,8 +91,9 @@ def read_notebook(path: str | os.PathLike[str]) -> Any:
     Raises
     ------
     NotebookError
-        When the path is missing, a folder, not an ``.ipynb``, not JSON nbformat reads, or the
-        notebook has no parameters cell. The message never quotes the file's content.
+        When the path is missing, a folder, not an ``.ipynb``, not JSON nbformat reads, a
+        dashboard notebook (served by ``journey dashboard``), or the notebook has no parameters
+        cell. The message never quotes the file's content.
     """
     import nbformat
 
@@ -116,6 +117,13 @@ def read_notebook(path: str | os.PathLike[str]) -> Any:
         raise NotebookError(
             f"report notebook {notebook} is not a notebook nbformat reads: {reason[:200]}"
         ) from None
+    from journeylib.report.notebooks import DASHBOARD, notebook_kind
+
+    if notebook_kind(node) == DASHBOARD:
+        raise NotebookError(
+            f"{notebook} is a dashboard notebook, not a report: serve it with "
+            "`journey dashboard [CONFIG]`"
+        )
     if not any(PARAMETERS_TAG in cell.get("metadata", {}).get("tags", []) for cell in node.cells):
         raise NotebookError(
             f"report notebook {notebook} has no cell tagged '{PARAMETERS_TAG}' "
