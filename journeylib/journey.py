@@ -28,8 +28,6 @@ from journeylib.periods.calendar import Grain, align, local_bound
 __all__ = ["Journey", "load"]
 
 DateLike = date | datetime | str
-#: KPIs that need the sessions table (a sort-free but extra aggregation of the events).
-SESSION_KPIS = frozenset({"avg_session_duration", "repeat_visit_rate"})
 
 
 class Journey:
@@ -164,7 +162,7 @@ class Journey:
         >>> journey.kpis(start="2026-06-01", end="2026-07-01", grain="week",
         ...              by="channel")  # doctest: +SKIP
         """
-        from journeylib.kpis import build_inputs, check_kpi_names, compute_kpi_table
+        from journeylib.kpis import build_inputs, check_kpi_names, compute_kpi_table, get_kpi
 
         self._require_usable()
         if kpis is not None:
@@ -179,7 +177,7 @@ class Journey:
             grain=grain,
             by=_as_tuple(by),
             filters=self._checked_filters(filters),
-            with_sessions=bool(SESSION_KPIS & {k.split("[", 1)[0] for k in wanted}),
+            with_sessions=any(get_kpi(name).needs_sessions for name in wanted),
             data_start=self.time_range[0],
         )
         return compute_kpi_table(inputs, kpis)

@@ -3,7 +3,8 @@
 All formulas run on the shared aggregates of :mod:`journeylib.kpis._inputs` and are collected
 together; this module adds the statistics of KPI_DEFINITIONS.md section 2: Wilson intervals for
 rates, the previous period's value and the change, the two-proportion z-test p-value of that
-change, and the status against the target.
+change, whether the change went the way the KPI's direction calls good (``improved``, the one
+place that decides it: every face reads this column), and the status against the target.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ KPI_TABLE_COLUMNS = (
     "relative_change",
     "p_value",
     "significant",
+    "improved",
     "target",
     "status",
     "available",
@@ -105,12 +107,6 @@ def check_kpi_names(names: Sequence[str], config: JourneyConfig) -> None:
                 f"'feature:{feature}' in the config){suggestion}; mapped features: "
                 f"{', '.join(features) or '(none)'}"
             )
-
-
-def _direction(kpi: KPI, inputs: KpiInputs) -> str:
-    if kpi.direction == "config":
-        return "higher" if inputs.config.surveys.ces.higher_is_better else "lower"
-    return kpi.direction
 
 
 def compute_kpi_table(inputs: KpiInputs, kpis: Sequence[str] | None = None) -> pl.DataFrame:
@@ -219,7 +215,7 @@ def _complete(frame: pl.DataFrame, kpi: KPI, inputs: KpiInputs) -> pl.DataFrame:
     return full.with_columns(
         pl.lit(kpi.stage).alias("_default_stage"),
         pl.lit(kpi.unit).alias("unit"),
-        pl.lit(_direction(kpi, inputs)).alias("direction"),
+        pl.lit(kpi.direction_in(inputs.config)).alias("direction"),
         pl.lit(kpi.kind).alias("_kind"),
         pl.lit(True).alias("available"),
         pl.lit(None, pl.String).alias("reason"),
@@ -245,7 +241,7 @@ def _unavailable(kpi: KPI, reason: str, inputs: KpiInputs) -> pl.DataFrame:
         *(pl.lit(None, pl.Float64).alias(c) for c in ("value", "numerator", "denominator", "se")),
         pl.lit(kpi.stage).alias("_default_stage"),
         pl.lit(kpi.unit).alias("unit"),
-        pl.lit(_direction(kpi, inputs)).alias("direction"),
+        pl.lit(kpi.direction_in(inputs.config)).alias("direction"),
         pl.lit(kpi.kind).alias("_kind"),
         pl.lit(False).alias("available"),
         pl.lit(reason).alias("reason"),
@@ -321,7 +317,27 @@ def _statistics(table: pl.DataFrame) -> pl.DataFrame:
         .when(has_se)
         .then(se_p)
         .alias("p_value"),
-    ).with_columns((pl.col("p_value") < ALPHA).alias("significant"))
+    ).with_columns(
+        (pl.col("p_value") < ALPHA).alias("significant"),
+        improved_expr(pl.col("change"), pl.col("direction")).alias("improved"),
+    )
+
+
+def improved_expr(change: pl.Expr, direction: pl.Expr) -> pl.Expr:
+    """Whether a change went the good way for its direction: null when there is no change
+    (none to compare with, or exactly 0).
+
+    Examples
+    --------
+    >>> frame = pl.DataFrame({"change": [0.1, -0.1, 0.0, None], "direction": ["lower"] * 4})
+    >>> frame.select(improved_expr(pl.col("change"), pl.col("direction")))["change"].to_list()
+    [False, True, None, None]
+    """
+    return (
+        pl.when(change.is_null() | (change == 0))
+        .then(None)
+        .otherwise((change > 0) == (direction == "higher"))
+    )
 
 
 def compare_with(
@@ -341,8 +357,9 @@ def compare_with(
     Returns
     -------
     pl.DataFrame
-        ``table`` with ``previous``, ``change``, ``relative_change``, ``p_value`` and
-        ``significant`` computed against ``comparison`` (null where it has no such row).
+        ``table`` with ``previous``, ``change``, ``relative_change``, ``p_value``,
+        ``significant`` and ``improved`` computed against ``comparison`` (null where it has no
+        such row).
     """
     kinds = {name: kpi.kind for name, kpi in REGISTRY.items()}
     base = pl.col("kpi").str.split("[").list.first()

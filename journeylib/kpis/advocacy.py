@@ -43,6 +43,7 @@ def _answers(inputs: KpiInputs, survey: str) -> pl.LazyFrame:
 
 @register(
     "nps",
+    label="NPS",
     stage="advocacy",
     unit="score",
     direction="higher",
@@ -76,6 +77,7 @@ def nps(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "csat",
+    label="CSAT",
     stage="advocacy",
     unit="rate",
     direction="higher",
@@ -93,6 +95,7 @@ def csat(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "ces",
+    label="CES",
     stage="advocacy",
     unit="score",
     direction="config",
@@ -119,6 +122,7 @@ def ces(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "referral_rate",
+    label="Referral rate",
     stage="advocacy",
     unit="rate",
     direction="higher",
@@ -133,6 +137,7 @@ def referral_rate(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "review_rate",
+    label="Review rate",
     stage="advocacy",
     unit="rate",
     direction="higher",
@@ -152,6 +157,7 @@ def _resolved(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "first_contact_resolution",
+    label="First-contact resolution",
     stage="advocacy",
     unit="rate",
     direction="higher",
@@ -170,6 +176,7 @@ def first_contact_resolution(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "avg_handling_time",
+    label="Average handling time",
     stage="advocacy",
     unit="duration",
     direction="lower",
@@ -193,6 +200,7 @@ def avg_handling_time(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "time_to_resolution",
+    label="Time to resolution",
     stage="advocacy",
     unit="duration",
     direction="lower",

@@ -22,6 +22,7 @@ def _spend_total(inputs: KpiInputs, column: str) -> pl.LazyFrame:
 
 @register(
     "impressions",
+    label="Impressions",
     stage="awareness",
     unit="count",
     direction="higher",
@@ -36,6 +37,7 @@ def impressions(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "clicks",
+    label="Clicks",
     stage="awareness",
     unit="count",
     direction="higher",
@@ -50,6 +52,7 @@ def clicks(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "ctr",
+    label="Click-through rate",
     stage="awareness",
     unit="rate",
     direction="higher",
@@ -73,6 +76,7 @@ def ctr(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "unique_visitors",
+    label="Unique visitors",
     stage="awareness",
     unit="count",
     direction="higher",
@@ -90,6 +94,7 @@ def unique_visitors(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "new_visitors",
+    label="New visitors",
     stage="awareness",
     unit="count",
     direction="higher",
@@ -118,6 +123,7 @@ def new_visitors(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "engagement_rate",
+    label="Engagement rate",
     stage="awareness",
     unit="rate",
     direction="higher",
@@ -132,6 +138,7 @@ def engagement_rate(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "cost_per_lead",
+    label="Cost per lead",
     stage="awareness",
     unit="currency",
     direction="lower",

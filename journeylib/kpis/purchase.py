@@ -20,6 +20,7 @@ TRIAL_WINDOW = timedelta(days=30)
 
 @register(
     "product_view_rate",
+    label="Product view rate",
     stage="consideration",
     unit="rate",
     direction="higher",
@@ -34,6 +35,7 @@ def product_view_rate(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "add_to_cart_rate",
+    label="Add-to-cart rate",
     stage="consideration",
     unit="rate",
     direction="higher",
@@ -48,6 +50,7 @@ def add_to_cart_rate(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "cart_abandonment_rate",
+    label="Cart abandonment rate",
     stage="consideration",
     unit="rate",
     direction="lower",
@@ -67,6 +70,7 @@ def cart_abandonment_rate(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "lead_rate",
+    label="Lead rate",
     stage="consideration",
     unit="rate",
     direction="higher",
@@ -81,6 +85,7 @@ def lead_rate(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "conversion_rate",
+    label="Conversion rate",
     stage="purchase",
     unit="rate",
     direction="higher",
@@ -103,6 +108,7 @@ def _per_period(inputs: KpiInputs, value: pl.Expr) -> pl.LazyFrame:
 
 @register(
     "orders",
+    label="Orders",
     stage="purchase",
     unit="count",
     direction="higher",
@@ -116,6 +122,7 @@ def orders(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "revenue",
+    label="Revenue",
     stage="purchase",
     unit="currency",
     direction="higher",
@@ -130,6 +137,7 @@ def revenue(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "aov",
+    label="AOV",
     stage="purchase",
     unit="currency",
     direction="higher",
@@ -150,6 +158,7 @@ def aov(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "payment_success_rate",
+    label="Payment success rate",
     stage="purchase",
     unit="rate",
     direction="higher",
@@ -171,6 +180,7 @@ def payment_success_rate(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "cost_per_conversion",
+    label="Cost per conversion",
     stage="purchase",
     unit="currency",
     direction="lower",
@@ -188,6 +198,7 @@ def cost_per_conversion(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "cac",
+    label="CAC",
     stage="purchase",
     unit="currency",
     direction="lower",
@@ -217,6 +228,7 @@ def cac(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "trial_to_paid_rate",
+    label="Trial-to-paid rate",
     stage="purchase",
     unit="rate",
     direction="higher",
