@@ -9,7 +9,6 @@ Every number the report, the dashboard and the CLI show comes from these methods
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
@@ -18,12 +17,12 @@ from typing import Literal
 
 import polars as pl
 
-from journeylib.config import JourneyConfig
+from journeylib.config import FunnelConfig, JourneyConfig
 from journeylib.config.schema import is_known_role
 from journeylib.data import LoadedTables, load_tables
-from journeylib.errors import DataError
-from journeylib.periods import parse_window
-from journeylib.periods.calendar import Grain, align, local_bound
+from journeylib.data.filters import apply_filters, check_filter_columns
+from journeylib.errors import DataError, did_you_mean
+from journeylib.periods import Grain, align, local_bound, parse_window, periods_before
 
 __all__ = ["Journey", "load"]
 
@@ -237,7 +236,7 @@ class Journey:
             )
         start_day, end_day = self._local_range(start, end)
         result = compute_funnel(
-            _filtered(self.tables["events"], self._checked_filters(filters)),
+            apply_filters(self.tables["events"], self._checked_filters(filters)),
             steps=spec["steps"],
             step_names=spec["step_names"],
             start=local_bound(start_day, self.config.timezone),
@@ -307,14 +306,7 @@ class Journey:
         empty = [index + 1 for index, step in enumerate(steps) if not step]
         if empty:
             raise DataError(f"funnel step {empty[0]} is empty; steps: {list(steps)}")
-        return {
-            "steps": list(steps),
-            "window": timedelta(days=7),
-            "unit": "user_id",
-            "attempt": "first",
-            "strict": False,
-            "exclude": [],
-        }
+        return {"steps": list(steps), **FunnelConfig.defaults()}
 
     def _check_steps(self, steps: Sequence[str | Sequence[str]], exclude: Sequence[str]) -> None:
         """Every step and exclusion is a mapped role or an event name of the data."""
@@ -329,8 +321,7 @@ class Journey:
                 continue
             roles = list(self.config.roles)
             candidates = roles + sorted(self._loaded.event_names or ())
-            hint = _close_match(name, candidates)
-            suggestion = f"; did you mean '{hint}'?" if hint else ""
+            suggestion = did_you_mean(name, candidates)
             if is_known_role(name):
                 kind = "is a role the config does not map, and no event has that name"
             else:
@@ -398,7 +389,7 @@ class Journey:
             from journeylib.retention import retention_by_segment
 
             return retention_by_segment(
-                _filtered(self.tables["events"], self._checked_filters(filters)),
+                apply_filters(self.tables["events"], self._checked_filters(filters)),
                 by=by,
                 grain=grain,
                 timezone=self.config.timezone,
@@ -411,7 +402,7 @@ class Journey:
                 data_end=self.time_range[1],
             )
         return retention_matrix(
-            _filtered(self.tables["events"], self._checked_filters(filters)),
+            apply_filters(self.tables["events"], self._checked_filters(filters)),
             grain=grain,
             timezone=self.config.timezone,
             cohort_events=self._role_events(cohort_role),
@@ -461,7 +452,7 @@ class Journey:
         self._require_usable()
         start_day, end_day = self._local_range(start, end)
         return cohort_value(
-            _filtered(self.tables["events"], self._checked_filters(filters)),
+            apply_filters(self.tables["events"], self._checked_filters(filters)),
             revenue_events=self._role_events("purchase") or [],
             grain=grain,
             timezone=self.config.timezone,
@@ -483,12 +474,7 @@ class Journey:
         if not checked:
             return checked
         events = self.tables["events"]
-        schema = events.collect_schema()
-        for column in checked:
-            if column not in schema:
-                raise DataError(
-                    f"filter column {column!r} is not in the events; available: {', '.join(schema)}"
-                )
+        check_filter_columns(events.collect_schema().names(), checked)
         pairs = [(column, value) for column, values in checked.items() for value in values]
         found = (
             events.select(
@@ -508,8 +494,7 @@ class Journey:
                 .sort()
                 .to_list()
             )
-            hint = _close_match(value, held)
-            suggestion = f" (did you mean {hint!r}?)" if hint else ""
+            suggestion = did_you_mean(value, held)
             shown = ", ".join(repr(v) for v in held[:10]) + (", ..." if len(held) > 10 else "")
             raise DataError(
                 f"filter {column}={value}: no event has {column} {value!r}{suggestion}; "
@@ -592,7 +577,7 @@ class Journey:
         from journeylib.optimise._units import default_dimensions
 
         spec = self._resolved_funnel(steps, window=window, unit=unit)
-        events = _filtered(self.tables["events"], self._checked_filters(filters))
+        events = apply_filters(self.tables["events"], self._checked_filters(filters))
         unit = spec["unit"]
         dimensions = (
             list(_as_tuple(by))
@@ -707,12 +692,9 @@ class Journey:
         >>> journey.incidents(grain="day").incidents["sentence"]  # doctest: +SKIP
         """
         from journeylib.optimise import detect_incidents, detect_loops
-        from journeylib.periods import previous_period
 
         start_day, end_day = self._local_range(start, end)
-        first = align(start_day, grain)
-        for _ in range(baseline_periods):
-            first = previous_period(first, grain)
+        first = periods_before(align(start_day, grain), grain, baseline_periods)
         if start is None:
             first = start_day
         units, events = self._optimise_units(
@@ -783,7 +765,7 @@ class Journey:
         names = list(_as_tuple(kpis)) if kpis is not None else list(DEFAULT_KPIS)
         check_kpi_names(names, self.config)
         tables = dict(self.tables)
-        tables["events"] = _filtered(tables["events"], self._checked_filters(filters))
+        tables["events"] = apply_filters(tables["events"], self._checked_filters(filters))
         dimensions = (
             list(_as_tuple(by))
             if by is not None
@@ -854,7 +836,7 @@ class Journey:
 
         start_day, end_day = self._local_range(start, end)
         tables = dict(self.tables)
-        tables["events"] = _filtered(tables["events"], _as_filters(filters))
+        tables["events"] = apply_filters(tables["events"], _as_filters(filters))
         return read_experiment(
             tables,
             self.config,
@@ -893,15 +875,6 @@ def load(config: str | os.PathLike[str] | JourneyConfig, *, materialize: bool = 
     return Journey(load_tables(config, materialize=materialize))
 
 
-def _close_match(word: str, candidates: Sequence[str]) -> str | None:
-    """The candidate closest to ``word`` (a different case counts as closest), or ``None``."""
-    for candidate in candidates:
-        if candidate.casefold() == word.casefold():
-            return candidate
-    hint = difflib.get_close_matches(word, candidates, n=1)
-    return hint[0] if hint else None
-
-
 def _as_date(value: DateLike, name: str) -> date:
     if isinstance(value, datetime):
         return value.date()
@@ -927,14 +900,3 @@ def _as_filters(
     if not filters:
         return {}
     return {k: [v] if isinstance(v, str) else [str(x) for x in v] for k, v in filters.items()}
-
-
-def _filtered(events: pl.LazyFrame, filters: dict[str, list[str]]) -> pl.LazyFrame:
-    schema = events.collect_schema()
-    for column, values in filters.items():
-        if column not in schema:
-            raise DataError(
-                f"filter column {column!r} is not in the events; available: {', '.join(schema)}"
-            )
-        events = events.filter(pl.col(column).cast(pl.String).is_in(values))
-    return events

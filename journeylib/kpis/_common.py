@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from journeylib.kpis._inputs import KpiInputs, flag
+from journeylib.periods import truncate_to_grain
 
 __all__ = [
     "exact_mean",
@@ -64,9 +65,7 @@ def spend_by_period(inputs: KpiInputs, column: str) -> pl.LazyFrame:
     """Sum of a spend column per period (and breakdown columns that spend has)."""
     assert inputs.spend is not None
     period = (
-        pl.col("date").dt.truncate({"day": "1d", "week": "1w", "month": "1mo"}[inputs.grain])
-        if inputs.grain != "day"
-        else pl.col("date")
+        truncate_to_grain(pl.col("date"), inputs.grain) if inputs.grain != "day" else pl.col("date")
     )
     values = pl.col(column)
     # money is summed in integer millionths, so the total does not depend on the threads

@@ -9,14 +9,13 @@ place that decides it: every face reads this column), and the status against the
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 
 import polars as pl
 from scipy import stats as distributions
 
 from journeylib.config import JourneyConfig
-from journeylib.errors import DataError
+from journeylib.errors import DataError, did_you_mean
 from journeylib.kpis._inputs import KpiInputs
 from journeylib.kpis._registry import KPI, REGISTRY, get_kpi
 from journeylib.stats import two_proportion_ztest_expr, wilson_exprs
@@ -85,10 +84,9 @@ def check_kpi_names(names: Sequence[str], config: JourneyConfig) -> None:
     for name in names:
         base, bracket, rest = name.partition("[")
         if base not in REGISTRY:
-            hint = difflib.get_close_matches(base, sorted(REGISTRY), n=1)
-            suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
             raise DataError(
-                f"unknown KPI {name!r}{suggestion}; known KPIs: {', '.join(sorted(REGISTRY))}"
+                f"unknown KPI {name!r}{did_you_mean(base, REGISTRY)}; "
+                f"known KPIs: {', '.join(sorted(REGISTRY))}"
             )
         if not bracket:
             continue
@@ -100,11 +98,10 @@ def check_kpi_names(names: Sequence[str], config: JourneyConfig) -> None:
                 "as in feature_adoption_rate[export]"
             )
         if feature not in features:
-            hint = difflib.get_close_matches(feature, features, n=1)
-            suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
             raise DataError(
                 f"KPI {name!r}: the feature {feature!r} is not mapped (no role "
-                f"'feature:{feature}' in the config){suggestion}; mapped features: "
+                f"'feature:{feature}' in the config){did_you_mean(feature, features)}; "
+                "mapped features: "
                 f"{', '.join(features) or '(none)'}"
             )
 

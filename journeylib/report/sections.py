@@ -21,7 +21,7 @@ from typing import Any
 import polars as pl
 
 from journeylib.kpis import kpi_label
-from journeylib.periods import Grain, local_bound, previous_period
+from journeylib.periods import Grain, local_bound, periods_before
 from journeylib.report import _optimise_sections, display
 from journeylib.report.story import headline_sentences
 from journeylib.report.tables import kpi_classes, kpi_rows, thousands
@@ -178,9 +178,7 @@ class ReportSections:
             f"Share of each {grain}'s new users active again k {grain}s later; blank cells are "
             "not fully observed yet.",
         )
-        start = self.period.end
-        for _ in range(cohorts):
-            start = previous_period(start, grain)
+        start = periods_before(self.period.end, grain, cohorts)
         matrix = self.journey.retention(
             start=start, end=self.period.end, grain=grain, max_offset=cohorts, filters=self.filters
         )
