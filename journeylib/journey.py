@@ -385,34 +385,23 @@ class Journey:
         if max_offset is not None and max_offset < 0:
             raise DataError(f"max_offset: expected 0 or more, got {max_offset}")
         start_day, end_day = self._local_range(start, end)
+        events = apply_filters(self.tables["events"], self._checked_filters(filters))
+        options = {
+            "grain": grain,
+            "timezone": self.config.timezone,
+            "cohort_events": self._role_events(cohort_role),
+            "return_events": self._role_events(return_role),
+            "mode": mode,
+            "cohort_start": align(start_day, grain) if start is not None else None,
+            "cohort_end": end_day if end is not None else None,
+            "max_offset": max_offset,
+            "data_end": self.time_range[1],
+        }
         if by is not None:
             from journeylib.retention import retention_by_segment
 
-            return retention_by_segment(
-                apply_filters(self.tables["events"], self._checked_filters(filters)),
-                by=by,
-                grain=grain,
-                timezone=self.config.timezone,
-                cohort_events=self._role_events(cohort_role),
-                return_events=self._role_events(return_role),
-                mode=mode,
-                cohort_start=align(start_day, grain) if start is not None else None,
-                cohort_end=end_day if end is not None else None,
-                max_offset=max_offset,
-                data_end=self.time_range[1],
-            )
-        return retention_matrix(
-            apply_filters(self.tables["events"], self._checked_filters(filters)),
-            grain=grain,
-            timezone=self.config.timezone,
-            cohort_events=self._role_events(cohort_role),
-            return_events=self._role_events(return_role),
-            mode=mode,
-            cohort_start=align(start_day, grain) if start is not None else None,
-            cohort_end=end_day if end is not None else None,
-            max_offset=max_offset,
-            data_end=self.time_range[1],
-        ).collect()
+            return retention_by_segment(events, by=by, **options)
+        return retention_matrix(events, **options).collect()
 
     def cohort_value(
         self,
@@ -573,8 +562,7 @@ class Journey:
         filters: Mapping[str, str | Sequence[str]] | None,
     ):
         """The per-unit funnel of ``steps`` with entries in ``[start, end)`` (local dates)."""
-        from journeylib.optimise import funnel_units
-        from journeylib.optimise._units import default_dimensions
+        from journeylib.optimise import default_dimensions, funnel_units
 
         spec = self._resolved_funnel(steps, window=window, unit=unit)
         events = apply_filters(self.tables["events"], self._checked_filters(filters))
@@ -753,7 +741,7 @@ class Journey:
         >>> journey.kpi_incidents(start="2026-08-24", end="2026-09-07").incidents  # doctest: +SKIP
         """
         from journeylib.kpis import check_kpi_names
-        from journeylib.optimise._units import default_dimensions
+        from journeylib.optimise import default_dimensions
         from journeylib.optimise.kpi_incidents import (
             DEFAULT_KPIS,
             detect_kpi_incidents,

@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from journeylib.funnel._arguments import DEFAULTS, check_arguments
-from journeylib.funnel._dense import dense_applies, match_first_attempts
-from journeylib.funnel._match import SEGMENT, UNIT, add_order_key, match_units
+from journeylib.funnel._dense import dense_applies
+from journeylib.funnel._match import SEGMENT
+from journeylib.funnel._shared import DEFAULTS, check_arguments, match_funnel
 from journeylib.funnel._summary import PERIOD, summarise_steps
 from journeylib.periods import Grain, period_start_expr, period_starts
 
@@ -145,40 +145,10 @@ def compute_funnel(
     needed = [("unit", unit), *([("breakdown", breakdown)] if breakdown else [])]
     check_arguments(columns, steps, names, start, end, window, attempt, exclude, needed)
     start, end = start.astimezone(_UTC), end.astimezone(_UTC)
-    # units are joined on a 64-bit hash of their value: several times faster than strings
-    selected = [pl.col(unit).hash(seed=0).alias(UNIT), pl.col("timestamp"), pl.col("event")]
-    if breakdown is not None:
-        selected.append(pl.col(breakdown).alias(SEGMENT))
-    funnel_names = sorted({name for step in steps for name in step} | set(exclude))
-    in_range = [
-        pl.col("timestamp") >= start,
-        pl.col("timestamp") <= end + window,
-        pl.col(unit).is_not_null(),
-    ]
-    if not strict:
-        in_range.append(pl.col("event").is_in(funnel_names))
-    funnel_events = events.filter(*in_range).select(selected)
-    also = [events.select(pl.col("timestamp").max())] if data_end is None else []
-    matching = {
-        "steps": steps,
-        "funnel_names": funnel_names,
-        "start": start,
-        "end": end,
-        "window": window,
-        "also": also,
-    }
-    if dense_applies(steps, best=attempt == "best", strict=strict, exclude=exclude):
-        units, collected = match_first_attempts(funnel_events, **matching)
-    else:
-        keyed = add_order_key(funnel_events, funnel_names, only_funnel_names=not strict)
-        units, collected = match_units(
-            keyed, best=attempt == "best", strict=strict, exclude=list(exclude), **matching
-        )
-    observed_end = data_end.astimezone(_UTC) if data_end else collected[-1].item()
-    still_open = (
-        pl.col("latest_entry") + window > observed_end if observed_end is not None else False
-    )
-    units = units.with_columns(in_progress=(pl.col("reached") < len(steps)) & still_open)
+    segment = pl.col(breakdown).alias(SEGMENT) if breakdown is not None else None
+    dense = dense_applies(steps, best=attempt == "best", strict=strict, exclude=exclude)
+    span, options = (start, end, window), (unit, attempt, strict, exclude)
+    units, observed_end = match_funnel(events, steps, span, options, segment, dense, data_end)
     groups: list[str] = []
     grid: pl.DataFrame | None = None
     if breakdown is not None:

@@ -25,9 +25,9 @@ from typing import Literal
 
 import polars as pl
 
-from journeylib.funnel._arguments import DEFAULTS, check_arguments
-from journeylib.funnel._dense import NULL_TEXT, SEPARATOR, dense_applies, match_first_attempts
-from journeylib.funnel._match import SEGMENT, UNIT, add_order_key, match_units
+from journeylib.funnel._dense import NULL_TEXT, SEPARATOR, dense_applies
+from journeylib.funnel._match import SEGMENT, UNIT
+from journeylib.funnel._shared import DEFAULTS, check_arguments, match_funnel
 
 __all__ = ["UNIT_KEY", "FunnelUnits", "funnel_units", "step_time"]
 
@@ -173,41 +173,10 @@ def funnel_units(
     start, end = start.astimezone(UTC), end.astimezone(UTC)
     carried = [*([unit] if unit_values else []), *dimensions]
     dense = dense_applies(steps, best=attempt == "best", strict=strict, exclude=exclude)
-    selected = [pl.col(unit).hash(seed=0).alias(UNIT), pl.col("timestamp"), pl.col("event")]
-    if carried:
-        selected.append(_encoded(carried, dense=dense))
-    funnel_names = sorted({name for step in steps for name in step} | set(exclude))
-    in_range = [
-        pl.col("timestamp") >= start,
-        pl.col("timestamp") <= end + window,
-        pl.col(unit).is_not_null(),
-    ]
-    if not strict:
-        in_range.append(pl.col("event").is_in(funnel_names))
-    funnel_events = events.filter(*in_range).select(selected)
-    also = [events.select(pl.col("timestamp").max())] if data_end is None else []
-    matching = {
-        "steps": steps,
-        "funnel_names": funnel_names,
-        "start": start,
-        "end": end,
-        "window": window,
-        "also": also,
-    }
-    if dense:
-        units, collected = match_first_attempts(funnel_events, **matching)
-    else:
-        keyed = add_order_key(funnel_events, funnel_names, only_funnel_names=not strict)
-        units, collected = match_units(
-            keyed, best=attempt == "best", strict=strict, exclude=list(exclude), **matching
-        )
-    observed_end = data_end.astimezone(UTC) if data_end else collected[-1].item()
-    still_open = (
-        pl.col("latest_entry") + window > observed_end if observed_end is not None else False
-    )
-    units = units.with_columns(in_progress=(pl.col("reached") < len(steps)) & still_open).rename(
-        {UNIT: UNIT_KEY}
-    )
+    segment = _encoded(carried, dense=dense) if carried else None
+    span, options = (start, end, window), (unit, attempt, strict, exclude)
+    units, observed_end = match_funnel(events, steps, span, options, segment, dense, data_end)
+    units = units.rename({UNIT: UNIT_KEY})
     units = _decoded(units, carried, schema)
     times = [step_time(step) for step in range(1, len(steps) + 1)]
     units = units.select(
