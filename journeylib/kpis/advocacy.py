@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import polars as pl
 
-from journeylib.kpis._common import exact_mean, exact_sum, finish, keys, share_of_users
+from journeylib.kpis._common import (
+    exact_mean,
+    exact_sum,
+    finish,
+    keys,
+    register_share,
+)
 from journeylib.kpis._inputs import KpiInputs, user_key
 from journeylib.kpis._registry import register
 from journeylib.periods import period_start_expr
@@ -120,34 +126,26 @@ def ces(inputs: KpiInputs) -> pl.LazyFrame:
     )
 
 
-@register(
+register_share(
     "referral_rate",
     label="Referral rate",
     stage="advocacy",
-    unit="rate",
-    direction="higher",
-    kind="rate",
+    role="referral",
+    among="purchase",
     roles=("referral", "purchase"),
-    experiment="rate",
     doc="users with referral / users with purchase",
 )
-def referral_rate(inputs: KpiInputs) -> pl.LazyFrame:
-    return share_of_users(inputs, "referral", among="purchase")
 
 
-@register(
+register_share(
     "review_rate",
     label="Review rate",
     stage="advocacy",
-    unit="rate",
-    direction="higher",
-    kind="rate",
+    role="review",
+    among="purchase",
     roles=("review", "purchase"),
-    experiment="rate",
     doc="users with review / users with purchase",
 )
-def review_rate(inputs: KpiInputs) -> pl.LazyFrame:
-    return share_of_users(inputs, "review", among="purchase")
 
 
 def _resolved(inputs: KpiInputs) -> pl.LazyFrame:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import polars as pl
 
-from journeylib.kpis._common import cost_per, finish, keys, share_of_users, spend_by_period
+from journeylib.kpis._common import (
+    cost_per,
+    finish,
+    keys,
+    register_share,
+    spend_by_period,
+)
 from journeylib.kpis._inputs import KpiInputs, flag
 from journeylib.kpis._registry import register
 
@@ -121,19 +127,14 @@ def new_visitors(inputs: KpiInputs) -> pl.LazyFrame:
     )
 
 
-@register(
+register_share(
     "engagement_rate",
     label="Engagement rate",
     stage="awareness",
-    unit="rate",
-    direction="higher",
-    kind="rate",
-    roles=("visit", "engage"),
-    experiment="rate",
+    role="engage",
+    among="visit",
     doc="visitors with an engage event / visitors",
 )
-def engagement_rate(inputs: KpiInputs) -> pl.LazyFrame:
-    return share_of_users(inputs, "engage", among="visit")
 
 
 @register(

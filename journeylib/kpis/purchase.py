@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import polars as pl
 
-from journeylib.kpis._common import cost_per, finish, keys, share_of_users
+from journeylib.kpis._common import cost_per, finish, keys, register_share
 from journeylib.kpis._inputs import MICRO, KpiInputs, flag
 from journeylib.kpis._registry import register
 from journeylib.kpis._timed import two_step
@@ -18,34 +18,24 @@ CART_WINDOW = timedelta(days=7)
 TRIAL_WINDOW = timedelta(days=30)
 
 
-@register(
+register_share(
     "product_view_rate",
     label="Product view rate",
     stage="consideration",
-    unit="rate",
-    direction="higher",
-    kind="rate",
-    roles=("visit", "product_view"),
-    experiment="rate",
+    role="product_view",
+    among="visit",
     doc="users with product_view / visitors",
 )
-def product_view_rate(inputs: KpiInputs) -> pl.LazyFrame:
-    return share_of_users(inputs, "product_view", among="visit")
 
 
-@register(
+register_share(
     "add_to_cart_rate",
     label="Add-to-cart rate",
     stage="consideration",
-    unit="rate",
-    direction="higher",
-    kind="rate",
-    roles=("product_view", "add_to_cart"),
-    experiment="rate",
+    role="add_to_cart",
+    among="product_view",
     doc="users with add_to_cart / users with product_view",
 )
-def add_to_cart_rate(inputs: KpiInputs) -> pl.LazyFrame:
-    return share_of_users(inputs, "add_to_cart", among="product_view")
 
 
 @register(
@@ -68,34 +58,24 @@ def cart_abandonment_rate(inputs: KpiInputs) -> pl.LazyFrame:
     )
 
 
-@register(
+register_share(
     "lead_rate",
     label="Lead rate",
     stage="consideration",
-    unit="rate",
-    direction="higher",
-    kind="rate",
-    roles=("visit", "lead"),
-    experiment="rate",
+    role="lead",
+    among="visit",
     doc="users with lead / visitors",
 )
-def lead_rate(inputs: KpiInputs) -> pl.LazyFrame:
-    return share_of_users(inputs, "lead", among="visit")
 
 
-@register(
+register_share(
     "conversion_rate",
     label="Conversion rate",
     stage="purchase",
-    unit="rate",
-    direction="higher",
-    kind="rate",
-    roles=("visit", "purchase"),
-    experiment="rate",
+    role="purchase",
+    among="visit",
     doc="users with purchase / visitors",
 )
-def conversion_rate(inputs: KpiInputs) -> pl.LazyFrame:
-    return share_of_users(inputs, "purchase", among="visit")
 
 
 def _per_period(inputs: KpiInputs, value: pl.Expr) -> pl.LazyFrame:
