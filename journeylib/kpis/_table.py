@@ -327,7 +327,8 @@ def improved_expr(change: pl.Expr, direction: pl.Expr) -> pl.Expr:
     Examples
     --------
     >>> frame = pl.DataFrame({"change": [0.1, -0.1, 0.0, None], "direction": ["lower"] * 4})
-    >>> frame.select(improved_expr(pl.col("change"), pl.col("direction")))["change"].to_list()
+    >>> improved = improved_expr(pl.col("change"), pl.col("direction")).alias("improved")
+    >>> frame.select(improved)["improved"].to_list()
     [False, True, None, None]
     """
     return (
