@@ -21,8 +21,9 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from journeylib.dashboard.state import View, ViewOptions
+from journeylib.data.filters import apply_filters
 from journeylib.journey import Journey
-from journeylib.periods import local_bound, next_period_start, previous_period
+from journeylib.periods import local_bound, next_period_start, periods_before, previous_period
 from journeylib.periods.calendar import align
 
 __all__ = ["DashboardData", "Dimension", "open_data"]
@@ -156,9 +157,7 @@ class DashboardData:
         end = align(self.last_day + timedelta(days=1), grain)
         if end <= self.first_day:
             end = self.last_day + timedelta(days=1)
-        start = end
-        for _ in range(DEFAULT_PERIODS):
-            start = previous_period(start, grain)
+        start = periods_before(end, grain, DEFAULT_PERIODS)
         start = max(start, align(self.first_day, grain))
         if base is None:
             return View(
@@ -191,9 +190,7 @@ class DashboardData:
         key = (view.start, view.end, self._filters_key(view))
 
         def compute() -> int:
-            events = self.journey.tables["events"]
-            for column, values in view.filter_map.items():
-                events = events.filter(pl.col(column).cast(pl.String).is_in(values))
+            events = apply_filters(self.journey.tables["events"], view.filter_map)
             start = local_bound(view.start, self.config.timezone)
             end = local_bound(view.end, self.config.timezone)
             inside = (pl.col("timestamp") >= start) & (pl.col("timestamp") < end)
@@ -265,9 +262,7 @@ class DashboardData:
         key = (view.end, grain, view.cohort, self._filters_key(view))
 
         def compute() -> pl.DataFrame:
-            start = align(view.end, grain)
-            for _ in range(cohorts):
-                start = previous_period(start, grain)
+            start = periods_before(align(view.end, grain), grain, cohorts)
             start = max(start, align(self.first_day, grain))
             return self.journey.retention(
                 start=start,

@@ -482,7 +482,6 @@ class Dashboard:
     def _draw_overview(self) -> None:
         from journeylib.charts import journey_map, kpi_cards_html
         from journeylib.report.display import table_html
-        from journeylib.report.story import kpi_label
         from journeylib.report.tables import kpi_classes, kpi_rows
 
         view, data = self.view, self.data
@@ -502,14 +501,13 @@ class Dashboard:
             f"overall journey score <b>{_esc(_score_text(score.overall))}</b>. "
             "● the change is significant at p &lt; 0.05. Sparklines: the periods shown.</p>"
         ]
-        labels = {name: kpi_label(name) for name in rows["kpi"].unique().to_list()}
         for stage in data.config.stages:
             stage_rows = rows.filter(pl.col("stage") == stage.name)
             if stage_rows.height == 0:
                 continue
             parts.append(
                 f'<h3 class="jl-stage">{_esc(stage.name.capitalize())}</h3>'
-                + kpi_cards_html(stage_rows, trend=trend, currency=self.currency, labels=labels)
+                + kpi_cards_html(stage_rows, trend=trend, currency=self.currency)
             )
         self.cards.value = "".join(parts)
         shown = kpi_rows(rows, self.currency)

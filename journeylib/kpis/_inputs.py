@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 import polars as pl
 
 from journeylib.config import JourneyConfig
+from journeylib.data.filters import apply_filters
 from journeylib.errors import DataError
 from journeylib.periods.calendar import (
     Grain,
@@ -25,6 +26,7 @@ from journeylib.periods.calendar import (
     period_start_expr,
     period_starts,
     previous_period,
+    truncate_to_grain,
 )
 
 __all__ = [
@@ -235,7 +237,7 @@ def _plans(
     mask_type = pl.UInt32 if len(bits) <= 32 else pl.UInt64
     mask = pl.col("event").replace_strict(masks, default=0, return_dtype=mask_type)
     day = pl.col("timestamp").dt.convert_time_zone(timezone).dt.date()
-    truncated = day.dt.truncate({"day": "1d", "week": "1w", "month": "1mo"}[grain])
+    truncated = truncate_to_grain(day, grain)
     # rows outside [first, end) only count for the per-user firsts and the data's time range
     period = pl.when(day.is_between(first, end, closed="left")).then(truncated)
     pick = "arg_max" if config.breakdown_touch == "last" else "arg_min"
@@ -554,15 +556,13 @@ def build_inputs(
     filtered: dict[str, pl.LazyFrame] = {}
     for name, table in tables.items():
         schema = table.collect_schema()
-        for column, values in filters.items():
-            if column in schema:
-                table = table.filter(pl.col(column).cast(pl.String).is_in(values))
-            elif name == "events":
-                raise DataError(
-                    f"filter column {column!r} is not in the events; available: {', '.join(schema)}"
-                )
-            else:
-                unusable[name] = f"the {name} table has no column {column!r} to filter on"
+        if name == "events":
+            table = apply_filters(table, filters)
+        else:
+            absent = [column for column in filters if column not in schema]
+            if absent:
+                unusable[name] = f"the {name} table has no column {absent[-1]!r} to filter on"
+            table = apply_filters(table, {c: v for c, v in filters.items() if c in schema})
         if name == "spend":
             for column in by:
                 if column not in schema:

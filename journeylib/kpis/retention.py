@@ -44,6 +44,7 @@ def _transitions(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "retention_rate",
+    label="Retention rate",
     stage="retention",
     unit="rate",
     direction="higher",
@@ -62,6 +63,7 @@ def retention_rate(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "churn_rate",
+    label="Churn rate",
     stage="retention",
     unit="rate",
     direction="lower",
@@ -80,6 +82,7 @@ def churn_rate(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "user_growth_rate",
+    label="User growth rate",
     stage="retention",
     unit="rate",
     direction="higher",
@@ -118,6 +121,7 @@ def user_growth_rate(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "repeat_purchase_rate",
+    label="Repeat purchase rate",
     stage="retention",
     unit="rate",
     direction="higher",
@@ -149,6 +153,7 @@ def repeat_purchase_rate(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "arpu",
+    label="ARPU",
     stage="retention",
     unit="currency",
     direction="higher",
@@ -198,6 +203,7 @@ def _per_period_lifetime(
 
 @register(
     "ltv_90d",
+    label="LTV 90d",
     stage="retention",
     unit="currency",
     direction="higher",
@@ -220,6 +226,7 @@ def ltv_90d(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "clv_simple",
+    label="CLV",
     stage="retention",
     unit="currency",
     direction="higher",

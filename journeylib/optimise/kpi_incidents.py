@@ -36,7 +36,7 @@ from journeylib.optimise.incidents import (
     find_runs,
 )
 from journeylib.optimise.sentences import kpi_incident_sentence, segment_label, segment_name
-from journeylib.periods.calendar import Grain, align, period_starts, previous_period
+from journeylib.periods.calendar import Grain, align, period_starts, periods_before
 
 __all__ = [
     "DEFAULT_KPIS",
@@ -266,7 +266,4 @@ def detect_kpi_incidents(
 def kpi_watch_start(start: date, grain: Grain, baseline_periods: int) -> date:
     """The first period a KPI pass reads for incidents starting from ``start``: the
     ``baseline_periods`` periods before it are its first baseline."""
-    first = align(start, grain)
-    for _ in range(baseline_periods):
-        first = previous_period(first, grain)
-    return first
+    return periods_before(align(start, grain), grain, baseline_periods)

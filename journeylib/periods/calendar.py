@@ -14,17 +14,47 @@ import polars as pl
 
 __all__ = [
     "GRAINS",
+    "GRAIN_EVERY",
     "Grain",
+    "align",
     "local_bound",
     "next_period_start",
+    "period_end_expr",
     "period_start_expr",
     "period_starts",
+    "periods_before",
     "previous_period",
+    "truncate_to_grain",
 ]
 
 Grain = Literal["day", "week", "month"]
 GRAINS: tuple[str, ...] = ("day", "week", "month")
-_EVERY = {"day": "1d", "week": "1w", "month": "1mo"}
+#: A grain as a Polars duration string (``dt.truncate``, ``dt.offset_by``).
+GRAIN_EVERY: dict[str, str] = {"day": "1d", "week": "1w", "month": "1mo"}
+
+
+def _every(grain: str) -> str:
+    if grain not in GRAIN_EVERY:
+        raise ValueError(f"unknown grain {grain!r}; expected one of {', '.join(GRAINS)}")
+    return GRAIN_EVERY[grain]
+
+
+def truncate_to_grain(day: pl.Expr, grain: Grain) -> pl.Expr:
+    """Expression: the start of the period holding each date of ``day`` (ISO weeks).
+
+    Examples
+    --------
+    >>> from datetime import date
+    >>> frame = pl.DataFrame({"day": [date(2026, 1, 8)]})
+    >>> frame.select(truncate_to_grain(pl.col("day"), "week")).item()
+    datetime.date(2026, 1, 5)
+    """
+    return day.dt.truncate(_every(grain))
+
+
+def period_end_expr(column: str, grain: Grain) -> pl.Expr:
+    """Expression: the first day after the period starting on each date of ``column``."""
+    return pl.col(column).dt.offset_by(_every(grain))
 
 
 def period_start_expr(column: str | pl.Expr, grain: Grain, timezone: str) -> pl.Expr:
@@ -40,13 +70,12 @@ def period_start_expr(column: str | pl.Expr, grain: Grain, timezone: str) -> pl.
     >>> frame.select(period_start_expr("ts", "day", "Europe/Berlin")).item()
     datetime.date(2026, 3, 30)
     """
-    if grain not in _EVERY:
-        raise ValueError(f"unknown grain {grain!r}; expected one of {', '.join(GRAINS)}")
+    _every(grain)
     expr = pl.col(column) if isinstance(column, str) else column
     local_date = expr.dt.convert_time_zone(timezone).dt.date()
     if grain == "day":
         return local_date
-    return local_date.dt.truncate(_EVERY[grain])
+    return truncate_to_grain(local_date, grain)
 
 
 def local_bound(day: date, timezone: str) -> datetime:
@@ -96,3 +125,16 @@ def previous_period(start: date, grain: Grain) -> date:
     if grain == "month":
         return date(start.year - (start.month == 1), (start.month - 2) % 12 + 1, 1)
     raise ValueError(f"unknown grain {grain!r}; expected one of {', '.join(GRAINS)}")
+
+
+def periods_before(start: date, grain: Grain, count: int) -> date:
+    """The start of the period ``count`` periods before the one starting on ``start``.
+
+    Examples
+    --------
+    >>> periods_before(date(2026, 3, 1), "month", 3)
+    datetime.date(2025, 12, 1)
+    """
+    for _ in range(count):
+        start = previous_period(start, grain)
+    return start

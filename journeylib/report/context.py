@@ -17,8 +17,7 @@ from typing import Any
 import polars as pl
 
 from journeylib.journey import Journey, load
-from journeylib.periods import Grain, local_bound, previous_period
-from journeylib.periods.calendar import align as align_period
+from journeylib.periods import Grain, align, local_bound, periods_before, previous_period
 from journeylib.report.inputs import (
     check_comparison,
     check_funnel,
@@ -125,10 +124,7 @@ class ReportContext(ReportSections):
     def trend_start(self) -> date:
         """First day of the trend window: ``trend_periods`` periods (at least 2) ending with
         the report period."""
-        start = self.period.start
-        for _ in range(max(self.trend_periods, 2) - 1):
-            start = previous_period(start, self.period.grain)
-        return start
+        return periods_before(self.period.start, self.period.grain, max(self.trend_periods, 2) - 1)
 
     def window_start(self, periods: int, grain: Grain | None = None) -> date:
         """First day of ``periods`` periods of ``grain`` (default: the report's), the last of
@@ -141,10 +137,7 @@ class ReportContext(ReportSections):
         """
         grain = check_grain(grain or self.period.grain)
         check_trend_periods(periods)
-        start = align_period(self.period.end - timedelta(days=1), grain)
-        for _ in range(periods - 1):
-            start = previous_period(start, grain)
-        return start
+        return periods_before(align(self.period.end - timedelta(days=1), grain), grain, periods - 1)
 
     def kpi_table(self) -> pl.DataFrame:
         """KPIs over the trend window; the last period is the report period."""
@@ -195,20 +188,13 @@ _comparison_period = comparison_period
 
 def _check_has_data(journey: Journey, period: ReportPeriod, filters: dict[str, list[str]]) -> None:
     """An empty period is refused: no event inside it (with the filters), or none at all."""
-    from journeylib.errors import DataError
+    from journeylib.data.filters import apply_filters
     from journeylib.report._data_range import EmptyPeriodError, empty_period_message
 
     first, last = journey.time_range
     start = local_bound(period.start, journey.config.timezone)
     end = local_bound(period.end, journey.config.timezone)
-    events = journey.tables["events"]
-    for column, values in filters.items():
-        if column not in events.collect_schema():
-            available = ", ".join(events.collect_schema().names())
-            raise DataError(
-                f"filter column {column!r} is not in the events; available: {available}"
-            )
-        events = events.filter(pl.col(column).cast(pl.String).is_in(values))
+    events = apply_filters(journey.tables["events"], filters)
     inside = (
         events.filter((pl.col("timestamp") >= start) & (pl.col("timestamp") < end))
         .select(pl.len())

@@ -20,11 +20,11 @@ import warnings
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from journeylib.config.model import _key_lines, _located_problems, _Strict, _valid_timezone
+from journeylib.config.located import StrictModel, read_located_yaml, validate_located
+from journeylib.config.model import valid_timezone
 from journeylib.errors import ScheduleError
 from journeylib.report.email import is_address
 from journeylib.report.schedule._state import one_line
@@ -36,7 +36,7 @@ CatchUp = Literal["all", "latest"]
 _JOB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
-class Job(_Strict):
+class Job(StrictModel):
     """One scheduled report: a notebook, its parameters, when it runs and who receives it."""
 
     name: str
@@ -109,7 +109,7 @@ class Job(_Strict):
         return value
 
 
-class Schedule(_Strict):
+class Schedule(StrictModel):
     """A whole schedule file. Build it with :func:`load_schedule` or :func:`schedule_from_dict`."""
 
     timezone: str = "UTC"
@@ -120,7 +120,7 @@ class Schedule(_Strict):
     @classmethod
     def _check_timezone(cls, value: str) -> str:
         try:
-            return _valid_timezone(value)
+            return valid_timezone(value)
         except OSError:  # a folder of the zone database ("Europe") or a name too long
             raise PydanticCustomError(
                 "timezone",
@@ -156,22 +156,7 @@ def load_schedule(path: str | os.PathLike[str]) -> Schedule:
     >>> load_schedule("reports/schedule.yml").timezone  # doctest: +SKIP
     'Europe/Berlin'
     """
-    file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-        data = yaml.safe_load(text)
-        lines = _key_lines(yaml.compose(text))
-    except FileNotFoundError:
-        raise ScheduleError(str(file), ["the file does not exist"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScheduleError(str(file), [f"cannot be read: {exc}"]) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ScheduleError(str(file), [f"{where}not valid YAML: {problem}"]) from None
-    if not isinstance(data, dict):
-        raise ScheduleError(str(file), ["expected a mapping with 'jobs' at the top"])
+    file, data, lines = read_located_yaml(path, error=ScheduleError, top="with 'jobs'")
     schedule = _validate(data, file=str(file), base_dir=file.resolve().parent, lines=lines)
     _check_notebooks(schedule, file=str(file), lines=lines)
     return schedule
@@ -205,10 +190,9 @@ def schedule_from_dict(
 def _validate(
     data: dict[str, Any], *, file: str, base_dir: Path, lines: dict[tuple[str, ...], int]
 ) -> Schedule:
-    try:
-        return Schedule.model_validate(data, context={"base_dir": base_dir})
-    except ValidationError as exc:
-        raise ScheduleError(file, _located_problems(exc, lines)) from None
+    return validate_located(
+        Schedule, data, file=file, base_dir=base_dir, lines=lines, error=ScheduleError
+    )
 
 
 def _check_notebooks(schedule: Schedule, *, file: str, lines: dict[tuple[str, ...], int]) -> None:
