@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from journeylib.kpis._inputs import KpiInputs, flag
+from journeylib.periods.calendar import truncate_date_expr
 
 __all__ = [
     "exact_mean",
@@ -63,11 +64,7 @@ def share_of_users(inputs: KpiInputs, role: str, among: str | None) -> pl.LazyFr
 def spend_by_period(inputs: KpiInputs, column: str) -> pl.LazyFrame:
     """Sum of a spend column per period (and breakdown columns that spend has)."""
     assert inputs.spend is not None
-    period = (
-        pl.col("date").dt.truncate({"day": "1d", "week": "1w", "month": "1mo"}[inputs.grain])
-        if inputs.grain != "day"
-        else pl.col("date")
-    )
+    period = truncate_date_expr(pl.col("date"), inputs.grain)
     values = pl.col(column)
     # money is summed in integer millionths, so the total does not depend on the threads
     total = exact_sum(values) if inputs.spend.collect_schema()[column].is_float() else values.sum()

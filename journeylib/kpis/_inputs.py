@@ -25,6 +25,7 @@ from journeylib.periods.calendar import (
     period_start_expr,
     period_starts,
     previous_period,
+    truncate_date_expr,
 )
 
 __all__ = [
@@ -235,7 +236,7 @@ def _plans(
     mask_type = pl.UInt32 if len(bits) <= 32 else pl.UInt64
     mask = pl.col("event").replace_strict(masks, default=0, return_dtype=mask_type)
     day = pl.col("timestamp").dt.convert_time_zone(timezone).dt.date()
-    truncated = day.dt.truncate({"day": "1d", "week": "1w", "month": "1mo"}[grain])
+    truncated = truncate_date_expr(day, grain)
     # rows outside [first, end) only count for the per-user firsts and the data's time range
     period = pl.when(day.is_between(first, end, closed="left")).then(truncated)
     pick = "arg_max" if config.breakdown_touch == "last" else "arg_min"

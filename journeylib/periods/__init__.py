@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from journeylib.periods.calendar import (
     GRAINS,
+    MAX_SPAN_DAYS,
     Grain,
+    Span,
     local_bound,
     next_period_start,
     period_start_expr,
@@ -25,8 +27,10 @@ from journeylib.periods.zone import local_period_start
 
 __all__ = [
     "GRAINS",
+    "MAX_SPAN_DAYS",
     "MAX_WINDOW",
     "Grain",
+    "Span",
     "data_end_expr",
     "format_duration",
     "local_bound",
