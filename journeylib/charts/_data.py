@@ -10,7 +10,7 @@ import polars as pl
 
 from journeylib.errors import DataError
 
-__all__ = ["MAX_ROWS", "field", "heading", "in_order", "latest", "prepare"]
+__all__ = ["MAX_ROWS", "field", "heading", "in_order", "latest", "prepare", "transition_axis"]
 
 #: Altair refuses more rows by default; builders take aggregated frames far below it.
 MAX_ROWS = 5000
@@ -90,3 +90,13 @@ def in_order(
 def heading(title: str, subtitle: Sequence[str] = ()) -> alt.Title:
     """A chart title with an optional subtitle (one line per entry)."""
     return alt.Title(title, subtitle=list(subtitle) if subtitle else alt.Undefined)
+
+
+def transition_axis(order: str) -> alt.Y:
+    """The y axis of one bar per funnel transition (``transition:N``), in ``order``'s order."""
+    return alt.Y(
+        "transition:N",
+        sort=alt.EncodingSortField(field=order, op="min", order="ascending"),
+        title=None,
+        axis=alt.Axis(labelLimit=260),
+    )

@@ -421,14 +421,7 @@ def detect_incidents(
         (pl.col("from_step") + 1)
         .replace_strict(step_name, return_dtype=pl.String)
         .alias("to_name"),
-        "period",
-        "users",
-        "hits",
-        "rate",
-        "baseline_rate",
-        "relative_change",
-        "p_value",
-        "flagged",
+        *_SERIES_COLUMNS,
     )
     return IncidentsResult(
         incidents=incidents,

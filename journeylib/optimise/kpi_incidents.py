@@ -204,14 +204,7 @@ def detect_kpi_incidents(
         pl.col("from_step")
         .replace_strict({i: n for n, i in number.items()}, return_dtype=pl.String)
         .alias("kpi"),
-        "period",
-        "users",
-        "hits",
-        "rate",
-        "baseline_rate",
-        "relative_change",
-        "p_value",
-        "flagged",
+        *_SERIES_COLUMNS,
     )
     return IncidentsResult(
         incidents=incidents,
