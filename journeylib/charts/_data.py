@@ -12,7 +12,16 @@ from journeylib._format import duration_axis
 from journeylib.errors import DataError
 from journeylib.kpis import kpi_title
 
-__all__ = ["MAX_ROWS", "field", "heading", "in_order", "kpi_axis", "latest", "prepare"]
+__all__ = [
+    "MAX_ROWS",
+    "field",
+    "heading",
+    "in_order",
+    "kpi_axis",
+    "latest",
+    "prepare",
+    "transition_axis",
+]
 
 #: Altair refuses more rows by default; builders take aggregated frames far below it.
 MAX_ROWS = 5000
@@ -107,3 +116,13 @@ def kpi_axis(kpi: str, unit: str, values: pl.Series, *, currency: str) -> tuple[
         return kpi_title(kpi, unit=unit, currency=currency), 1.0
     name, size = duration_axis(values.abs().max())
     return kpi_title(kpi, unit=unit, shown_in=name), size
+
+
+def transition_axis(order: str) -> alt.Y:
+    """The y axis of one bar per funnel transition (``transition:N``), in ``order``'s order."""
+    return alt.Y(
+        "transition:N",
+        sort=alt.EncodingSortField(field=order, op="min", order="ascending"),
+        title=None,
+        axis=alt.Axis(labelLimit=260),
+    )

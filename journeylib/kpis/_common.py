@@ -98,9 +98,7 @@ def register_share(
 def spend_by_period(inputs: KpiInputs, column: str) -> pl.LazyFrame:
     """Sum of a spend column per period (and breakdown columns that spend has)."""
     assert inputs.spend is not None
-    period = (
-        truncate_to_grain(pl.col("date"), inputs.grain) if inputs.grain != "day" else pl.col("date")
-    )
+    period = truncate_to_grain(pl.col("date"), inputs.grain)
     values = pl.col(column)
     # money is summed in integer millionths, so the total does not depend on the threads
     total = exact_sum(values) if inputs.spend.collect_schema()[column].is_float() else values.sum()

@@ -8,7 +8,9 @@ from __future__ import annotations
 from journeylib.periods.calendar import (
     GRAIN_EVERY,
     GRAINS,
+    MAX_SPAN_DAYS,
     Grain,
+    Span,
     align,
     local_bound,
     next_period_start,
@@ -31,8 +33,10 @@ from journeylib.periods.zone import local_period_start
 __all__ = [
     "GRAINS",
     "GRAIN_EVERY",
+    "MAX_SPAN_DAYS",
     "MAX_WINDOW",
     "Grain",
+    "Span",
     "align",
     "data_end_expr",
     "format_duration",

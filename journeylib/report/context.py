@@ -72,7 +72,8 @@ class ReportContext(ReportSections):
         use_theme()
         check_grain(grain)
         check_as_of(as_of)
-        check_comparison(comparison, period_grain(period, grain))
+        if ".." not in str(period):  # an explicit period's, once it is resolved
+            check_comparison(comparison, period_grain(period, grain))
         check_trend_periods(trend_periods)
         normalised = normalise_filters(filters)
         journey = load(load_report_config(config_path))
@@ -116,6 +117,8 @@ class ReportContext(ReportSections):
 
     @property
     def previous_label(self) -> str:
+        if self.comparison is None and self.period.is_range:
+            return f"the previous {self.period.days} days"
         if self.comparison is None:
             return _PREVIOUS[self.period.grain]
         return self.comparison.description
@@ -124,7 +127,8 @@ class ReportContext(ReportSections):
     def trend_start(self) -> date:
         """First day of the trend window: ``trend_periods`` periods (at least 2) ending with
         the report period."""
-        return periods_before(self.period.start, self.period.grain, max(self.trend_periods, 2) - 1)
+        last = align(self.period.end - timedelta(days=1), self.period.grain)
+        return periods_before(last, self.period.grain, max(self.trend_periods, 2) - 1)
 
     def window_start(self, periods: int, grain: Grain | None = None) -> date:
         """First day of ``periods`` periods of ``grain`` (default: the report's), the last of
@@ -150,23 +154,37 @@ class ReportContext(ReportSections):
             )
         return self._cache["kpis"]
 
+    def period_table(self) -> pl.DataFrame:
+        """KPIs by the report period's length: :meth:`kpi_table` for one period of the grain;
+        for a range of dates, the range and the range of the same length before it."""
+        if not self.period.is_range:
+            return self.kpi_table()
+        if "range_kpis" not in self._cache:
+            self._cache["range_kpis"] = self.journey.kpis(
+                start=previous_period(self.period.start, self.period.kpi_grain),
+                end=self.period.end,
+                grain=self.period.kpi_grain,
+                filters=self.filters,
+            )
+        return self._cache["range_kpis"]
+
     def compared_rows(self) -> pl.DataFrame:
         """The KPI rows the report period is compared with."""
         if self.comparison is None:
-            previous_start = previous_period(self.period.start, self.period.grain)
-            return self.kpi_table().filter(pl.col("period_start") == previous_start)
+            previous_start = previous_period(self.period.start, self.period.kpi_grain)
+            return self.period_table().filter(pl.col("period_start") == previous_start)
         if "compared" not in self._cache:
             self._cache["compared"] = self.journey.kpis(
                 start=self.comparison.start,
                 end=self.comparison.end,
-                grain=self.period.grain,
+                grain=self.comparison.kpi_grain,
                 filters=self.filters,
             ).filter(pl.col("period_start") == self.comparison.start)
         return self._cache["compared"]
 
     def current(self) -> pl.DataFrame:
         """The report period's rows, their change and p-values against the comparison."""
-        rows = self.kpi_table().filter(pl.col("period_start") == self.period.start)
+        rows = self.period_table().filter(pl.col("period_start") == self.period.start)
         if self.comparison is None:
             return rows
         from journeylib.kpis import compare_with
