@@ -11,8 +11,11 @@ wherever it is run from.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import os
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -140,13 +143,14 @@ def _run_tick(args: argparse.Namespace) -> int:
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         raise JourneyError(f"--out {args.out} is a file, not a folder for the reports")
     out_root = args.out if args.out is not None else args.schedule.parent
-    report = scheduling.tick(
-        schedule,
-        state_path=state_path,
-        now=now,
-        run_job=scheduling.run_job,
-        out_root=out_root,
-    )
+    with _quiet_mail_log():
+        report = scheduling.tick(
+            schedule,
+            state_path=state_path,
+            now=now,
+            run_job=scheduling.run_job,
+            out_root=out_root,
+        )
     stamp = now.astimezone(UTC).isoformat(timespec="seconds")
     if report.locked:
         print(f"{stamp} another tick is running (lock {state_path}.lock); nothing done")
@@ -167,6 +171,22 @@ def _run_tick(args: argparse.Namespace) -> int:
     if not report.runs and not report.initialised:
         print(f"{stamp} nothing due")
     return report.exit_code
+
+
+@contextlib.contextmanager
+def _quiet_mail_log() -> Iterator[None]:
+    """Keep the mail logger's retries off stderr during a tick, unless logging is configured:
+    the tick says in one line per slot what became of its mail."""
+    logger = logging.getLogger("journeylib.report.email")
+    if logger.handlers or logging.getLogger().handlers:
+        yield
+        return
+    quiet = logging.NullHandler()
+    logger.addHandler(quiet)
+    try:
+        yield
+    finally:
+        logger.removeHandler(quiet)
 
 
 def _run_list(args: argparse.Namespace) -> int:
