@@ -329,7 +329,7 @@ def test_list_and_show_describe_the_alert_job_and_what_it_mailed(
         "by          platform, country",
         f"recipients  {ONCALL}, {PAYMENTS}",
         f"owner       {OWNER}",
-        "incidents mailed (1):",
+        "incidents and their mails (1):",
         f"  {INCIDENT}",
         f"    new (slot 2026-09-04T05:00:00+00:00): to 2026-09-04 (end excluded), about 49 lost; "
         f"{ONCALL} sent, {PAYMENTS} sent",

@@ -320,7 +320,7 @@ def _print_alerted(job: Any, state_path: Path) -> None:
 
     ledger = AlertLedger(ledger_path(state_path))
     keys = ledger.keys(job.name)
-    print(f"incidents mailed ({len(keys)}):" if keys else "incidents mailed: none yet")
+    print(f"incidents and their mails ({len(keys)}):" if keys else "incidents mailed: none yet")
     for key in keys:
         print(f"  {key}")
         for revision in ledger.revisions(job.name, key):
