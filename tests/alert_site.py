@@ -40,11 +40,19 @@ def free_port() -> int:
 
 @dataclass
 class Mailbox:
-    """An aiosmtpd handler that keeps what it accepts; ``refuse`` makes it answer DATA so."""
+    """An aiosmtpd handler that keeps what it accepts; ``refuse`` makes it answer DATA so, and
+    the addresses in ``unknown`` are refused at RCPT."""
 
     refuse: str | None = None
+    unknown: tuple[str, ...] = ()
     port: int = 0
     messages: list[tuple[list[str], bytes]] = field(default_factory=list)
+
+    async def handle_RCPT(self, server, session, envelope, address, options) -> str:
+        if address in self.unknown:
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.refuse:
@@ -57,6 +65,9 @@ class Mailbox:
             email.message_from_bytes(content, policy=email.policy.default)  # type: ignore[misc]
             for _, content in self.messages
         ]
+
+    def recipients(self) -> list[list[str]]:
+        return [rcpt for rcpt, _ in self.messages]
 
     def subjects(self) -> list[str]:
         return [str(message["Subject"]) for message in self.parsed()]

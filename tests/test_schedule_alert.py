@@ -191,6 +191,26 @@ def test_a_refused_mail_exits_2_in_one_line_and_the_next_tick_sends_it_once(
     assert (code, "nothing due" in out, len(mailbox.messages)) == (0, True, 1)
 
 
+def test_a_refused_recipient_is_retried_alone_until_taken_off_the_job(
+    site: Site, mailbox: Mailbox, capsys
+) -> None:
+    site.data_until("2026-09-04")
+    site.tick("2026-09-03T08:00", capsys)
+    mailbox.unknown = (PAYMENTS,)
+    code, out, err = site.tick("2026-09-04T07:05", capsys)
+    assert code == 2, out + err
+    (line,) = err.splitlines()
+    assert f"the new mail of incident {INCIDENT} was refused for {PAYMENTS}" in line
+    assert mailbox.recipients() == [[ONCALL]]
+    code, out, err = site.tick("2026-09-04T07:10", capsys)  # the on-call is not mailed again
+    assert code == 2
+    assert mailbox.recipients() == [[ONCALL]]
+    site.schedule.write_text(alert_schedule(recipients=[ONCALL]), encoding="utf-8")
+    code, out, err = site.tick("2026-09-04T07:15", capsys)
+    assert (code, err) == (0, ""), out + err
+    assert mailbox.recipients() == [[ONCALL]]
+
+
 def test_an_unreachable_server_defers_the_slot_and_nothing_is_lost(
     site: Site, mailbox: Mailbox, capsys, monkeypatch
 ) -> None:

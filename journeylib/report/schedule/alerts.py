@@ -162,7 +162,7 @@ def run_alert_job(job: AlertJob, slot: datetime, context: SlotContext | None = N
     try:
         for key in ledger.keys(job.name):  # mails planned by an attempt that did not finish
             last = ledger.last(job.name, key)
-            if last is not None and last.pending:
+            if last is not None and mailer.still_to(last):
                 mailer.send(last)
         counts = {"new": 0, "update": 0, "unchanged": 0}
         for row in result.incidents.sort("start", "key").iter_rows(named=True):
@@ -366,10 +366,13 @@ class _Mailer:
         from journeylib.report.email._delivery import deliver
         from journeylib.report.email._incident import build_incident_alert
 
+        recipients = [r for r in revision.recipients if r in self.job.recipients]
+        if not recipients:
+            return
         message = build_incident_alert(
             revision.mail,
             sender=self.settings.sender,
-            recipients=list(revision.recipients),
+            recipients=recipients,
             chart_png=_chart_png(revision.mail),
         )
         try:
@@ -380,7 +383,7 @@ class _Mailer:
                 f"the {revision.kind} mail of incident {revision.key} was not delivered: "
                 f"{' '.join(str(exc).split())}"
             ) from None
-        refused = [r for r in revision.recipients if r not in delivered.reached]
+        refused = [r for r in recipients if r not in delivered.reached]
         refused = [r for r in refused if r not in delivered.uncertain]
         if refused:
             self.left += 1
@@ -389,6 +392,11 @@ class _Mailer:
                 f"{', '.join(refused)}"
             )
         self.mailed += 1
+
+    def still_to(self, revision: Revision) -> tuple[str, ...]:
+        """The recipients a revision still has to reach (those the job still lists: one
+        taken off the job's recipients is not mailed any more)."""
+        return tuple(r for r in revision.pending if r in self.job.recipients)
 
     def summary(self) -> str:
         said = f"{self.mailed} mail{'s' if self.mailed != 1 else ''} sent"

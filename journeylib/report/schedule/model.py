@@ -1,9 +1,12 @@
 """The report schedule (``reports/schedule.yml``): its jobs, loading with located errors.
 
-A schedule lists jobs, each a notebook run on a cron expression read in the schedule's time zone
-(see :mod:`journeylib.report.schedule.cron`); :func:`journeylib.report.schedule.ticks.tick`
-runs the slots that became due. Loading checks every job's notebook: it must exist and be a
-readable notebook. Paths in the file (``notebook``) are relative to the schedule file's folder.
+A schedule lists jobs, each run on a cron expression read in the schedule's time zone (see
+:mod:`journeylib.report.schedule.cron`): a report job runs a notebook, an alert job
+(``kind: alert``, :mod:`journeylib.report.schedule.alert_job`) mails the incidents of a
+journey; :func:`journeylib.report.schedule.ticks.tick` runs the slots that became due. Loading
+checks every report job's notebook (it must exist and be a readable notebook) and every alert
+job's journey config. Paths in the file (``notebook``, ``config``) are relative to the schedule
+file's folder.
 
 Examples
 --------
