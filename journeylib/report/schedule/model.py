@@ -1,9 +1,12 @@
 """The report schedule (``reports/schedule.yml``): its jobs, loading with located errors.
 
-A schedule lists jobs, each a notebook run on a cron expression read in the schedule's time zone
-(see :mod:`journeylib.report.schedule.cron`); :func:`journeylib.report.schedule.ticks.tick`
-runs the slots that became due. Loading checks every job's notebook: it must exist and be a
-readable notebook. Paths in the file (``notebook``) are relative to the schedule file's folder.
+A schedule lists jobs, each run on a cron expression read in the schedule's time zone (see
+:mod:`journeylib.report.schedule.cron`): a report job runs a notebook, an alert job
+(``kind: alert``, :mod:`journeylib.report.schedule.alert_job`) mails the incidents of a
+journey; :func:`journeylib.report.schedule.ticks.tick` runs the slots that became due. Loading
+checks every report job's notebook (it must exist and be a readable notebook) and every alert
+job's journey config. Paths in the file (``notebook``, ``config``) are relative to the schedule
+file's folder.
 
 Examples
 --------
@@ -15,59 +18,40 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import warnings
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Discriminator, Field, Tag, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from journeylib.config.located import StrictModel, read_located_yaml, validate_located
 from journeylib.config.model import valid_timezone
 from journeylib.errors import ScheduleError
-from journeylib.report.email import is_address
+from journeylib.report.schedule._job_fields import CatchUp, JobFields
 from journeylib.report.schedule._state import one_line
-from journeylib.report.schedule.cron import CronError, parse_cron
+from journeylib.report.schedule.alert_job import AlertJob
 
-__all__ = ["Job", "Schedule", "ScheduleError", "load_schedule", "schedule_from_dict"]
+__all__ = [
+    "AlertJob",
+    "Job",
+    "Schedule",
+    "ScheduleError",
+    "ScheduledJob",
+    "load_schedule",
+    "schedule_from_dict",
+]
 
-CatchUp = Literal["all", "latest"]
-_JOB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
+class Job(JobFields):
+    """One scheduled report: a notebook, its parameters, when it runs and who receives it.
 
-class Job(StrictModel):
-    """One scheduled report: a notebook, its parameters, when it runs and who receives it."""
+    ``kind`` may be left out (``report``); ``kind: alert`` is an :class:`AlertJob`.
+    """
 
-    name: str
-    cron: str
+    kind: Literal["report"] = "report"
     notebook: Path
     parameters: dict[str, Any] = Field(default_factory=dict)
-    recipients: list[str] = Field(default_factory=list)
-    owner: str | None = None
-    catch_up: CatchUp | None = None
-    enabled: bool = True
-
-    @field_validator("name")
-    @classmethod
-    def _check_name(cls, value: str) -> str:
-        if not _JOB_NAME.match(value):
-            raise PydanticCustomError(
-                "job_name",
-                "job name '{value}' must start with a letter or digit and hold only letters, "
-                "digits, '.', '_' and '-'",
-                {"value": value},
-            )
-        return value
-
-    @field_validator("cron")
-    @classmethod
-    def _check_cron(cls, value: str) -> str:
-        try:
-            parse_cron(value)
-        except CronError as exc:
-            raise PydanticCustomError("cron", str(exc)) from None
-        return value
 
     @field_validator("notebook", mode="before")
     @classmethod
@@ -98,15 +82,23 @@ class Job(StrictModel):
                 "parameter", "{reason}", {"reason": reason, **where}
             ) from None
 
-    @field_validator("recipients", "owner")
-    @classmethod
-    def _check_addresses(cls, value: Any) -> Any:
-        for address in [value] if isinstance(value, str) else value or []:
-            if not is_address(address):
-                raise PydanticCustomError(
-                    "address", "expected an email address, got '{value}'", {"value": address}
-                )
-        return value
+
+def _kind_of(value: Any) -> str | None:
+    """The union tag of a job: ``kind`` (default ``report``); None for an unknown kind."""
+    kind = value.get("kind", "report") if isinstance(value, dict) else getattr(value, "kind", None)
+    return {"report": "Job", "alert": "AlertJob"}.get(kind) if isinstance(kind, str) else None
+
+
+#: A job of the schedule: a report notebook (:class:`Job`) or incident alerts (:class:`AlertJob`).
+ScheduledJob = Annotated[
+    Annotated[Job, Tag("Job")] | Annotated[AlertJob, Tag("AlertJob")],
+    Discriminator(
+        _kind_of,
+        custom_error_type="job_kind",
+        custom_error_message="kind must be 'report' (a notebook, the default) or 'alert' "
+        "(incident alerts)",
+    ),
+]
 
 
 class Schedule(StrictModel):
@@ -114,7 +106,7 @@ class Schedule(StrictModel):
 
     timezone: str = "UTC"
     catch_up: CatchUp = "latest"
-    jobs: list[Job] = Field(default_factory=list)
+    jobs: list[ScheduledJob] = Field(default_factory=list)
 
     @field_validator("timezone")
     @classmethod
@@ -130,14 +122,14 @@ class Schedule(StrictModel):
 
     @field_validator("jobs")
     @classmethod
-    def _check_unique_names(cls, jobs: list[Job]) -> list[Job]:
+    def _check_unique_names(cls, jobs: list[ScheduledJob]) -> list[ScheduledJob]:
         names = [job.name for job in jobs]
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
             raise PydanticCustomError("jobs", "job '{name}' is listed twice", {"name": repeated[0]})
         return jobs
 
-    def catch_up_of(self, job: Job) -> CatchUp:
+    def catch_up_of(self, job: JobFields) -> CatchUp:
         """The job's catch-up rule: its own, else the schedule's."""
         return job.catch_up or self.catch_up
 
@@ -199,6 +191,8 @@ def _check_notebooks(schedule: Schedule, *, file: str, lines: dict[tuple[str, ..
     """Every job's notebook exists and reads as a notebook, or a located error names the job."""
     problems = []
     for index, job in enumerate(schedule.jobs):
+        if not isinstance(job, Job):
+            continue  # an alert job's config is checked when it is validated
         problem = _notebook_problem(job.notebook)
         if problem:
             line = lines.get(("jobs", str(index), "notebook"))
