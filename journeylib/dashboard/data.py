@@ -192,10 +192,14 @@ class DashboardData:
 
         def compute() -> int:
             events = self.journey.tables["events"]
-            for column, values in view.filter_map.items():
-                events = events.filter(pl.col(column).cast(pl.String).is_in(values))
+            filters = view.filter_map
             start = local_bound(view.start, self.config.timezone)
             end = local_bound(view.end, self.config.timezone)
+            cube = self.journey.cube
+            if cube is not None and cube.covers(self.config, events.collect_schema(), filters, ()):
+                return cube.event_count(filters, start, end)
+            for column, values in filters.items():
+                events = events.filter(pl.col(column).cast(pl.String).is_in(values))
             inside = (pl.col("timestamp") >= start) & (pl.col("timestamp") < end)
             return int(events.filter(inside).select(pl.len()).collect().item())
 
@@ -364,10 +368,12 @@ def open_data(
 ) -> tuple[DashboardData, bool]:
     """Load a journey for the dashboard (a config, or an events file as ``--events`` reads it).
 
-    Returns the data and whether its tables came from the on-disk cache.
+    The journey's KPI pass starts from the events' cube (:mod:`journeylib.kpis._cube`),
+    loaded with the tables from the on-disk cache. Returns the data and whether its tables
+    came from that cache.
     """
     from journeylib.config import load_config
-    from journeylib.dashboard.cache import load_cached
+    from journeylib.dashboard.cache import load_entry
 
     if events is not None:
         from journeylib.data.adhoc import events_config
@@ -375,8 +381,9 @@ def open_data(
         config = events_config(events, timezone)
     else:
         config = load_config(config_path)  # type: ignore[arg-type]
-    loaded, cached = load_cached(config, Path(cache_dir) if cache_dir else None)
-    journey = Journey(loaded)
+    entry = load_entry(config, Path(cache_dir) if cache_dir else None)
+    journey = Journey(entry.loaded)
+    journey.cube = entry.cube  # the KPI pass starts from the events' cube
     if steps:
         journey._check_steps(list(steps), [])  # a step that does not exist: DataError
-    return DashboardData(journey, steps=steps, window=window), cached
+    return DashboardData(journey, steps=steps, window=window), entry.cached
