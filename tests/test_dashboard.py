@@ -333,3 +333,34 @@ def test_a_cache_entry_that_cannot_be_read_is_rebuilt(sample, tmp_path):
     assert again.tables["events"].collect().height > 0
     _, cached = load_cached(config, tmp_path)
     assert cached
+
+
+def test_a_journey_map_tile_takes_the_band_of_the_score_it_shows():
+    from journeylib.charts import journey_map
+    from journeylib.charts.journey_map import SCORE_BANDS
+
+    scores = [79.6, 79.4, 49.5, 49.4, 80.0, 100.0, 0.2, None]
+    stages = pl.DataFrame(
+        {
+            "stage": [f"stage{i}" for i in range(len(scores))],
+            "score": scores,
+            "weight": [1.0] * len(scores),
+            "kpis_scored": [1] * len(scores),
+            "kpis_left_out": [0] * len(scores),
+        }
+    )
+    spec = journey_map(stages).to_dict()
+    rows = next(iter(spec["datasets"].values()))
+    bands = {}
+    for row in rows:
+        shown = row["label"].split(" · ")[1]
+        bands[row["stage"]] = (shown, row["band"])
+        if shown == "no data":
+            assert row["band"] == "no data"
+            continue
+        low, high = (int(x) for x in row["band"].split("-"))
+        assert low <= int(shown) <= high, row
+    assert bands["stage0"] == ("80", "80-100")  # "usage · 80" is green, as the legend says
+    assert bands["stage1"] == ("79", "50-79")
+    tiles = spec["layer"][0]["encoding"]["color"]["scale"]
+    assert tiles["domain"] == list(SCORE_BANDS)
