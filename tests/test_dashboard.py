@@ -94,6 +94,43 @@ def test_a_view_survives_its_query_string():
     assert (again.grain, again.window, again.breakdown) == ("day", "3d", "platform")
 
 
+CLASHING = ViewOptions(
+    default=DEFAULT,
+    first_day=OPTIONS.first_day,
+    last_day=OPTIONS.last_day,
+    dimensions={
+        "start": frozenset({"spring", "autumn"}),
+        "steps": frozenset({"one", "two"}),
+        "platform": frozenset({"ios"}),
+    },
+    step_names=OPTIONS.step_names,
+)
+
+
+def test_view_keys_keep_their_meaning_and_a_clashing_dimension_is_written_dim_dot():
+    query = "?start=2026-09-01&dim.start=spring&steps=visit,purchase&dim.steps=two&dim.platform=ios"
+    view, messages = parse_query(query, CLASHING)
+    assert messages == []
+    assert view.start == date(2026, 9, 1)
+    assert view.steps == ("visit", "purchase")
+    assert view.filter_map == {"platform": ["ios"], "start": ["spring"], "steps": ["two"]}
+    link = to_query(view, DEFAULT)
+    assert "dim.start=spring" in link
+    assert "dim.steps=two" in link
+    assert "&platform=ios" in link  # no clash: the plain name
+    again, messages = parse_query(link, CLASHING)
+    assert (again, messages) == (view, [])
+
+
+def test_a_bad_value_of_a_clashing_dimension_names_its_key():
+    view, messages = parse_query("?dim.start=winter&dim.colour=red", CLASHING)
+    assert view == DEFAULT
+    assert messages == [
+        "dim.start: no event has start 'winter'; showing every start",
+        "dim.colour: not a dimension of the data (dimensions: platform, start, steps); ignored",
+    ]
+
+
 def test_a_value_with_markup_is_quoted_in_the_link():
     view = DEFAULT.with_filter("campaign", ["<img src=x onerror=alert(1)>"])
     query = to_query(view, DEFAULT)
