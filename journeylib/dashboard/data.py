@@ -25,7 +25,7 @@ from journeylib.journey import Journey
 from journeylib.periods import local_bound, next_period_start, previous_period
 from journeylib.periods.calendar import align
 
-__all__ = ["DashboardData", "Dimension", "open_data"]
+__all__ = ["DashboardData", "Dimension", "Memo", "open_data"]
 
 T = TypeVar("T")
 #: Views remembered per kind of result; about 40 frames of at most a few thousand rows.
@@ -46,7 +46,7 @@ class Dimension:
     values: tuple[tuple[str, int], ...]
 
 
-class _Memo:
+class Memo:
     """A least-recently-used store of at most ``size`` results per kind."""
 
     def __init__(self, size: int = MEMO_SIZE) -> None:
@@ -75,7 +75,7 @@ class DashboardData:
     def __init__(self, journey: Journey, *, steps: tuple[str, ...] = (), window: str = "") -> None:
         self.journey = journey
         self.config = journey.config
-        self.memo = _Memo()
+        self.memo = Memo()
         self._steps = steps
         self._window = window
         self.zone = ZoneInfo(self.config.timezone)
