@@ -50,6 +50,9 @@ class Journey:
         self.tables: dict[str, pl.LazyFrame] = loaded.tables
         self.quality = loaded.quality
         self.quarantine = loaded.quarantine
+        #: the events pre-aggregated (``journeylib.kpis._cube.EventCube``): :meth:`kpis`
+        #: starts from it when it covers the filters; ``None``: from the events
+        self.cube = None
 
     def _require_usable(self) -> None:
         """Refuse data validation found unusable: no configured role occurs in it.
@@ -178,6 +181,7 @@ class Journey:
             filters=self._checked_filters(filters),
             with_sessions=any(get_kpi(name).needs_sessions for name in wanted),
             data_start=self.time_range[0],
+            cube=self.cube,
         )
         return compute_kpi_table(inputs, kpis)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -28,6 +29,9 @@ from journeylib.periods.calendar import (
     previous_period,
     truncate_to_grain,
 )
+
+if TYPE_CHECKING:
+    from journeylib.kpis._cube import EventCube
 
 __all__ = [
     "SESSION_GAP",
@@ -513,6 +517,7 @@ def build_inputs(
     with_sessions: bool = True,
     slice_events: int | None = SLICE_EVENTS,
     data_start: datetime | None = None,
+    cube: EventCube | None = None,
 ) -> KpiInputs:
     """Aggregate the events once (one shared scan) into the tables KPI formulas read.
 
@@ -540,6 +545,9 @@ def build_inputs(
         The first event of the whole data, before any filter (what a previous period is
         compared with: one wholly before it has no value). Default: the first event of
         ``tables["events"]``.
+    cube
+        The same events pre-aggregated (:func:`journeylib.kpis._cube.build_cube`): the pass
+        starts from it when it covers the filters and breakdown, with the same result.
 
     Examples
     --------
@@ -570,16 +578,28 @@ def build_inputs(
         filtered[name] = table
 
     events = filtered["events"]
-    collected = _aggregate(
-        events,
-        config,
-        grain=grain,
-        first=first,
-        end=end,
-        by=by,
-        with_sessions=with_sessions,
-        slices=_slice_count(tables["events"], slice_events),
-    )
+    if cube is not None and cube.covers(config, tables["events"].collect_schema(), filters, by):
+        collected = cube.aggregate(
+            config,
+            events,
+            filters=filters,
+            grain=grain,
+            first=first,
+            end=end,
+            by=tuple(by),
+            with_sessions=with_sessions,
+        )
+    else:
+        collected = _aggregate(
+            events,
+            config,
+            grain=grain,
+            first=first,
+            end=end,
+            by=by,
+            with_sessions=with_sessions,
+            slices=_slice_count(tables["events"], slice_events),
+        )
     periods = _period_frame(first, aligned, end, grain, config.timezone)
     seen = collected["seen"]
     firsts = _firsts(seen, collected["timed_events"], config)
