@@ -40,6 +40,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import polars as pl
 
@@ -64,6 +65,7 @@ __all__ = [
     "detect_incidents",
     "find_runs",
     "incident_key",
+    "incident_measures",
     "merge_incidents",
 ]
 
@@ -97,6 +99,20 @@ _SERIES_COLUMNS = [
     "p_value",
     "flagged",
 ]
+
+
+def incident_measures(incident: dict[str, Any], users: str = "users_lost") -> dict[str, Any]:
+    """An incident's (or a loop's) period and measures as JSON values: ``start``, ``end`` (ISO
+    dates), ``baseline_rate``, ``rate``, the users it cost (``users``: ``users_lost``, or a
+    loop's ``extra_users``) as a whole number, and ``p_value``."""
+    return {
+        "start": incident["start"].isoformat(),
+        "end": incident["end"].isoformat(),
+        "baseline_rate": incident["baseline_rate"],
+        "rate": incident["rate"],
+        users: round(incident[users]),
+        "p_value": incident["p_value"],
+    }
 
 
 def incident_key(from_name: str, to_name: str, segment: str | None, start: date) -> str:
@@ -173,6 +189,21 @@ class IncidentsResult:
             .select(_SERIES_COLUMNS)
             .sort("period")
         )
+
+    def segments_of(self, incident: dict) -> list[dict[str, Any]]:
+        """The segments listed under an incident, as JSON values (``dimension``, ``value``,
+        ``baseline_rate``, ``rate``, ``users_lost`` rounded to a whole number of users)."""
+        listed = self.segments.filter(self.segments["key"] == incident["key"])
+        return [
+            {
+                "dimension": s["dimension"],
+                "value": s["value"],
+                "baseline_rate": s["baseline_rate"],
+                "rate": s["rate"],
+                "users_lost": round(s["users_lost"]),
+            }
+            for s in listed.iter_rows(named=True)
+        ]
 
 
 def _series(cube: pl.DataFrame, dimensions: Sequence[str]) -> pl.DataFrame:
