@@ -67,6 +67,7 @@ __all__ = [
     "incident_key",
     "incident_measures",
     "merge_incidents",
+    "tested_result",
 ]
 
 #: The segment name of the series of all units.
@@ -446,23 +447,51 @@ def detect_incidents(
     )
     incidents, segments = _described(found, tested, units, grain, baseline_periods, top_segments)
     step_name = {step: name for step, name in enumerate(names, start=1)}
-    periods = tested.filter(pl.col("dimension") == ALL).select(
-        "from_step",
-        pl.col("from_step").replace_strict(step_name, return_dtype=pl.String).alias("from_name"),
-        (pl.col("from_step") + 1)
-        .replace_strict(step_name, return_dtype=pl.String)
-        .alias("to_name"),
-        *_SERIES_COLUMNS,
-    )
-    return IncidentsResult(
-        incidents=incidents,
-        segments=segments,
-        periods=periods,
+    return tested_result(
+        incidents,
+        segments,
+        tested,
+        labels=(
+            pl.col("from_step"),
+            pl.col("from_step")
+            .replace_strict(step_name, return_dtype=pl.String)
+            .alias("from_name"),
+            (pl.col("from_step") + 1)
+            .replace_strict(step_name, return_dtype=pl.String)
+            .alias("to_name"),
+        ),
+        series_labels=(pl.lit(None, pl.String).alias("kpi"), pl.col("from_step")),
         grain=grain,
         baseline_periods=baseline_periods,
         alpha=alpha,
         min_fall=min_fall,
-        series=tested.select(pl.lit(None, pl.String).alias("kpi"), *_SERIES, *_SERIES_COLUMNS),
+    )
+
+
+def tested_result(
+    incidents: pl.DataFrame,
+    segments: pl.DataFrame,
+    tested: pl.DataFrame,
+    *,
+    labels: Sequence[pl.Expr],
+    series_labels: Sequence[pl.Expr],
+    grain: Grain,
+    baseline_periods: int,
+    alpha: float,
+    min_fall: float,
+) -> IncidentsResult:
+    """The result of a detection from its incident frames and every tested period
+    (:func:`find_runs`): ``periods`` are the series of all units under ``labels``, ``series``
+    every series under ``series_labels`` (``kpi``, ``from_step``) with its segment."""
+    return IncidentsResult(
+        incidents=incidents,
+        segments=segments,
+        periods=tested.filter(pl.col("dimension") == ALL).select(*labels, *_SERIES_COLUMNS),
+        grain=grain,
+        baseline_periods=baseline_periods,
+        alpha=alpha,
+        min_fall=min_fall,
+        series=tested.select(*series_labels, "dimension", "value", *_SERIES_COLUMNS),
     )
 
 
