@@ -10,7 +10,7 @@ import polars as pl
 from journeylib.kpis._common import cost_per, finish, keys, register_share
 from journeylib.kpis._inputs import MICRO, KpiInputs, flag
 from journeylib.kpis._registry import register
-from journeylib.kpis._timed import two_step
+from journeylib.kpis._timed import two_step_rate
 
 __all__: list[str] = []
 
@@ -49,13 +49,7 @@ register_share(
     doc="1 − funnel(add_to_cart → purchase, window 7 days).conversion",
 )
 def cart_abandonment_rate(inputs: KpiInputs) -> pl.LazyFrame:
-    entries = two_step(inputs, "add_to_cart", "purchase", CART_WINDOW)
-    return finish(
-        entries.group_by(keys(inputs)).agg(
-            pl.col("reached_at").is_null().sum().alias("numerator"),
-            pl.len().alias("denominator"),
-        )
-    )
+    return two_step_rate(inputs, "add_to_cart", "purchase", CART_WINDOW, reached=False)
 
 
 register_share(
@@ -217,10 +211,4 @@ def cac(inputs: KpiInputs) -> pl.LazyFrame:
     doc="users with trial_start in P who purchase within 30 days of it / those users",
 )
 def trial_to_paid_rate(inputs: KpiInputs) -> pl.LazyFrame:
-    entries = two_step(inputs, "trial_start", "purchase", TRIAL_WINDOW)
-    return finish(
-        entries.group_by(keys(inputs)).agg(
-            pl.col("reached_at").is_not_null().sum().alias("numerator"),
-            pl.len().alias("denominator"),
-        )
-    )
+    return two_step_rate(inputs, "trial_start", "purchase", TRIAL_WINDOW)
