@@ -12,7 +12,7 @@ LAB_PORT ?= 8888
 LAB_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv notebook-git lab system-deps sample validate report dashboard test lint format bench clean
+.PHONY: help venv notebook-git lab system-deps sample validate report dashboard docs test test-fast lint format bench clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -56,6 +56,11 @@ report: $(STAMP) $(SAMPLE_DIR)/journey.yml ## Run the weekly report on the sampl
 
 dashboard: $(STAMP) $(SAMPLE_DIR)/journey.yml ## Serve the dashboard on the sample data (DASHBOARD_ARGS=--port 8866)
 	$(BIN)/journey dashboard $(SAMPLE_DIR)/journey.yml $(DASHBOARD_ARGS)
+
+docs: $(STAMP) ## Write docs/kpis.md, the KPI reference, from the KPI registry
+	@# written whole or not at all: a failed run leaves the previous file in place
+	$(BIN)/journey kpis --list --format markdown > docs/kpis.md.tmp \
+		&& mv docs/kpis.md.tmp docs/kpis.md || { rm -f docs/kpis.md.tmp; exit 1; }
 
 test: $(STAMP) system-deps ## Run the whole test suite (browser and database tests included)
 	@# pytest exits 5 when it collects no test: that is not a failure of the suite

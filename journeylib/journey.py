@@ -199,7 +199,7 @@ class Journey:
         trend: Grain | None = None,
         filters: Mapping[str, str | Sequence[str]] | None = None,
     ) -> pl.DataFrame:
-        """A funnel (KPI_DEFINITIONS.md section 3): one row per [segment x] [period x] step.
+        """A funnel (docs/kpis.md#funnels): one row per [segment x] [period x] step.
 
         Parameters
         ----------
@@ -629,7 +629,7 @@ class Journey:
         filters: Mapping[str, str | Sequence[str]] | None = None,
         alpha: float = 0.01,
     ):
-        """Friction points of a funnel (KPI_DEFINITIONS.md section 7).
+        """Friction points of a funnel (docs/kpis.md#friction-incidents-and-loops).
 
         Parameters
         ----------
@@ -681,7 +681,9 @@ class Journey:
         min_fall: float = 0.10,
         loops: bool = False,
     ):
-        """Incidents (and loops) of a funnel per ``grain`` (KPI_DEFINITIONS.md section 7).
+        """Incidents (and loops) of a funnel per ``grain``.
+
+        As docs/kpis.md#friction-incidents-and-loops defines them.
 
         Parameters
         ----------

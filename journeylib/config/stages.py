@@ -1,4 +1,4 @@
-"""The default journey: stages and the KPIs each holds (KPI_DEFINITIONS.md, section 2).
+"""The default journey: stages and the KPIs each holds (docs/kpis.md#kpis-by-stage).
 
 The config may rename, drop or reorder stages and move KPIs between them; the names here
 are the vocabulary it may use.

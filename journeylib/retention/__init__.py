@@ -1,4 +1,4 @@
-"""Retention cohorts and period retention (KPI_DEFINITIONS.md section 4), cohorts by
+"""Retention cohorts and period retention (docs/kpis.md#retention-cohorts), cohorts by
 acquisition segment, pooled retention curves and value by cohort."""
 
 from __future__ import annotations

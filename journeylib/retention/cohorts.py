@@ -1,4 +1,5 @@
-"""Retention cohorts and period retention (KPI_DEFINITIONS.md, sections 2 and 4).
+"""Retention cohorts and period retention (docs/kpis.md#retention-cohorts,
+docs/kpis.md#retention_rate).
 
 ``retention_matrix`` reads the events once, grouped to one row per user (cohort, return
 periods, last event), and builds the cells from that small table; ``period_retention`` reduces
@@ -86,7 +87,7 @@ def retention_matrix(
     max_offset: int | None = None,
     data_end: datetime | None = None,
 ) -> pl.LazyFrame:
-    """Cohort retention, one tidy row per (cohort, offset) cell (KPI_DEFINITIONS.md, section 4).
+    """Cohort retention, one tidy row per (cohort, offset) cell (docs/kpis.md#retention-cohorts).
 
     The cohort of a user is the period of their first-ever cohort event (any event when
     ``cohort_events`` is ``None``). Cell ``(c, k)`` is the share of the cohort with a return
@@ -207,7 +208,7 @@ def period_retention(
     end: date,
     activity_events: Sequence[str] | None = None,
 ) -> pl.LazyFrame:
-    """Retention and churn rate per period (KPI_DEFINITIONS.md, section 2, stage retention).
+    """Retention and churn rate per period (docs/kpis.md#retention_rate).
 
     For each period P overlapping ``[start, end)`` (whole periods, the first aligned to the
     grain): ``active_previous`` = users active in the period before P, ``retained`` = those of
