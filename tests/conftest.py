@@ -1,8 +1,12 @@
-"""Shared fixtures, and the rule for tests that need a system program.
+"""Shared fixtures, the ``slow`` marker, and the rule for tests that need a system program.
 
 A test that drives a real program (PostgreSQL, chromium) is skipped with an install hint when the
 program is missing, except under ``CI=true``, where a missing program is a failure: CI must run
 every test.
+
+The small sample company (3,000 users) and the first run of the report notebook on it are
+session fixtures (``small_sample_config``, ``published_report``): the whole suite generates
+the one and executes the other once.
 """
 
 from __future__ import annotations
@@ -11,12 +15,21 @@ import glob
 import os
 import shutil
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import nbformat
 import pytest
 from postgres import POSTGRES_BIN_GLOBS, find_postgres_bin_dir, temporary_postgres
 
-__all__ = ["require_system_tool"]
+__all__ = ["PublishedReport", "require_system_tool"]
+
+REPO = Path(__file__).resolve().parents[1]
+REPORT_NOTEBOOK = REPO / "notebooks" / "journey_report.ipynb"
+#: The small sample company of the session: 3,000 users, seed 7, 180 days from 2026-05-04.
+SAMPLE_USERS = 3_000
+SAMPLE_SEED = 7
 
 POSTGRES_INSTALL_HINT = "apt-get install postgresql (or make system-deps)"
 
@@ -100,3 +113,47 @@ def browser(chromium_path: Path) -> Iterator[object]:
             yield launched
         finally:
             launched.close()
+
+
+@pytest.fixture(scope="session")
+def small_sample_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The absolute ``journey.yml`` of the session's small sample company (3,000 users)."""
+    from journeylib.sample import generate_sample
+
+    folder = tmp_path_factory.mktemp("sample")
+    result = generate_sample(folder, users=SAMPLE_USERS, seed=SAMPLE_SEED)
+    return Path(result.config_path).resolve()
+
+
+@dataclass(frozen=True)
+class PublishedReport:
+    """The first run of the report notebook, and its files as they were right after it."""
+
+    result: Any  # journeylib.report.run.ReportResult
+    out_root: Path
+    html: str
+    notebook: Any
+
+
+@pytest.fixture(scope="session")
+def published_report(
+    tmp_path_factory: pytest.TempPathFactory, small_sample_config: Path
+) -> PublishedReport:
+    """The report notebook run once for the session on the small sample (``as_of`` data end)."""
+    from journeylib.report.run import run_report
+
+    out_root = tmp_path_factory.mktemp("reports")
+    result = run_report(
+        REPORT_NOTEBOOK,
+        parameters={"config_path": str(small_sample_config), "as_of": "data_end"},
+        out_root=out_root,
+        timeout=300,
+    )
+    assert result.ok, result.error
+    assert result.html is not None
+    return PublishedReport(
+        result=result,
+        out_root=out_root,
+        html=result.html.read_text(encoding="utf-8"),
+        notebook=nbformat.read(result.notebook, as_version=4),
+    )
