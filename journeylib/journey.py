@@ -361,7 +361,8 @@ class Journey:
         filters: Mapping[str, str | Sequence[str]] | None = None,
         by: str | None = None,
     ) -> pl.DataFrame:
-        """The retention cohort matrix (section 4): one row per [segment x] cohort x offset.
+        """The retention cohort matrix (docs/kpis.md#retention-cohorts): one row per
+        [segment x] cohort x offset.
 
         Parameters
         ----------
@@ -536,7 +537,7 @@ class Journey:
         filters: Mapping[str, str | Sequence[str]] | None = None,
         table: pl.DataFrame | None = None,
     ):
-        """The journey effectiveness score (section 5) of the latest period.
+        """The journey effectiveness score (docs/kpis.md#journey-score) of the latest period.
 
         Parameters
         ----------
@@ -827,7 +828,7 @@ class Journey:
         target_lift: float | None = None,
         filters: Mapping[str, str | Sequence[str]] | None = None,
     ):
-        """An A/B readout of ``kpis`` on the variant column ``variant`` (section 6).
+        """An A/B readout of ``kpis`` on the variant column ``variant`` (docs/kpis.md#experiments).
 
         Parameters
         ----------

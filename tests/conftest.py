@@ -33,6 +33,58 @@ SAMPLE_SEED = 7
 
 POSTGRES_INSTALL_HINT = "apt-get install postgresql (or make system-deps)"
 
+#: Modules whose tests run Papermill, a browser, JupyterLab, Voilà or PostgreSQL (or the report
+#: notebook through the CLI): every test in them is ``slow``, left out by ``make test-fast``.
+SLOW_MODULES = frozenset(
+    {
+        "test_dashboard_browser.py",
+        "test_dashboard_serve.py",
+        "test_notebooks.py",
+        "test_notebooks_browser.py",
+        "test_notebooks_lab.py",
+        "test_report_browser.py",
+        "test_report_browser_values.py",
+        "test_report_emailed.py",
+        "test_report_kernel.py",
+        "test_report_run.py",
+    }
+)
+#: Modules whose every test starts ``journey`` as a child process (as a user runs it: exit code,
+#: stderr, files left behind), about a second of start-up each: ``slow`` too.
+CHILD_PROCESS_MODULES = frozenset(
+    {
+        "test_cli_bad_inputs.py",
+        "test_cli_bad_inputs_analyses.py",
+        "test_cli_bad_inputs_optimise.py",
+        "test_cli_pipes.py",
+        "test_dashboard_bad_inputs.py",
+        "test_notebooks_bad_inputs.py",
+        "test_report_bad_inputs.py",
+        "test_report_bad_inputs_experiment_readout.py",
+        "test_report_bad_inputs_scaffold.py",
+        "test_report_bad_inputs_schedule.py",
+        "test_report_schedule_delivery.py",
+    }
+)
+#: Fixtures that start such a program: a test using one (even through another fixture) is slow.
+SLOW_FIXTURES = frozenset(
+    {"browser", "chromium_path", "postgres_bin_dir", "postgres_uri", "published_report"}
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark ``slow`` the tests of :data:`SLOW_MODULES` and :data:`CHILD_PROCESS_MODULES`, those
+    using :data:`SLOW_FIXTURES` and those marked ``browser`` or ``postgres``."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if (
+            item.path.name in SLOW_MODULES | CHILD_PROCESS_MODULES
+            or fixtures & SLOW_FIXTURES
+            or item.get_closest_marker("browser")
+            or item.get_closest_marker("postgres")
+        ):
+            item.add_marker(pytest.mark.slow)
+
 
 def require_system_tool(name: str, install_hint: str, *, candidates: Sequence[str] = ()) -> Path:
     """The path of a program the test needs; skip (fail under ``CI=true``) when it is missing.

@@ -203,11 +203,29 @@ def test_nothing_names_a_file_outside_the_project() -> None:
 
 def test_the_readme_links_the_docs_and_only_files_of_the_project() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    links = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", readme)
-    local = [link for link in links if not re.match(r"[a-z]+:", link)]
+    local = [target for target, _ in local_links(readme)]
     assert "docs/kpis.md" in local
     assert "docs/architecture.md" in local
-    for link in local:
-        target = (ROOT / link).resolve()
-        assert target.is_relative_to(ROOT), link
-        assert target.exists(), link
+
+
+def local_links(markdown: str) -> list[tuple[str, str]]:
+    """``(path, anchor)`` of the Markdown links that point to a file, not a URL."""
+    links = re.findall(r"\]\(([^)#\s]*)(?:#([^)\s]*))?\)", markdown)
+    return [(target, anchor) for target, anchor in links if not re.match(r"[a-z]+:", target)]
+
+
+@pytest.mark.parametrize(
+    "document", ["README.md", "docs/kpis.md", "docs/architecture.md"], ids=lambda name: name
+)
+def test_links_of_the_readme_and_docs_resolve_inside_the_project(document: str) -> None:
+    source = ROOT / document
+    links = local_links(source.read_text(encoding="utf-8"))
+    assert links
+    for target, anchor in links:
+        path = (source.parent / target).resolve() if target else source
+        assert path.is_relative_to(ROOT), f"{document}: {target} is outside the project"
+        assert path.exists(), f"{document}: {target} does not exist"
+        if anchor and path.suffix == ".md":
+            assert anchor in anchors(path.read_text(encoding="utf-8")), (
+                f"{document}: {target}#{anchor} names no heading"
+            )

@@ -130,7 +130,14 @@ def register(
 
 
 def get_kpi(name: str) -> KPI:
-    """The registered KPI of that name (``feature_adoption_rate[x]`` finds the family)."""
+    """The registered KPI of that name (``feature_adoption_rate[x]`` finds the family).
+
+    Examples
+    --------
+    >>> kpi = get_kpi("feature_adoption_rate[export]")
+    >>> kpi.name, kpi.stage, kpi.unit, kpi.direction
+    ('feature_adoption_rate', 'usage', 'rate', 'higher')
+    """
     base = name.split("[", 1)[0]
     try:
         return REGISTRY[base]

@@ -50,13 +50,25 @@ def period_start_expr(column: str | pl.Expr, grain: Grain, timezone: str) -> pl.
 
 
 def local_bound(day: date, timezone: str) -> datetime:
-    """Local midnight of ``day`` in ``timezone``, as an aware UTC datetime."""
+    """Local midnight of ``day`` in ``timezone``, as an aware UTC datetime.
+
+    Examples
+    --------
+    >>> local_bound(date(2026, 3, 30), "Europe/Berlin")  # summer time: UTC+2
+    datetime.datetime(2026, 3, 29, 22, 0, tzinfo=zoneinfo.ZoneInfo(key='UTC'))
+    """
     local = datetime.combine(day, time(0), tzinfo=ZoneInfo(timezone))
     return local.astimezone(ZoneInfo("UTC"))
 
 
 def next_period_start(start: date, grain: Grain) -> date:
-    """The first day of the period after the one starting on ``start``."""
+    """The first day of the period after the one starting on ``start``.
+
+    Examples
+    --------
+    >>> next_period_start(date(2026, 12, 1), "month"), next_period_start(date(2026, 12, 28), "week")
+    (datetime.date(2027, 1, 1), datetime.date(2027, 1, 4))
+    """
     if grain == "day":
         return start + timedelta(days=1)
     if grain == "week":
@@ -67,7 +79,13 @@ def next_period_start(start: date, grain: Grain) -> date:
 
 
 def align(day: date, grain: Grain) -> date:
-    """The start of the period holding ``day``."""
+    """The start of the period holding ``day``.
+
+    Examples
+    --------
+    >>> align(date(2026, 1, 1), "week")  # a Thursday: its ISO week starts on Monday
+    datetime.date(2025, 12, 29)
+    """
     if grain == "day":
         return day
     if grain == "week":
@@ -78,7 +96,13 @@ def align(day: date, grain: Grain) -> date:
 
 
 def period_starts(start: date, end: date, grain: Grain) -> list[date]:
-    """Starts of the periods overlapping ``[start, end)``, the first aligned to the grain."""
+    """Starts of the periods overlapping ``[start, end)``, the first aligned to the grain.
+
+    Examples
+    --------
+    >>> period_starts(date(2026, 1, 15), date(2026, 3, 1), "month")
+    [datetime.date(2026, 1, 1), datetime.date(2026, 2, 1)]
+    """
     starts = []
     current = align(start, grain)
     while current < end:
@@ -88,7 +112,13 @@ def period_starts(start: date, end: date, grain: Grain) -> list[date]:
 
 
 def previous_period(start: date, grain: Grain) -> date:
-    """The start of the period before the one starting on ``start``."""
+    """The start of the period before the one starting on ``start``.
+
+    Examples
+    --------
+    >>> previous_period(date(2026, 1, 1), "month"), previous_period(date(2024, 3, 1), "day")
+    (datetime.date(2025, 12, 1), datetime.date(2024, 2, 29))
+    """
     if grain == "day":
         return start - timedelta(days=1)
     if grain == "week":
