@@ -50,7 +50,8 @@ SLOW_MODULES = frozenset(
     }
 )
 #: Modules whose every test starts ``journey`` as a child process (as a user runs it: exit code,
-#: stderr, files left behind), about a second of start-up each: ``slow`` too.
+#: stderr, files left behind), about a second of start-up each, or reads the default sample:
+#: ``slow`` too, so that ``make test-fast`` stays under a minute.
 CHILD_PROCESS_MODULES = frozenset(
     {
         "test_cli_bad_inputs.py",
@@ -64,22 +65,60 @@ CHILD_PROCESS_MODULES = frozenset(
         "test_report_bad_inputs_scaffold.py",
         "test_report_bad_inputs_schedule.py",
         "test_report_schedule_delivery.py",
+        # git running the notebook filter and nbdime's diff and merge drivers
+        "test_notebooks_hygiene.py",
+        # the report's optimisation and the KPI incidents on the default sample (50,000 users)
+        "test_optimise_kpi_incidents.py",
+        "test_report_optimise.py",
     }
 )
+#: Single tests of otherwise fast modules (``module::test``) that start a child process or
+#: take several seconds of generated data.
+SLOW_TESTS = frozenset(
+    {
+        "test_charts_workbench.py::test_render_offline_puts_the_vega_libraries_in_the_output",
+        "test_dashboard.py::test_the_cards_hold_the_numbers_of_journey_kpis_json",
+        "test_dashboard.py::test_the_card_markup_carries_each_value_of_the_cli",
+        "test_data_sources.py::test_a_bad_byte_far_down_a_large_file_is_found",
+        "test_funnel_dense.py::test_dense_matches_the_general_matcher",
+        "test_journey_api.py::test_cli_stops_quietly_when_the_reader_goes_away",
+        "test_kpis_determinism.py::test_kpi_table_is_identical_across_runs",
+        "test_optimise_incidents.py::test_a_significant_fall_below_ten_percent_is_not_an_incident",
+        "test_report_escaping.py::test_a_value_xml_cannot_hold_does_not_abort_the_chart_image",
+        "test_stats.py::test_ratio_delta_variance_matches_the_spread_of_repeated_experiments",
+        "test_validate.py::test_every_row_is_kept_quarantined_or_a_counted_duplicate",
+    }
+)
+#: Fixtures of a module that generate a sample company of thousands of users (a few seconds
+#: each): the tests that read one are slow; the module's tests on literal frames are not.
+SAMPLE_FIXTURES = {
+    "test_dashboard.py": {"sample"},
+    "test_kpis_slices.py": {"sample"},
+}
 #: Fixtures that start such a program: a test using one (even through another fixture) is slow.
 SLOW_FIXTURES = frozenset(
-    {"browser", "chromium_path", "postgres_bin_dir", "postgres_uri", "published_report"}
+    {
+        "browser",
+        "chromium_path",
+        "postgres_bin_dir",
+        "postgres_uri",
+        "published_report",
+        "small_sample_config",
+    }
 )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark ``slow`` the tests of :data:`SLOW_MODULES` and :data:`CHILD_PROCESS_MODULES`, those
-    using :data:`SLOW_FIXTURES` and those marked ``browser`` or ``postgres``."""
+    """Mark ``slow`` the tests of :data:`SLOW_MODULES`, :data:`CHILD_PROCESS_MODULES` and
+    :data:`SLOW_TESTS`, those using :data:`SLOW_FIXTURES` or their module's
+    :data:`SAMPLE_FIXTURES`, and those marked ``browser`` or ``postgres``."""
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
+        module = item.path.name
         if (
-            item.path.name in SLOW_MODULES | CHILD_PROCESS_MODULES
-            or fixtures & SLOW_FIXTURES
+            module in SLOW_MODULES | CHILD_PROCESS_MODULES
+            or f"{module}::{getattr(item, 'originalname', item.name)}" in SLOW_TESTS
+            or fixtures & (SLOW_FIXTURES | SAMPLE_FIXTURES.get(module, set()))
             or item.get_closest_marker("browser")
             or item.get_closest_marker("postgres")
         ):
