@@ -7,7 +7,7 @@ import email
 import email.policy
 import socket
 from collections.abc import Iterator
-from dataclasses import field
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
 
@@ -23,6 +23,7 @@ SMTP_USER = "reports"
 SMTP_PASSWORD = "pw-Zq7!never-shown-9041"
 
 
+@dataclass
 class Mailbox:
     """What a real SMTP server received: raw messages with their envelopes."""
 

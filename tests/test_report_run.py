@@ -213,7 +213,7 @@ def test_cli_exits_1_for_a_failing_notebook(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 1
     assert f"journey report run: failing_report failed: RuntimeError: {ERROR_TEXT}" in err
-    assert "no report was published_report; executed notebook kept: " in err
+    assert "no report was published; executed notebook kept: " in err
 
 
 def test_cli_says_why_the_owner_alert_could_not_be_sent(tmp_path, capsys, monkeypatch):
