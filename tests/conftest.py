@@ -93,6 +93,8 @@ SLOW_TESTS = frozenset(
 #: each): the tests that read one are slow; the module's tests on literal frames are not.
 SAMPLE_FIXTURES = {
     "test_dashboard.py": {"sample"},
+    "test_journey_api.py": {"sample_config"},
+    "test_kpis_reference.py": {"journey"},
     "test_kpis_slices.py": {"sample"},
 }
 #: Fixtures that start such a program: a test using one (even through another fixture) is slow.
