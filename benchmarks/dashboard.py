@@ -21,6 +21,13 @@ Figures go to ``benchmarks/results/dashboard.json`` (and are printed). Run::
 
     .venv/bin/python benchmarks/dashboard.py               # 1M events
     .venv/bin/python benchmarks/dashboard.py --sizes 1m 10m
+
+``--stages`` measures instead, in this one process and without a browser, what a new view
+costs in the kernel stage by stage (each ``DashboardData`` method, memo emptied before each
+view): wall and CPU seconds of the KPI table from the events' cube, and of the same table from
+the events (the reference, same process, same views), with their ratio. Those figures go to
+``benchmarks/results/dashboard_stages.json``; they are less sensitive to the machine's load
+than the browser's.
 """
 
 from __future__ import annotations
@@ -188,6 +195,19 @@ def _report(result: dict, key: str, value: object) -> None:
     print(f"{result['size']} {key}: {json.dumps(value)}", flush=True)
 
 
+def _fill_cache(config: Path, work: Path) -> float:
+    """Seconds to validate the data and build its cube into the server's cache, in a process
+    of its own (what ``journey dashboard`` does before serving; at 10M events it takes longer
+    than a server start is waited for). Nearly nothing when the entry exists."""
+    import subprocess
+
+    began = time.perf_counter()
+    code = "import sys; from journeylib.dashboard.data import open_data; open_data(sys.argv[1])"
+    env = {**os.environ, "JOURNEY_DASHBOARD_CACHE": str(work / "cache")}
+    subprocess.run([sys.executable, "-c", code, str(config)], check=True, env=env)
+    return time.perf_counter() - began
+
+
 def _serve(config: Path, work: Path, name: str, cull_idle: int):
     args = [str(config), "--pool-size", str(POOL), "--cull-idle-timeout", str(cull_idle)]
     args += ["--cull-interval", "2"]
@@ -206,6 +226,7 @@ def run_size(size: str, *, visits: int, changes: int, memory_visits: int) -> dic
     work.mkdir(parents=True, exist_ok=True)
     result: dict = {"size": size, "events": events, "users": USERS[size]}
     load_before = os.getloadavg()[0]
+    _report(result, "cache_fill_seconds", round(_fill_cache(config, work), 1))
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path="/usr/bin/chromium", args=list(CHROMIUM_FLAGS)
@@ -282,6 +303,71 @@ def run_size(size: str, *, visits: int, changes: int, memory_visits: int) -> dic
     return result
 
 
+def kernel_stages(size: str, views: int) -> dict:
+    """Per-stage kernel costs of ``views`` new views (platform x channel), in one process."""
+    import polars as pl
+
+    from journeylib.dashboard.data import Memo, open_data
+
+    config = _sample(size)
+    work = CACHE / f"dashboard_{size}_run"
+    began = time.perf_counter()
+    data, cached = open_data(config, cache_dir=work / "cache")
+    opened = time.perf_counter() - began
+    journey = data.journey
+    default = data.default_view()
+    chosen = [
+        default.with_filter("platform", [platform]).with_filter("channel", [channel])
+        for platform in ("android", "ios", "web")
+        for channel in ("email", "social", "organic", "paid_search")
+    ][:views]
+
+    def measure(stage, before=None) -> dict:
+        """Median cost of ``stage`` on each view, the memo emptied (then ``before`` run)."""
+        wall, cpu = [], []
+        for view in chosen:
+            data.memo = Memo()
+            if before is not None:
+                before(view)
+            start_wall, start_cpu = time.perf_counter(), time.process_time()
+            stage(view)
+            wall.append(time.perf_counter() - start_wall)
+            cpu.append(time.process_time() - start_cpu)
+        return {
+            "wall_median_ms": round(1000 * statistics.median(wall), 1),
+            "cpu_median_ms": round(1000 * statistics.median(cpu), 1),
+        }
+
+    load_before = os.getloadavg()[0]
+    stages = {
+        name: measure(getattr(data, name))
+        for name in ("event_count", "kpi_table", "funnel", "retention")
+    }
+    # these start from the view's KPI table: measured once it is there
+    stages["channels"] = measure(data.channels, before=data.kpi_table)
+    stages["cards_and_score"] = measure(data.score, before=data.kpi_table)
+    cube, journey.cube = journey.cube, None
+    try:
+        reference = measure(data.kpi_table)
+    finally:
+        journey.cube = cube
+    events = journey.tables["events"].select(pl.len()).collect().item()
+    return {
+        "size": size,
+        "events": events,
+        "views": len(chosen),
+        "open_seconds": round(opened, 1),
+        "opened_from_cache": cached,
+        "cube_rows": {name: frame.height for name, frame in cube.tables.items()},
+        "stages": stages,
+        "kpi_table_from_events": reference,
+        "kpi_table_cpu_ratio_events_to_cube": round(
+            reference["cpu_median_ms"] / stages["kpi_table"]["cpu_median_ms"], 2
+        ),
+        "load_average_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", nargs="+", choices=sorted(USERS), default=["1m"])
@@ -294,7 +380,22 @@ def main() -> int:
         help="visits in a row (30; 0 skips the memory phase, e.g. at 10M events, where 30 "
         "kernels of about 2 GB each would not fit a small machine)",
     )
+    parser.add_argument(
+        "--stages",
+        action="store_true",
+        help="measure the kernel's stages in this process (no browser) instead",
+    )
     args = parser.parse_args()
+    if args.stages:
+        measured = {
+            "measured_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "cpus": os.cpu_count(),
+            "sizes": [kernel_stages(size, views=8) for size in args.sizes],
+        }
+        print(json.dumps(measured, indent=2), flush=True)
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / "dashboard_stages.json").write_text(json.dumps(measured, indent=2) + "\n")
+        return 0
     results = {
         "measured_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "cpus": os.cpu_count(),

@@ -11,10 +11,11 @@ timestamp known. "incidents" is what ``journey incidents --grain week`` computes
 funnel (:func:`journeylib.funnel.units.funnel_units`) and the weekly detection
 (:func:`journeylib.optimise.detect_incidents`), with the segments of no dimension, of one
 (``platform``) and of every dimension of the sample (platform, channel, country, campaign,
-checkout_variant). The tasks run one after another in rounds (every task once a round, a
-warm-up round first), so a slow spell of a shared machine hits them alike; each task's figure
-is its best and its median run, and the ratio is against the plain funnel's. Figures go to
-``benchmarks/results/optimise.json``.
+checkout_variant), and the two stages of the last on their own (the per-unit funnel; the
+detection on a per-unit frame computed once). The tasks run one after another in rounds
+(every task once a round, a warm-up round first), so a slow spell of a shared machine hits
+them alike; each task's figure is its best and its median run, and the ratio is against the
+plain funnel's. Figures go to ``benchmarks/results/optimise.json``.
 """
 
 from __future__ import annotations
@@ -68,23 +69,31 @@ def _tasks(path: Path, config) -> dict[str, Callable[[], object]]:
             pl.scan_parquet(path), timezone=zone, data_end=data_end, **common
         ).steps
 
+    def units_of(dimensions: list[str]):
+        return funnel_units(
+            pl.scan_parquet(path),
+            step_names=list(FUNNEL_ROLES),
+            dimensions=dimensions,
+            unit_values=False,
+            timezone=zone,
+            data_end=data_end,
+            **common,
+        )
+
     def incidents(dimensions: list[str]) -> Callable[[], object]:
         def run() -> object:
-            units = funnel_units(
-                pl.scan_parquet(path),
-                step_names=list(FUNNEL_ROLES),
-                dimensions=dimensions,
-                unit_values=False,
-                timezone=zone,
-                data_end=data_end,
-                **common,
-            )
-            return detect_incidents(units, grain="week").incidents
+            return detect_incidents(units_of(dimensions), grain="week").incidents
 
         return run
 
+    # the two stages of "incidents (all)" on their own: the per-unit funnel, and the weekly
+    # detection on a per-unit frame computed once (transition cube, trailing tests, sentences)
+    every = DIMENSIONS["all"]
+    held = units_of(every)
     tasks = {"funnel": funnel}
     tasks.update({f"incidents ({name})": incidents(dims) for name, dims in DIMENSIONS.items()})
+    tasks["  units (all)"] = lambda: units_of(every).units
+    tasks["  detection (all)"] = lambda: detect_incidents(held, grain="week").incidents
     return tasks
 
 

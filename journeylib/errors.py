@@ -7,12 +7,17 @@ without a Polars traceback.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 __all__ = [
     "ConfigError",
     "DataError",
     "JourneyError",
     "SchemaError",
     "SourceError",
+    "close_matches",
+    "did_you_mean",
 ]
 
 
@@ -73,3 +78,40 @@ class SchemaError(JourneyError):
 
 class DataError(JourneyError):
     """The data is readable but cannot answer the question (e.g. an empty period)."""
+
+
+def close_matches(
+    word: str, choices: Iterable[str], *, n: int = 1, cutoff: float = 0.6
+) -> list[str]:
+    """The choices closest to ``word``, best first: one that differs only by case comes
+    first, then :func:`difflib.get_close_matches` (at most ``n``, similarity >= ``cutoff``).
+
+    Examples
+    --------
+    >>> close_matches("Checkout", ["cart", "checkout"])
+    ['checkout']
+    """
+    options = sorted({str(choice) for choice in choices})
+    word = str(word)
+    same = [choice for choice in options if choice.casefold() == word.casefold()]
+    others = difflib.get_close_matches(
+        word, [c for c in options if c not in same], n=n, cutoff=cutoff
+    )
+    return [*same, *others][:n]
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` naming the choice closest to ``word``, or ``""`` for none.
+
+    Every error that suggests a name (config keys, KPIs, roles, time zones, columns, steps,
+    filter values) writes the suggestion with this function.
+
+    Examples
+    --------
+    >>> did_you_mean("convertion_rate", ["conversion_rate", "orders"])
+    " (did you mean 'conversion_rate'?)"
+    >>> did_you_mean("xyz", ["orders"])
+    ''
+    """
+    found = close_matches(word, choices)
+    return f" (did you mean '{found[0]}'?)" if found else ""

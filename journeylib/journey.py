@@ -9,7 +9,6 @@ Every number the report, the dashboard and the CLI show comes from these methods
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
@@ -18,18 +17,16 @@ from typing import Literal
 
 import polars as pl
 
-from journeylib.config import JourneyConfig
+from journeylib.config import FunnelConfig, JourneyConfig
 from journeylib.config.schema import is_known_role
 from journeylib.data import LoadedTables, load_tables
-from journeylib.errors import DataError
-from journeylib.periods import parse_window
-from journeylib.periods.calendar import Grain, align, local_bound
+from journeylib.data.filters import apply_filters, check_filter_columns
+from journeylib.errors import DataError, did_you_mean
+from journeylib.periods import Grain, align, local_bound, parse_window, periods_before
 
 __all__ = ["Journey", "load"]
 
 DateLike = date | datetime | str
-#: KPIs that need the sessions table (a sort-free but extra aggregation of the events).
-SESSION_KPIS = frozenset({"avg_session_duration", "repeat_visit_rate"})
 
 
 class Journey:
@@ -53,6 +50,9 @@ class Journey:
         self.tables: dict[str, pl.LazyFrame] = loaded.tables
         self.quality = loaded.quality
         self.quarantine = loaded.quarantine
+        #: the events pre-aggregated (``journeylib.kpis._cube.EventCube``): :meth:`kpis`
+        #: starts from it when it covers the filters; ``None``: from the events
+        self.cube = None
 
     def _require_usable(self) -> None:
         """Refuse data validation found unusable: no configured role occurs in it.
@@ -164,7 +164,7 @@ class Journey:
         >>> journey.kpis(start="2026-06-01", end="2026-07-01", grain="week",
         ...              by="channel")  # doctest: +SKIP
         """
-        from journeylib.kpis import build_inputs, check_kpi_names, compute_kpi_table
+        from journeylib.kpis import build_inputs, check_kpi_names, compute_kpi_table, get_kpi
 
         self._require_usable()
         if kpis is not None:
@@ -179,8 +179,9 @@ class Journey:
             grain=grain,
             by=_as_tuple(by),
             filters=self._checked_filters(filters),
-            with_sessions=bool(SESSION_KPIS & {k.split("[", 1)[0] for k in wanted}),
+            with_sessions=any(get_kpi(name).needs_sessions for name in wanted),
             data_start=self.time_range[0],
+            cube=self.cube,
         )
         return compute_kpi_table(inputs, kpis)
 
@@ -239,7 +240,7 @@ class Journey:
             )
         start_day, end_day = self._local_range(start, end)
         result = compute_funnel(
-            _filtered(self.tables["events"], self._checked_filters(filters)),
+            apply_filters(self.tables["events"], self._checked_filters(filters)),
             steps=spec["steps"],
             step_names=spec["step_names"],
             start=local_bound(start_day, self.config.timezone),
@@ -309,14 +310,7 @@ class Journey:
         empty = [index + 1 for index, step in enumerate(steps) if not step]
         if empty:
             raise DataError(f"funnel step {empty[0]} is empty; steps: {list(steps)}")
-        return {
-            "steps": list(steps),
-            "window": timedelta(days=7),
-            "unit": "user_id",
-            "attempt": "first",
-            "strict": False,
-            "exclude": [],
-        }
+        return {"steps": list(steps), **FunnelConfig.defaults()}
 
     def _check_steps(self, steps: Sequence[str | Sequence[str]], exclude: Sequence[str]) -> None:
         """Every step and exclusion is a mapped role or an event name of the data."""
@@ -331,8 +325,7 @@ class Journey:
                 continue
             roles = list(self.config.roles)
             candidates = roles + sorted(self._loaded.event_names or ())
-            hint = _close_match(name, candidates)
-            suggestion = f"; did you mean '{hint}'?" if hint else ""
+            suggestion = did_you_mean(name, candidates)
             if is_known_role(name):
                 kind = "is a role the config does not map, and no event has that name"
             else:
@@ -397,34 +390,23 @@ class Journey:
         if max_offset is not None and max_offset < 0:
             raise DataError(f"max_offset: expected 0 or more, got {max_offset}")
         start_day, end_day = self._local_range(start, end)
+        events = apply_filters(self.tables["events"], self._checked_filters(filters))
+        options = {
+            "grain": grain,
+            "timezone": self.config.timezone,
+            "cohort_events": self._role_events(cohort_role),
+            "return_events": self._role_events(return_role),
+            "mode": mode,
+            "cohort_start": align(start_day, grain) if start is not None else None,
+            "cohort_end": end_day if end is not None else None,
+            "max_offset": max_offset,
+            "data_end": self.time_range[1],
+        }
         if by is not None:
             from journeylib.retention import retention_by_segment
 
-            return retention_by_segment(
-                _filtered(self.tables["events"], self._checked_filters(filters)),
-                by=by,
-                grain=grain,
-                timezone=self.config.timezone,
-                cohort_events=self._role_events(cohort_role),
-                return_events=self._role_events(return_role),
-                mode=mode,
-                cohort_start=align(start_day, grain) if start is not None else None,
-                cohort_end=end_day if end is not None else None,
-                max_offset=max_offset,
-                data_end=self.time_range[1],
-            )
-        return retention_matrix(
-            _filtered(self.tables["events"], self._checked_filters(filters)),
-            grain=grain,
-            timezone=self.config.timezone,
-            cohort_events=self._role_events(cohort_role),
-            return_events=self._role_events(return_role),
-            mode=mode,
-            cohort_start=align(start_day, grain) if start is not None else None,
-            cohort_end=end_day if end is not None else None,
-            max_offset=max_offset,
-            data_end=self.time_range[1],
-        ).collect()
+            return retention_by_segment(events, by=by, **options)
+        return retention_matrix(events, **options).collect()
 
     def cohort_value(
         self,
@@ -464,7 +446,7 @@ class Journey:
         self._require_usable()
         start_day, end_day = self._local_range(start, end)
         return cohort_value(
-            _filtered(self.tables["events"], self._checked_filters(filters)),
+            apply_filters(self.tables["events"], self._checked_filters(filters)),
             revenue_events=self._role_events("purchase") or [],
             grain=grain,
             timezone=self.config.timezone,
@@ -486,12 +468,7 @@ class Journey:
         if not checked:
             return checked
         events = self.tables["events"]
-        schema = events.collect_schema()
-        for column in checked:
-            if column not in schema:
-                raise DataError(
-                    f"filter column {column!r} is not in the events; available: {', '.join(schema)}"
-                )
+        check_filter_columns(events.collect_schema().names(), checked)
         pairs = [(column, value) for column, values in checked.items() for value in values]
         found = (
             events.select(
@@ -511,8 +488,7 @@ class Journey:
                 .sort()
                 .to_list()
             )
-            hint = _close_match(value, held)
-            suggestion = f" (did you mean {hint!r}?)" if hint else ""
+            suggestion = did_you_mean(value, held)
             shown = ", ".join(repr(v) for v in held[:10]) + (", ..." if len(held) > 10 else "")
             raise DataError(
                 f"filter {column}={value}: no event has {column} {value!r}{suggestion}; "
@@ -591,11 +567,10 @@ class Journey:
         filters: Mapping[str, str | Sequence[str]] | None,
     ):
         """The per-unit funnel of ``steps`` with entries in ``[start, end)`` (local dates)."""
-        from journeylib.optimise import funnel_units
-        from journeylib.optimise._units import default_dimensions
+        from journeylib.optimise import default_dimensions, funnel_units
 
         spec = self._resolved_funnel(steps, window=window, unit=unit)
-        events = _filtered(self.tables["events"], self._checked_filters(filters))
+        events = apply_filters(self.tables["events"], self._checked_filters(filters))
         unit = spec["unit"]
         dimensions = (
             list(_as_tuple(by))
@@ -712,12 +687,9 @@ class Journey:
         >>> journey.incidents(grain="day").incidents["sentence"]  # doctest: +SKIP
         """
         from journeylib.optimise import detect_incidents, detect_loops
-        from journeylib.periods import previous_period
 
         start_day, end_day = self._local_range(start, end)
-        first = align(start_day, grain)
-        for _ in range(baseline_periods):
-            first = previous_period(first, grain)
+        first = periods_before(align(start_day, grain), grain, baseline_periods)
         if start is None:
             first = start_day
         units, events = self._optimise_units(
@@ -776,7 +748,7 @@ class Journey:
         >>> journey.kpi_incidents(start="2026-08-24", end="2026-09-07").incidents  # doctest: +SKIP
         """
         from journeylib.kpis import check_kpi_names
-        from journeylib.optimise._units import default_dimensions
+        from journeylib.optimise import default_dimensions
         from journeylib.optimise.kpi_incidents import (
             DEFAULT_KPIS,
             detect_kpi_incidents,
@@ -788,7 +760,7 @@ class Journey:
         names = list(_as_tuple(kpis)) if kpis is not None else list(DEFAULT_KPIS)
         check_kpi_names(names, self.config)
         tables = dict(self.tables)
-        tables["events"] = _filtered(tables["events"], self._checked_filters(filters))
+        tables["events"] = apply_filters(tables["events"], self._checked_filters(filters))
         dimensions = (
             list(_as_tuple(by))
             if by is not None
@@ -859,7 +831,7 @@ class Journey:
 
         start_day, end_day = self._local_range(start, end)
         tables = dict(self.tables)
-        tables["events"] = _filtered(tables["events"], _as_filters(filters))
+        tables["events"] = apply_filters(tables["events"], _as_filters(filters))
         return read_experiment(
             tables,
             self.config,
@@ -898,15 +870,6 @@ def load(config: str | os.PathLike[str] | JourneyConfig, *, materialize: bool = 
     return Journey(load_tables(config, materialize=materialize))
 
 
-def _close_match(word: str, candidates: Sequence[str]) -> str | None:
-    """The candidate closest to ``word`` (a different case counts as closest), or ``None``."""
-    for candidate in candidates:
-        if candidate.casefold() == word.casefold():
-            return candidate
-    hint = difflib.get_close_matches(word, candidates, n=1)
-    return hint[0] if hint else None
-
-
 def _as_date(value: DateLike, name: str) -> date:
     if isinstance(value, datetime):
         return value.date()
@@ -932,14 +895,3 @@ def _as_filters(
     if not filters:
         return {}
     return {k: [v] if isinstance(v, str) else [str(x) for x in v] for k, v in filters.items()}
-
-
-def _filtered(events: pl.LazyFrame, filters: dict[str, list[str]]) -> pl.LazyFrame:
-    schema = events.collect_schema()
-    for column, values in filters.items():
-        if column not in schema:
-            raise DataError(
-                f"filter column {column!r} is not in the events; available: {', '.join(schema)}"
-            )
-        events = events.filter(pl.col(column).cast(pl.String).is_in(values))
-    return events

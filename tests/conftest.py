@@ -64,12 +64,14 @@ CHILD_PROCESS_MODULES = frozenset(
         "test_report_bad_inputs_experiment_readout.py",
         "test_report_bad_inputs_scaffold.py",
         "test_report_bad_inputs_schedule.py",
+        "test_report_schedule_alert_delivery.py",
         "test_report_schedule_delivery.py",
         # git running the notebook filter and nbdime's diff and merge drivers
         "test_notebooks_hygiene.py",
         # the report's optimisation and the KPI incidents on the default sample (50,000 users)
         "test_optimise_kpi_incidents.py",
         "test_report_optimise.py",
+        "test_report_schedule_alert.py",
     }
 )
 #: Single tests of otherwise fast modules (``module::test``) that start a child process or

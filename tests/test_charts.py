@@ -67,6 +67,7 @@ def kpi_table() -> pl.DataFrame:
             "relative_change": [None, 0.25, 0.2, None],
             "p_value": [None, 0.01, 0.3, None],
             "significant": [None, True, False, None],
+            "improved": [None, True, False, None],
             "target": [0.045, 0.045, None, None],
             "status": ["missed", "met", None, None],
             "available": [True, True, True, False],
@@ -284,8 +285,19 @@ def test_funnel_breakdown_facets_by_the_extra_column():
 
 def test_scorecards_show_latest_period_one_tile_per_kpi():
     spec = kpi_scorecards(kpi_table()).to_dict()
-    assert spec["facet"]["field"] == "kpi"
+    assert spec["facet"]["field"] == "label"
     assert [r["kpi"] for r in rows_of(spec)] == ["conversion_rate", "cost_per_lead", "nps"]
+    assert [r["label"] for r in rows_of(spec)] == ["Conversion rate", "Cost per lead", "NPS"]
+
+
+def test_scorecards_tone_is_the_tables_improved_column():
+    # the tile never decides "good" itself: a rise the table calls not improved reads bad
+    table = kpi_table().with_columns(
+        pl.when(pl.col("improved").is_not_null()).then(~pl.col("improved")).alias("improved")
+    )
+    rows = {r["kpi"]: r for r in rows_of(kpi_scorecards(table).to_dict())}
+    assert rows["conversion_rate"]["tone"] == "bad"
+    assert rows["cost_per_lead"]["tone"] == "good"
 
 
 def test_scorecards_label_value_change_significance_and_status():
@@ -340,7 +352,7 @@ def test_trend_draws_band_line_and_dashed_target():
 def test_trend_has_no_target_rule_without_a_target():
     layers = kpi_trend(kpi_table(), "cost_per_lead", currency="USD").to_dict()["layer"]
     assert [layer["mark"]["type"] for layer in layers] == ["line"]
-    assert layers[0]["encoding"]["y"]["title"] == "cost_per_lead (USD)"
+    assert layers[0]["encoding"]["y"]["title"] == "Cost per lead (USD)"
 
 
 def test_trend_of_unknown_kpi_lists_the_known_ones():
@@ -428,7 +440,10 @@ def test_channel_scatter_drops_channels_without_spend_with_a_note():
     assert dots["encoding"]["x"]["field"] == "cost_per_conversion"
     assert dots["encoding"]["y"]["field"] == "conversion_rate"
     assert dots["encoding"]["size"]["field"] == "unique_visitors"
-    assert spec["layer"][1]["encoding"]["text"]["field"] == "channel"
+    assert dots["encoding"]["color"]["field"] == "channel"
+    assert len(spec["layer"]) == 1  # no text beside the points: the legend names them
+    assert dots["encoding"]["x"]["title"] == "Cost per conversion (EUR)"
+    assert dots["encoding"]["y"]["title"] == "Conversion rate (percent)"
     assert [(r["channel"], r["conversion_rate"]) for r in rows_of(spec)] == [("ads", 0.05)]
     assert "not shown (no spend data): organic" in spec["title"]["subtitle"]
 
@@ -490,3 +505,76 @@ def test_every_chart_renders_to_svg(name):
     svg = vl_convert.vegalite_to_svg(ALL_CHARTS[name]().to_dict())
     assert svg.startswith("<svg")
     assert "<text" in svg
+
+
+def _text_boxes(node: object, x: float = 0.0, y: float = 0.0) -> list[tuple[str, str, tuple]]:
+    """(role, text, (left, top, right, bottom)) of every text item of a Vega scenegraph, in
+    chart coordinates (a text's width estimated at 0.6 of its font size per character)."""
+    found: list[tuple[str, str, tuple]] = []
+    if isinstance(node, list):
+        for item in node:
+            found += _text_boxes(item, x, y)
+    elif isinstance(node, dict):
+        if node.get("marktype") == "text":
+            for item in node.get("items", []):
+                size = float(item.get("fontSize") or 11)
+                left, base = x + item.get("x", 0), y + item.get("y", 0)
+                width = 0.6 * size * len(str(item.get("text", "")))
+                left -= {"center": width / 2, "right": width}.get(item.get("align"), 0.0)
+                top = base - {"top": 0.0, "middle": size / 2}.get(item.get("baseline"), size)
+                box = (left, top, left + width, top + size)
+                found.append((str(node.get("role")), str(item.get("text")), box))
+            return found
+        x, y = x + float(node.get("x", 0) or 0), y + float(node.get("y", 0) or 0)
+        for value in node.values():
+            if isinstance(value, dict | list):
+                found += _text_boxes(value, x, y)
+    return found
+
+
+def test_channel_labels_never_overlap_on_the_sample(tmp_path):
+    from journeylib import load
+    from journeylib.sample import generate_sample
+
+    config = generate_sample(tmp_path / "sample", users=4000, seed=7).config_path
+    journey = load(config)
+    table = journey.kpis(
+        by="channel", kpis=["conversion_rate", "cost_per_conversion", "unique_visitors"]
+    )
+    latest = table.filter(pl.col("period_start") == pl.col("period_start").max())
+    with_spend = sorted(
+        latest.filter((pl.col("kpi") == "cost_per_conversion") & pl.col("value").is_not_null())
+        .get_column("channel")
+        .to_list()
+    )
+    assert len(with_spend) >= 5  # the sample's paid and unpaid channels
+    chart = channel_comparison(latest)
+    spec = chart.to_dict()
+    colour = spec["layer"][0]["encoding"]["color"]
+    assert colour["field"] == "channel"
+    assert colour.get("legend") is not None
+    assert len(set(colour["scale"]["range"])) >= len(with_spend)
+    graph = vl_convert.vegalite_to_scenegraph(spec)["scenegraph"]
+    named = [(role, text, box) for role, text, box in _text_boxes(graph) if text in with_spend]
+    # each channel is written once, in the colour legend, and no two names touch
+    assert sorted(text for _, text, _ in named) == with_spend
+    assert {role for role, _, _ in named} == {"legend-label"}
+    for index, (_, first, a) in enumerate(named):
+        for _, second, b in named[index + 1 :]:
+            apart = a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
+            assert apart, (first, second)
+
+
+def test_channel_names_are_data_never_markup():
+    hostile = '<img src=x onerror="alert(1)">'
+    table = channel_table().with_columns(
+        pl.when(pl.col("channel") == "ads")
+        .then(pl.lit(hostile))
+        .otherwise(pl.col("channel"))
+        .alias("channel")
+    )
+    spec = channel_comparison(table).to_dict()
+    assert [r["channel"] for r in rows_of(spec)] == [hostile]
+    assert hostile not in str(spec["layer"][0]["encoding"])  # no value in the encoding
+    graph = vl_convert.vegalite_to_scenegraph(spec)["scenegraph"]
+    assert [text for role, text, _ in _text_boxes(graph) if role == "legend-label"][:1] == [hostile]

@@ -22,7 +22,7 @@ from journeylib.charts import (
     step_timings,
 )
 from journeylib.errors import DataError
-from journeylib.report.tables import breakdown_table, kpi_rows, segment_table
+from journeylib.report.tables import breakdown_table, kpi_classes, kpi_rows, segment_table
 
 D1, D2, D3 = date(2026, 1, 5), date(2026, 1, 12), date(2026, 1, 19)
 
@@ -282,17 +282,47 @@ def test_kpi_rows_format_values_in_their_units():
             "reason": [None, "no purchase events"],
             "direction": ["higher", "higher"],
             "significant": [True, False],
+            "improved": [True, None],
         }
     )
     table = kpi_rows(rows, currency="EUR")
     first, second = table.iter_rows(named=True)
+    # a rate's change in percentage points, as the scorecards beside the table write it
     assert (first["kpi"], first["value"], first["change"], first["status"]) == (
         "Conversion rate",
         "12.5%",
-        "+2.5%",
+        "+2.5 pp",
         "met",
     )
+    assert first["_good"] is True
+    assert kpi_classes(first, "change") == "good"
     assert second["value"] == "not available: no purchase events"
+    assert second["change"] == ""
+
+
+def test_kpi_rows_colour_a_change_by_the_tables_improved_column():
+    rows = pl.DataFrame(
+        {
+            "kpi": ["cart_abandonment_rate"],
+            "unit": ["rate"],
+            "value": [0.6],
+            "previous": [0.75],
+            "change": [-0.15],
+            "p_value": [0.001],
+            "target": [None],
+            "status": [None],
+            "available": [True],
+            "reason": [None],
+            "direction": ["lower"],
+            "significant": [True],
+            "improved": [True],
+        }
+    )
+    (row,) = kpi_rows(rows, currency="EUR").iter_rows(named=True)
+    assert row["change"] == "−15.0 pp"
+    assert kpi_classes(row, "change") == "good"
+    flipped = kpi_rows(rows.with_columns(improved=pl.lit(False)), currency="EUR")
+    assert kpi_classes(flipped.row(0, named=True), "change") == "bad"
 
 
 def test_segment_table_formats_each_segment():

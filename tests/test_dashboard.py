@@ -94,6 +94,43 @@ def test_a_view_survives_its_query_string():
     assert (again.grain, again.window, again.breakdown) == ("day", "3d", "platform")
 
 
+CLASHING = ViewOptions(
+    default=DEFAULT,
+    first_day=OPTIONS.first_day,
+    last_day=OPTIONS.last_day,
+    dimensions={
+        "start": frozenset({"spring", "autumn"}),
+        "steps": frozenset({"one", "two"}),
+        "platform": frozenset({"ios"}),
+    },
+    step_names=OPTIONS.step_names,
+)
+
+
+def test_view_keys_keep_their_meaning_and_a_clashing_dimension_is_written_dim_dot():
+    query = "?start=2026-09-01&dim.start=spring&steps=visit,purchase&dim.steps=two&dim.platform=ios"
+    view, messages = parse_query(query, CLASHING)
+    assert messages == []
+    assert view.start == date(2026, 9, 1)
+    assert view.steps == ("visit", "purchase")
+    assert view.filter_map == {"platform": ["ios"], "start": ["spring"], "steps": ["two"]}
+    link = to_query(view, DEFAULT)
+    assert "dim.start=spring" in link
+    assert "dim.steps=two" in link
+    assert "&platform=ios" in link  # no clash: the plain name
+    again, messages = parse_query(link, CLASHING)
+    assert (again, messages) == (view, [])
+
+
+def test_a_bad_value_of_a_clashing_dimension_names_its_key():
+    view, messages = parse_query("?dim.start=winter&dim.colour=red", CLASHING)
+    assert view == DEFAULT
+    assert messages == [
+        "dim.start: no event has start 'winter'; showing every start",
+        "dim.colour: not a dimension of the data (dimensions: platform, start, steps); ignored",
+    ]
+
+
 def test_a_value_with_markup_is_quoted_in_the_link():
     view = DEFAULT.with_filter("campaign", ["<img src=x onerror=alert(1)>"])
     query = to_query(view, DEFAULT)
@@ -333,3 +370,34 @@ def test_a_cache_entry_that_cannot_be_read_is_rebuilt(sample, tmp_path):
     assert again.tables["events"].collect().height > 0
     _, cached = load_cached(config, tmp_path)
     assert cached
+
+
+def test_a_journey_map_tile_takes_the_band_of_the_score_it_shows():
+    from journeylib.charts import journey_map
+    from journeylib.charts.journey_map import SCORE_BANDS
+
+    scores = [79.6, 79.4, 49.5, 49.4, 80.0, 100.0, 0.2, None]
+    stages = pl.DataFrame(
+        {
+            "stage": [f"stage{i}" for i in range(len(scores))],
+            "score": scores,
+            "weight": [1.0] * len(scores),
+            "kpis_scored": [1] * len(scores),
+            "kpis_left_out": [0] * len(scores),
+        }
+    )
+    spec = journey_map(stages).to_dict()
+    rows = next(iter(spec["datasets"].values()))
+    bands = {}
+    for row in rows:
+        shown = row["label"].split(" · ")[1]
+        bands[row["stage"]] = (shown, row["band"])
+        if shown == "no data":
+            assert row["band"] == "no data"
+            continue
+        low, high = (int(x) for x in row["band"].split("-"))
+        assert low <= int(shown) <= high, row
+    assert bands["stage0"] == ("80", "80-100")  # "usage · 80" is green, as the legend says
+    assert bands["stage1"] == ("79", "50-79")
+    tiles = spec["layer"][0]["encoding"]["color"]["scale"]
+    assert tiles["domain"] == list(SCORE_BANDS)

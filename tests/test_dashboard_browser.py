@@ -338,3 +338,71 @@ def test_a_plain_csv_with_a_hostile_campaign_shows_it_as_text(browser, evil_serv
         page.shot("hostile-campaign")
     finally:
         page.close()
+
+
+def test_a_funnel_breakdown_click_filters_the_page_and_copy_link_copies_that_view(
+    browser, served, sample
+):
+    page = Page(browser, served.url + "?breakdown=platform")
+    try:
+        page.tab("Funnel")
+        bars = ".jl-chart-funnel svg .mark-rect.role-mark path"
+        page.page.wait_for_selector(bars, timeout=WAIT_MS)
+        breakdown = page.page.eval_on_selector_all(
+            ".jl-funnel-table tbody tr td:first-child", "cells => cells.map(c => c.textContent)"
+        )
+        assert set(breakdown) == {"android", "ios", "web"}
+        before = page.renders()
+        page.page.click(bars, force=True)  # a real click on the first bar drawn
+        page.wait_render(before)
+        chip = page.page.inner_text(".jl-chip-text")
+        assert chip.startswith("Chart filter: platform =")
+        platform = chip.split("=", 1)[1].strip()
+        assert platform in breakdown
+        page.page.wait_for_function(
+            "() => getComputedStyle(document.querySelector('.jl-loading')).visibility === 'hidden'"
+        )
+        shown = set(
+            page.page.eval_on_selector_all(
+                ".jl-funnel-table tbody tr td:first-child",
+                "cells => cells.map(c => c.textContent)",
+            )
+        )
+        assert shown == {platform}  # the funnel itself is filtered by the click
+        query = _default_query(page)
+        assert query["platform"] == platform
+        assert query["breakdown"] == "platform"
+
+        # the copy-link control: a real click puts the view's link on the clipboard
+        origin = "{0.scheme}://{0.netloc}".format(urlsplit(served.url))
+        page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=origin)
+        page.page.click(".jl-copy")
+        page.page.wait_for_function(
+            "() => document.querySelector('.jl-copy').textContent === 'Copied'"
+        )
+        copied = page.page.evaluate("() => navigator.clipboard.readText()")
+        assert copied == page.page.input_value(".jl-link")
+        assert urlsplit(copied).query == urlsplit(page.page.url).query  # the address bar too
+        assert "token=" not in copied
+        page.tab("Overview")
+        page.page.wait_for_function(
+            "() => getComputedStyle(document.querySelector('.jl-loading')).visibility === 'hidden'"
+        )
+        page.page.wait_for_timeout(500)
+        clicked = page.cards()
+        assert page.errors == []
+    finally:
+        page.close()
+
+    # the copied link opens the same view, with the click's filter as a plain filter
+    again = Page(browser, copied)
+    try:
+        assert again.page.inner_text(".jl-messages").strip() == ""
+        assert _default_query(again)["platform"] == platform
+        assert again.cards() == clicked
+        _assert_same_numbers(
+            clicked, _cli_cards(sample, {**query, "grain": "week"}, {"platform": [platform]})
+        )
+        assert again.errors == []
+    finally:
+        again.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import types
 from pathlib import Path
 
 import pytest
@@ -107,23 +108,25 @@ def test_the_choices_of_the_timed_kpis_are_written_down() -> None:
 
 def test_the_reference_follows_a_changed_record(monkeypatch: pytest.MonkeyPatch) -> None:
     """The generator reads the registry: a changed record changes the file it writes."""
-
-    @dataclasses.dataclass(frozen=True)
-    class Labelled(type(REGISTRY["conversion_rate"])):
-        label: str = ""
-
     record = REGISTRY["conversion_rate"]
-    fields = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
-    changed = Labelled(**{**fields, "doc": "buyers / visitors", "label": "Conversion rate"})
+    changed = dataclasses.replace(record, doc="buyers / visitors", label="Buyers among visitors")
     monkeypatch.setitem(REGISTRY, "conversion_rate", changed)
     text = reference_markdown()
     assert text != KPI_REFERENCE.read_text(encoding="utf-8")
     assert "- **Formula**: buyers / visitors" in text
-    assert "**Conversion rate.** The share of the period's visitors who purchased." in text
-    assert "[Conversion rate](#conversion_rate) (`conversion_rate`)" in text
-    assert kpi_entry(changed)["label"] == "Conversion rate"
-    # without a label the name stands in
-    assert kpi_entry(record)["label"] == (getattr(record, "label", None) or record.name)
+    assert "**Buyers among visitors.** The share of the period's visitors who purchased." in text
+    assert "[Buyers among visitors](#conversion_rate) (`conversion_rate`)" in text
+
+
+def test_a_record_without_a_label_is_listed_by_its_name() -> None:
+    record = REGISTRY["conversion_rate"]
+    fields = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+    fields.pop("label", None)
+    unlabelled = types.SimpleNamespace(**fields)
+    entry = kpi_entry(unlabelled)
+    assert entry["label"] == "conversion_rate"
+    assert entry["formula"] == record.doc
+    assert entry["definition"] == "The share of the period's visitors who purchased."
 
 
 def test_kpis_list_as_json_has_every_kpi(capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,6 +3,10 @@
 - incidents: at most 1 false incident per 50 transition-months (tested months of the four
   transitions), at weekly and daily grain, on 50 seeded half-years of 300 visitors a day
   (and a planted five-day drop is still found at daily grain);
+- KPI incidents: at most 1 false incident of ``payment_success_rate`` per 50 KPI-months
+  (tested months of the KPI for all users; its segments by platform and channel tested too),
+  at daily and weekly grain, on the same 50 half-years with failed payment attempts (about 34
+  attempts a day, 4% of them failing);
 - experiments: at most 5% of A/A tests (a fair coin, no lift) end with a winner, read once at
   the end, and at most 5% ever show one when the sequential readout is looked at every day.
 """
@@ -17,6 +21,7 @@ from story_free import Drop, journey_config, journey_events
 from test_optimise_incidents import units_of
 
 from journeylib.optimise import detect_incidents, read_experiment
+from journeylib.optimise.kpi_incidents import detect_kpi_incidents, kpi_rate_series
 
 pytestmark = pytest.mark.slow
 
@@ -47,6 +52,50 @@ def test_false_incidents_stay_at_most_one_per_fifty_transition_months(
     )
     assert transition_months > 900
     assert rate <= 1 / 50
+
+
+@pytest.fixture(scope="module")
+def story_free_payments():
+    """Per grain, each seed's ``payment_success_rate`` series (all users, platform, channel)."""
+    config = journey_config(payments=True)
+    journeys = [
+        journey_events(seed, visitors_per_day=300, days=182, payments=True).lazy() for seed in SEEDS
+    ]
+    return {
+        grain: [
+            kpi_rate_series(
+                {"events": events},
+                config,
+                kpis=("payment_success_rate",),
+                grain=grain,
+                start=START,
+                end=START + timedelta(days=182),
+                dimensions=["platform", "channel"],
+            )
+            for events in journeys
+        ]
+        for grain in ("day", "week")
+    }
+
+
+@pytest.mark.parametrize(("grain", "days"), [("day", 1), ("week", 7)])
+def test_false_kpi_incidents_stay_at_most_one_per_fifty_kpi_months(
+    story_free_payments, grain, days
+):
+    false_incidents, tested_periods, flagged = 0, 0, 0
+    for series in story_free_payments[grain]:
+        result = detect_kpi_incidents(series, grain=grain)
+        false_incidents += result.incidents.height
+        tested_periods += result.periods["p_value"].is_not_null().sum()
+        flagged += result.series["flagged"].sum()
+    kpi_months = tested_periods * days / 30.44
+    print(
+        f"payment_success_rate by {grain}: {false_incidents} false incidents in "
+        f"{kpi_months:.0f} KPI-months ({len(story_free_payments[grain])} seeds; {flagged} "
+        "periods of all users or a segment flagged on their own)"
+    )
+    assert kpi_months > 250
+    assert false_incidents / kpi_months <= 1 / 50
 
 
 def test_a_planted_five_day_drop_is_found_at_daily_grain_with_its_days():

@@ -208,3 +208,37 @@ def test_a_rising_way_back_is_a_loop():
     assert (loop["start"], loop["end"]) == (date(2026, 3, 16), date(2026, 3, 30))
     assert loop["rate"] == pytest.approx(1 / 3, abs=0.05)
     assert loop["sentence"].startswith("From 16 Mar to 29 Mar 2026, ")
+
+
+def test_a_segment_incident_within_an_incident_of_all_units_is_shown_among_its_segments():
+    # checkout -> purchase falls for everyone in weeks 11-12 (days 70-83), most on android;
+    # android alone again in week 19 (days 126-132); view -> cart on ios in week 11
+    drops = [
+        Drop(step=4, first=70, last=83, factor=0.8),
+        Drop(step=4, first=70, last=83, factor=0.6, platform="android"),
+        Drop(step=4, first=126, last=132, factor=0.6, platform="android"),
+        Drop(step=2, first=70, last=76, factor=0.6, platform="ios"),
+    ]
+    result = detect_incidents(units_of(journey_events(3, visitors_per_day=400, drop=drops)))
+    week_11, week_19 = START + timedelta(weeks=10), START + timedelta(weeks=18)
+    android = result.series.filter(
+        pl.col("from_step") == 4, pl.col("value") == "android", pl.col("flagged")
+    )
+    # android's own series is flagged in the weeks of the incident of all units...
+    assert android.filter(pl.col("period") < week_11 + timedelta(weeks=2)).height == 2
+    found = result.incidents.filter(pl.col("start").is_in([week_11, week_19]))
+    keys = found["key"].to_list()
+    # ... but it is one incident, of all units, whose segments most affected start with android
+    assert f"checkout→purchase|all|{week_11}" in keys
+    assert f"checkout→purchase|platform=android|{week_11}" not in keys
+    everyone = found.filter(pl.col("dimension").is_null(), pl.col("from_step") == 4).row(
+        0, named=True
+    )
+    assert everyone["end"] == week_11 + timedelta(weeks=2)
+    first = result.segments.filter(pl.col("key") == everyone["key"]).row(0, named=True)
+    assert (first["dimension"], first["value"]) == ("platform", "android")
+    assert first["rate"] < 0.75 * 0.8 * 0.6 + 0.1
+    # a segment incident with no incident of all units at its time is listed on its own, and
+    # one on another transition at the same time too
+    assert f"checkout→purchase|platform=android|{week_19}" in keys
+    assert f"view→cart|platform=ios|{week_11}" in keys

@@ -85,9 +85,19 @@ CASES = [
         ["period '2026-10-12..2026-10-05' is empty", "end must be after the start"],
     ),
     BadInput(
-        "period-not-one-week",
+        "period-not-whole-weeks",
         parameter("period", "2026-10-05..2026-10-20"),
-        ["must be exactly one week"],
+        ["period '2026-10-05..2026-10-20' must be whole weeks", "2026-10-05..2026-10-26"],
+    ),
+    BadInput(
+        "period-range-too-long",
+        parameter("period", "2026-08-03..2026-10-19"),
+        ["period '2026-08-03..2026-10-19' lasts 77 days", "at most 31 days"],
+    ),
+    BadInput(
+        "comparison-not-as-long-as-the-range",
+        [*parameter("period", "2026-10-05..2026-10-19"), "-p", "comparison", GAP_WEEK],
+        [f"comparison '{GAP_WEEK}' lasts 7 days; it must last 14 days"],
     ),
     BadInput(
         "period-outside-the-data",

@@ -71,7 +71,8 @@ def test_the_friction_section_shows_tables_and_the_incident_chart(sample, shown)
     assert roles[0] == "section"
     assert roles.count("table") >= 2
     charts = [meta for role, _, meta in shown if role == "chart"]
-    assert any("payment_success_rate" in str(meta) for meta in charts)
+    # the incident chart is titled with the KPI's label and its unit in words
+    assert any("Payment success rate (percent)" in str(meta) for meta in charts)
     incident = report._cache["incidents"]
     row = incident.incidents.filter(pl.col("kpi") == "payment_success_rate").row(0, named=True)
     periods = incident.series_of(row)

@@ -140,7 +140,12 @@ def test_command_line_text_of_a_text_parameter_stays_text(config):
     [
         ({"period": "last_week"}, "period: expected last_full_day, last_full_week"),
         ({"period": "2026-10-12..2026-10-05"}, "the end must be after the start"),
-        ({"period": "2026-10-05..2026-10-20"}, "must be exactly one week"),
+        ({"period": "2026-10-05..2026-10-20"}, "must be whole weeks"),
+        ({"period": "2026-08-03..2026-10-19"}, "lasts 77 days: a range of dates lasts at most"),
+        (
+            {"period": "2026-10-05..2026-10-19", "comparison": "2026-09-28..2026-10-05"},
+            "comparison '2026-09-28..2026-10-05' lasts 7 days; it must last 14 days",
+        ),
         ({"grain": "yearly"}, "grain: expected one of day, week, month, got 'yearly'"),
         ({"as_of": "yesterday"}, "as_of: expected 'now', 'data_end' or a date"),
         ({"comparison": "2026-10-05"}, "comparison: expected previous, previous_year or"),
@@ -154,6 +159,15 @@ def test_command_line_text_of_a_text_parameter_stays_text(config):
 )
 def test_report_rules_are_applied_before_the_kernel(config, parameters, expected):
     assert expected in refused({"config_path": config, **parameters})
+
+
+def test_a_range_of_whole_weeks_and_a_comparison_as_long_pass(config):
+    parameters = {
+        "config_path": config,
+        "period": "2026-09-28..2026-10-12",
+        "comparison": "2026-09-14..2026-09-28",
+    }
+    assert check_parameters(REPORT, parameters) == parameters
 
 
 def test_a_comparison_error_names_the_comparison_not_the_period(config):
@@ -239,6 +253,7 @@ def test_a_filter_on_a_column_the_events_lack_names_the_available_ones(config):
 
 def test_a_period_with_events_passes(config):
     check_report_data(REPORT, {"config_path": config, "period": "2026-10-12..2026-10-19"})
+    check_report_data(REPORT, {"config_path": config, "period": "2026-10-05..2026-10-19"})
     check_report_data(REPORT, {"config_path": config, "filters": {"platform": ["ios"]}})
 
 

@@ -242,7 +242,7 @@ def test_schedule_file_loads_with_defaults_and_paths_relative_to_it(tmp_path):
         (
             "jobs:\n  - name: a\n    crn: '@daily'\n    notebook: a.ipynb\n",
             "line 3: jobs.0.crn: unknown key 'crn' (did you mean 'cron'?); allowed keys here: "
-            "catch_up, cron, enabled, name, notebook, owner, parameters, recipients",
+            "catch_up, cron, enabled, kind, name, notebook, owner, parameters, recipients",
         ),
         (
             "jobs:\n  - name: a\n    notebook: a.ipynb\n    cron: '0 7 * * MUN'\n",

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from reference.retention_sql import retention_sql
 
 from journeylib.errors import SchemaError
-from journeylib.retention import clv_simple, ltv_90d, period_retention, retention_matrix
+from journeylib.retention import clv_simple, ltv_90d, retention_matrix
 
 
 def at(text: str) -> datetime:
@@ -243,53 +243,6 @@ def test_empty_events_give_empty_matrix(mode: str) -> None:
 def test_unknown_mode_raises() -> None:
     with pytest.raises(ValueError, match="on_or_after"):
         retention_matrix(make_events(WEEKLY), mode="after")  # type: ignore[arg-type]
-
-
-# ---------------------------------------------------------------- period retention
-
-DAILY = [
-    ("a", "2026-01-01 10:00", "visit"),
-    ("a", "2026-01-02 10:00", "visit"),
-    ("b", "2026-01-01 10:00", "visit"),
-    ("b", "2026-01-03 10:00", "support"),
-    ("c", "2026-01-02 10:00", "visit"),
-    ("c", "2026-01-03 10:00", "visit"),
-]
-
-
-def test_period_retention_by_hand() -> None:
-    frame = period_retention(
-        make_events(DAILY), grain="day", timezone="UTC", start=date(2026, 1, 1),
-        end=date(2026, 1, 4),
-    ).collect()  # fmt: skip
-    assert frame.rows() == [
-        (date(2026, 1, 1), 0, 0, None, None),  # nobody active the day before: null, not 0
-        (date(2026, 1, 2), 2, 1, 0.5, 0.5),
-        (date(2026, 1, 3), 2, 1, 0.5, 0.5),
-    ]
-    assert frame.columns == [
-        "period_start",
-        "active_previous",
-        "retained",
-        "retention_rate",
-        "churn_rate",
-    ]
-
-
-def test_period_retention_activity_events() -> None:
-    frame = period_retention(
-        make_events(DAILY), grain="day", timezone="UTC", start=date(2026, 1, 3),
-        end=date(2026, 1, 4), activity_events=["support"],
-    ).collect()  # fmt: skip
-    assert frame.rows() == [(date(2026, 1, 3), 0, 0, None, None)]
-
-
-def test_period_retention_previous_period_outside_range_counts() -> None:
-    frame = period_retention(
-        make_events(DAILY), grain="day", timezone="UTC", start=date(2026, 1, 2),
-        end=date(2026, 1, 3),
-    ).collect()  # fmt: skip
-    assert frame.rows() == [(date(2026, 1, 2), 2, 1, 0.5, 0.5)]
 
 
 # ---------------------------------------------------------------- lifetime value

@@ -89,7 +89,7 @@ def test_missing_column_names_expected_source_column_and_close_match() -> None:
     assert str(caught.value) == (
         "events source /data/events.csv: does not fit the canonical events table\n"
         "  - missing required column 'user_id' (looked for source column 'customer_id'); "
-        "available: customer, timestamp, event; did you mean 'customer'?"
+        "available: customer, timestamp, event (did you mean 'customer'?)"
     )
 
 

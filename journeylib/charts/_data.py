@@ -8,9 +8,20 @@ from collections.abc import Sequence
 import altair as alt
 import polars as pl
 
+from journeylib._format import duration_axis
 from journeylib.errors import DataError
+from journeylib.kpis import kpi_title
 
-__all__ = ["MAX_ROWS", "field", "heading", "in_order", "latest", "prepare"]
+__all__ = [
+    "MAX_ROWS",
+    "field",
+    "heading",
+    "in_order",
+    "kpi_axis",
+    "latest",
+    "prepare",
+    "transition_axis",
+]
 
 #: Altair refuses more rows by default; builders take aggregated frames far below it.
 MAX_ROWS = 5000
@@ -90,3 +101,28 @@ def in_order(
 def heading(title: str, subtitle: Sequence[str] = ()) -> alt.Title:
     """A chart title with an optional subtitle (one line per entry)."""
     return alt.Title(title, subtitle=list(subtitle) if subtitle else alt.Undefined)
+
+
+def kpi_axis(kpi: str, unit: str, values: pl.Series, *, currency: str) -> tuple[str, float]:
+    """The axis title of a KPI's values (its label and unit in words) and the divisor that
+    puts them in that unit: durations are plotted in the unit their largest value suits.
+
+    Examples
+    --------
+    >>> kpi_axis("avg_session_duration", "duration", pl.Series([600.0]), currency="EUR")
+    ('Average session duration (minutes)', 60.0)
+    """
+    if unit != "duration":
+        return kpi_title(kpi, unit=unit, currency=currency), 1.0
+    name, size = duration_axis(values.abs().max())
+    return kpi_title(kpi, unit=unit, shown_in=name), size
+
+
+def transition_axis(order: str) -> alt.Y:
+    """The y axis of one bar per funnel transition (``transition:N``), in ``order``'s order."""
+    return alt.Y(
+        "transition:N",
+        sort=alt.EncodingSortField(field=order, op="min", order="ascending"),
+        title=None,
+        axis=alt.Axis(labelLimit=260),
+    )

@@ -28,7 +28,6 @@ __all__ = [
     "THEME_NAME",
     "UNAVAILABLE",
     "register_theme",
-    "status_scale",
     "use_theme",
 ]
 
@@ -63,17 +62,6 @@ STATUS_COLOURS: dict[str, str] = {"met": GOOD, "missed": BAD, "no target": NEUTR
 _FONT = "'Source Sans 3', 'Segoe UI', Helvetica, Arial, sans-serif"
 _SIZES = {"label": 12, "title": 13, "chart_title": 16}
 _registered = False
-
-
-def status_scale() -> alt.Scale:
-    """The colour scale of target status: met / missed / no target.
-
-    Examples
-    --------
-    >>> status_scale().to_dict()["domain"]
-    ['met', 'missed', 'no target']
-    """
-    return alt.Scale(domain=list(STATUS_COLOURS), range=list(STATUS_COLOURS.values()))
 
 
 def _theme() -> alt.theme.ThemeConfig:

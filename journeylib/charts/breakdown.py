@@ -5,9 +5,10 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from journeylib._format import duration_axis, format_value, vega_format
-from journeylib.charts._data import field, heading, prepare
+from journeylib._format import format_value, vega_format
+from journeylib.charts._data import field, heading, kpi_axis, prepare
 from journeylib.errors import DataError
+from journeylib.kpis import kpi_label
 
 __all__ = ["breakdown_trend"]
 
@@ -30,7 +31,7 @@ def breakdown_trend(
     currency
         Currency code of currency KPIs.
     title
-        Chart title (default: the KPI by the breakdown).
+        Chart title (default: the KPI's label by the breakdown).
 
     Examples
     --------
@@ -52,9 +53,8 @@ def breakdown_trend(
         pl.col(by).cast(pl.String).fill_null("(none)"),
         pl.col("period_start").cast(pl.String).alias("period_label"),
     )
-    axis_title = {"rate": "%", "currency": currency, "count": "count", "score": "score"}.get(unit)
-    if unit == "duration":
-        axis_title, size = duration_axis(rows.get_column("value").abs().max())
+    axis_title, size = kpi_axis(kpi, unit, rows.get_column("value"), currency=currency)
+    if size != 1.0:
         rows = rows.with_columns(pl.col("value") / size)
     return (
         alt.Chart(rows)
@@ -62,15 +62,13 @@ def breakdown_trend(
         .encode(
             # ISO dates as ordinal labels: one tick per period, the same in every time zone
             x=alt.X("period_label:O", title="period"),
-            y=alt.Y(
-                "value:Q", title=f"{kpi} ({axis_title})", axis=alt.Axis(format=vega_format(unit))
-            ),
+            y=alt.Y("value:Q", title=axis_title, axis=alt.Axis(format=vega_format(unit))),
             color=alt.Color(field=field(by), type="nominal", title=by),
             tooltip=[
                 alt.Tooltip(field=field(by), type="nominal", title=by),
                 alt.Tooltip("period_label:O", title="period"),
-                alt.Tooltip("value_label:N", title=kpi),
+                alt.Tooltip("value_label:N", title=kpi_label(kpi)),
             ],
         )
-        .properties(title=heading(title or f"{kpi} by {by}"), width=480, height=240)
+        .properties(title=heading(title or f"{kpi_label(kpi)} by {by}"), width=480, height=240)
     )

@@ -15,6 +15,7 @@ import polars as pl
 
 from journeylib.charts._theme import BAD, GOOD, NEUTRAL, PALETTE, STATUS_COLOURS, UNAVAILABLE
 from journeylib.charts.scorecards import tile_labels
+from journeylib.kpis import kpi_label
 
 __all__ = ["kpi_cards_html", "sparkline_svg"]
 
@@ -66,7 +67,7 @@ def kpi_cards_html(
     currency
         Currency code written before currency values.
     labels
-        KPI name -> the name shown (default: the KPI name).
+        KPI name -> the name shown (default: the registry's label, ``Conversion rate``).
 
     Examples
     --------
@@ -75,8 +76,8 @@ def kpi_cards_html(
     >>> rows = pl.DataFrame({"period_start": [date(2026, 1, 5)], "stage": ["purchase"],
     ...     "kpi": ["orders"], "unit": ["count"], "direction": ["higher"], "value": [12.0],
     ...     "previous": [10.0], "change": [2.0], "relative_change": [0.2], "p_value": [None],
-    ...     "significant": [False], "target": [None], "status": [None], "available": [True],
-    ...     "reason": [None]})
+    ...     "significant": [False], "improved": [True], "target": [None], "status": [None],
+    ...     "available": [True], "reason": [None]})
     >>> 'data-kpi="orders"' in kpi_cards_html(rows)
     True
     """
@@ -91,7 +92,7 @@ def kpi_cards_html(
         text = tile_labels(row, currency)
         tone = _TONE_COLOURS.get(text["tone"], NEUTRAL)
         status_colour = STATUS_COLOURS.get(text["status_tone"], NEUTRAL)
-        name = labels.get(kpi, kpi)
+        name = labels.get(kpi) or kpi_label(kpi)
         spark = sparkline_svg(series.get(kpi, []), label=f"{name}, recent periods")
         p_value = row.get("p_value")
         title = "" if p_value is None else f' title="p = {p_value:.3g}"'

@@ -1,4 +1,8 @@
-"""Channel comparison: cost per conversion against conversion rate, sized by visitors."""
+"""Channel comparison: cost per conversion against conversion rate, sized by visitors.
+
+Channels are named by colour in a legend, never by text beside the points: two channels with
+close values would print their names on top of each other.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from journeylib._format import COUNT_FORMAT, RATE_FORMAT, format_value
 from journeylib.charts._data import heading, latest, prepare
 from journeylib.charts._theme import PALETTE
 from journeylib.errors import DataError
+from journeylib.kpis import kpi_label, kpi_title
 
 __all__ = ["channel_comparison"]
 
@@ -19,9 +24,10 @@ _KPIS = ("cost_per_conversion", "conversion_rate", "unique_visitors")
 def channel_comparison(table: pl.DataFrame, *, currency: str = "EUR") -> alt.LayerChart:
     """Scatter of cost per conversion (x) against conversion rate (y) per channel.
 
-    Uses the latest period. Point size is unique visitors; each point is labelled with its
-    channel. Channels without spend (no cost per conversion) cannot sit on the x axis: they are
-    left out and named in the subtitle.
+    Uses the latest period. Point size is unique visitors; each channel has its own colour,
+    named in the colour legend (the colours follow the channels of the data, in name order).
+    Channels without spend (no cost per conversion) cannot sit on the x axis: they are left out
+    and named in the subtitle.
 
     Parameters
     ----------
@@ -62,34 +68,53 @@ def channel_comparison(table: pl.DataFrame, *, currency: str = "EUR") -> alt.Lay
     subtitle = [f"period starting {frame.get_column('period_start')[0]}"]
     if no_spend.len():
         subtitle.append(f"not shown (no spend data): {', '.join(no_spend.to_list())}")
-    base = alt.Chart(points).encode(
-        x=alt.X(
-            "cost_per_conversion:Q",
-            title=f"cost per conversion ({currency})",
-            axis=alt.Axis(format=",.2f"),
-            scale=alt.Scale(zero=False, padding=30),
-        ),
-        y=alt.Y(
-            "conversion_rate:Q",
-            title="conversion rate",
-            axis=alt.Axis(format=".1%"),
-            scale=alt.Scale(zero=False, padding=30),
-        ),
+    channels = points.get_column("channel").cast(pl.String).to_list()
+    if len(channels) > len(PALETTE):
+        raise DataError(
+            f"channel_comparison: {len(channels)} channels with spend, more than the "
+            f"{len(PALETTE)} colours the legend can tell apart; filter the table to fewer channels"
+        )
+    # the domain is the data's channels (no value is written into the spec as a list)
+    colour = alt.Scale(range=list(PALETTE))
+    cost, conversion = kpi_label("cost_per_conversion"), kpi_label("conversion_rate")
+    visitors = kpi_label("unique_visitors")
+    chart = (
+        alt.Chart(points)
+        .mark_point(filled=True, opacity=0.85, stroke="white", strokeWidth=1)
+        .encode(
+            x=alt.X(
+                "cost_per_conversion:Q",
+                title=kpi_title("cost_per_conversion", currency=currency),
+                axis=alt.Axis(format=",.2f"),
+                scale=alt.Scale(zero=False, padding=30),
+            ),
+            y=alt.Y(
+                "conversion_rate:Q",
+                title=kpi_title("conversion_rate"),
+                axis=alt.Axis(format=RATE_FORMAT),
+                scale=alt.Scale(zero=False, padding=30),
+            ),
+            color=alt.Color(
+                "channel:N",
+                title="channel",
+                scale=colour,
+                legend=alt.Legend(orient="right", columns=1, symbolOpacity=1),
+            ),
+            size=alt.Size(
+                "unique_visitors:Q",
+                title=kpi_title("unique_visitors"),
+                legend=alt.Legend(format=COUNT_FORMAT, orient="right", titleLimit=0),
+                scale=alt.Scale(range=[60, 900]),
+            ),
+            # the largest points first: a small one is never hidden under a larger one
+            order=alt.Order("unique_visitors:Q", sort="descending"),
+            tooltip=[
+                alt.Tooltip("channel:N"),
+                alt.Tooltip("cost_label:N", title=cost),
+                alt.Tooltip("conversion_rate:Q", title=conversion, format=RATE_FORMAT),
+                alt.Tooltip("unique_visitors:Q", title=visitors, format=COUNT_FORMAT),
+            ],
+        )
     )
-    dots = base.mark_point(filled=True, opacity=0.8, color=PALETTE[0]).encode(
-        size=alt.Size(
-            "unique_visitors:Q",
-            title="unique visitors",
-            legend=alt.Legend(format=COUNT_FORMAT),
-            scale=alt.Scale(range=[60, 900]),
-        ),
-        tooltip=[
-            alt.Tooltip("channel:N"),
-            alt.Tooltip("cost_label:N", title="cost per conversion"),
-            alt.Tooltip("conversion_rate:Q", title="conversion rate", format=RATE_FORMAT),
-            alt.Tooltip("unique_visitors:Q", title="unique visitors", format=COUNT_FORMAT),
-        ],
-    )
-    labels = base.mark_text(align="left", dx=12, dy=-8).encode(text="channel:N")
     title = heading("Channels: cost against conversion", subtitle)
-    return alt.layer(dots, labels).properties(title=title, width=420, height=280)
+    return alt.layer(chart).properties(title=title, width=420, height=280)

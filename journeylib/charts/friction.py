@@ -6,7 +6,7 @@ import altair as alt
 import polars as pl
 
 from journeylib._format import COUNT_FORMAT, RATE_FORMAT
-from journeylib.charts._data import heading, prepare
+from journeylib.charts._data import heading, prepare, transition_axis
 from journeylib.charts._theme import BAD, NEUTRAL
 
 __all__ = ["friction_chart", "next_events_chart"]
@@ -42,12 +42,7 @@ def friction_chart(transitions: pl.DataFrame, *, title: str = "Where users are l
             ),
         ).alias("label"),
     )
-    y = alt.Y(
-        "transition:N",
-        sort=alt.EncodingSortField(field="rank", op="min", order="ascending"),
-        title=None,
-        axis=alt.Axis(labelLimit=260),
-    )
+    y = transition_axis("rank")
     tooltip = [
         alt.Tooltip("transition:N"),
         alt.Tooltip("users:Q", title="could take it", format=COUNT_FORMAT),

@@ -6,7 +6,7 @@ import altair as alt
 import polars as pl
 
 from journeylib._format import COUNT_FORMAT, RATE_FORMAT, format_duration
-from journeylib.charts._data import heading, prepare
+from journeylib.charts._data import heading, prepare, transition_axis
 from journeylib.charts._theme import NEUTRAL, PALETTE
 from journeylib.errors import DataError
 
@@ -125,12 +125,7 @@ def step_timings(steps: pl.DataFrame, *, title: str = "Time between steps") -> a
         (pl.col("median_seconds_from_previous") / size).alias("median"),
         (pl.col("p90_seconds_from_previous") / size).alias("p90"),
     )
-    y = alt.Y(
-        "transition:N",
-        sort=alt.EncodingSortField(field="step", op="min", order="ascending"),
-        title=None,
-        axis=alt.Axis(labelLimit=260),
-    )
+    y = transition_axis("step")
     tooltip = [
         alt.Tooltip("transition:N"),
         alt.Tooltip("median_label:N", title="median"),

@@ -39,20 +39,21 @@ def journey_map(stages: pl.DataFrame, *, title: str = "Journey") -> alt.LayerCha
     'rect'
     """
     frame = prepare(stages, "journey_map", _COLUMNS)
-    score = pl.col("score")
+    # one rule: the band is that of the whole number the tile shows (79.6 shows 80: 80-100)
+    shown = pl.col("score").round(0).cast(pl.Int64)
     band = (
-        pl.when(score.is_null())
+        pl.when(shown.is_null())
         .then(pl.lit("no data"))
-        .when(score >= 80)
+        .when(shown >= 80)
         .then(pl.lit("80-100"))
-        .when(score >= 50)
+        .when(shown >= 50)
         .then(pl.lit("50-79"))
         .otherwise(pl.lit("0-49"))
     )
     label = (
-        pl.when(score.is_null())
+        pl.when(shown.is_null())
         .then(pl.col("stage") + pl.lit(" · no data"))
-        .otherwise(pl.col("stage") + pl.lit(" · ") + score.round(0).cast(pl.Int64).cast(pl.String))
+        .otherwise(pl.col("stage") + pl.lit(" · ") + shown.cast(pl.String))
     )
     last = pl.int_range(pl.len()) == pl.len() - 1
     frame = frame.with_columns(

@@ -10,6 +10,7 @@ import polars as pl
 
 from journeylib.charts._data import prepare
 from journeylib.charts._theme import NEUTRAL, PALETTE
+from journeylib.kpis import kpi_title
 
 __all__ = ["experiment_chart", "incident_chart"]
 
@@ -40,7 +41,7 @@ def experiment_chart(variants: pl.DataFrame, *, kpi: str, rate: bool = True) -> 
     frame = prepare(variants, "experiment_chart", _VARIANT_COLUMNS).select(_VARIANT_COLUMNS)
     number = ".1%" if rate else ",.2f"
     y = alt.Y("variant:N", title=None, sort=None)
-    x_title = f"{kpi} (95% interval)"
+    x_title = f"{kpi_title(kpi)}, 95% interval"
     base = alt.Chart(frame).encode(y=y)
     # the axis spans the intervals, not zero: the bars are what the reader compares
     scale = alt.Scale(zero=False, nice=True)

@@ -19,28 +19,18 @@ from journeylib.charts._theme import (
     UNAVAILABLE,
 )
 from journeylib.errors import DataError
+from journeylib.kpis import KPI_TABLE_COLUMNS, kpi_label
 
 __all__ = ["NOT_AVAILABLE", "kpi_scorecards", "tile_labels"]
 
 NOT_AVAILABLE = "not available"
-_COLUMNS = (
-    "period_start",
-    "stage",
-    "kpi",
-    "unit",
-    "direction",
-    "value",
-    "previous",
-    "change",
-    "relative_change",
-    "p_value",
-    "significant",
-    "target",
-    "status",
-    "available",
-    "reason",
+#: The KPI table's columns a tile reads.
+_COLUMNS = tuple(
+    c
+    for c in KPI_TABLE_COLUMNS
+    if c not in ("period_end", "complete", "numerator", "denominator", "ci_low", "ci_high", "se")
 )
-#: Tone of the change line: whether the move is good given the KPI's direction.
+#: Tone of the change line: whether the move is good (the KPI table's ``improved``).
 TONES: dict[str, str] = {
     "good": GOOD,
     "bad": BAD,
@@ -54,11 +44,9 @@ _TILE = {"width": 170, "height": 92}
 def _tone(row: dict) -> str:
     if not row["available"]:
         return "unavailable"
-    change = row["change"]
-    if change is None or change == 0:
+    if row["improved"] is None:
         return "flat"
-    improved = change > 0 if row["direction"] != "lower" else change < 0
-    return "good" if improved else "bad"
+    return "good" if row["improved"] else "bad"
 
 
 def tile_labels(row: dict, currency: str) -> dict:
@@ -102,7 +90,7 @@ def kpi_scorecards(
     """A grid of KPI tiles for one period.
 
     Each tile shows the value in its unit, the change against the previous period with an arrow
-    coloured by whether the move is good (direction aware), ``●`` when the change is
+    coloured by whether the move is good (the table's ``improved``), ``●`` when the change is
     significant (p < 0.05), and the target status. Unavailable KPIs read "not available", in
     grey, with the reason.
 
@@ -122,10 +110,10 @@ def kpi_scorecards(
     >>> table = pl.DataFrame({"period_start": [date(2026, 1, 5)], "stage": ["purchase"],
     ...     "kpi": ["conversion_rate"], "unit": ["rate"], "direction": ["higher"],
     ...     "value": [0.05], "previous": [0.04], "change": [0.01], "relative_change": [0.25],
-    ...     "p_value": [0.01], "significant": [True], "target": [0.04], "status": ["met"],
-    ...     "available": [True], "reason": [None]})
+    ...     "p_value": [0.01], "significant": [True], "improved": [True], "target": [0.04],
+    ...     "status": ["met"], "available": [True], "reason": [None]})
     >>> kpi_scorecards(table).to_dict()["facet"]["field"]
-    'kpi'
+    'label'
     """
     frame = prepare(table, "kpi_scorecards", _COLUMNS)
     frame = latest(frame, "period_start", "kpi_scorecards", period)
@@ -137,11 +125,12 @@ def kpi_scorecards(
             "expected one row per KPI: filter the table to one breakdown value first"
         )
     tiles = pl.DataFrame([tile_labels(row, currency) for row in frame.iter_rows(named=True)])
-    frame = pl.concat([frame, tiles], how="horizontal")
-    frame, order = in_order(frame, "kpi", frame.get_column("kpi").to_list())
+    labels = pl.Series("label", [kpi_label(k) for k in frame.get_column("kpi")], pl.String)
+    frame = pl.concat([frame, tiles], how="horizontal").with_columns(labels)
+    frame, order = in_order(frame, "label", frame.get_column("label").to_list())
     colour = alt.Scale(domain=list(TONES), range=list(TONES.values()))
     tooltip = [
-        alt.Tooltip("kpi:N"),
+        alt.Tooltip("label:N", title="KPI"),
         alt.Tooltip("stage:N"),
         alt.Tooltip("value_label:N", title="value"),
         alt.Tooltip("change_label:N", title="change"),
@@ -174,7 +163,9 @@ def kpi_scorecards(
     subtitle = [f"period starting {frame.get_column('period_start')[0]}"]
     subtitle.append(f"{SIGNIFICANT_MARKER} change significant at p < 0.05")
     return alt.layer(background, value, change, status, data=frame).facet(
-        facet=alt.Facet("kpi:N", sort=order, title=None, header=alt.Header(labelFontWeight="bold")),
+        facet=alt.Facet(
+            "label:N", sort=order, title=None, header=alt.Header(labelFontWeight="bold")
+        ),
         columns=4,
         title=heading("KPIs", subtitle),
     )

@@ -5,10 +5,11 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from journeylib._format import duration_axis, format_value, vega_format
-from journeylib.charts._data import heading, prepare
+from journeylib._format import format_value, vega_format
+from journeylib.charts._data import heading, kpi_axis, prepare
 from journeylib.charts._theme import NEUTRAL, PALETTE
 from journeylib.errors import DataError
+from journeylib.kpis import kpi_label
 
 __all__ = ["kpi_trend"]
 
@@ -51,19 +52,17 @@ def kpi_trend(table: pl.DataFrame, kpi: str, *, currency: str = "EUR") -> alt.La
         )
     unit = rows.get_column("unit")[0]
     bounds = [c for c in ("value", "ci_low", "ci_high", "target") if c in rows.columns]
-    axis_title = {"rate": "%", "currency": currency, "count": "count", "score": "score"}.get(unit)
     labels = [format_value(v, unit, currency=currency) for v in rows.get_column("value")]
     rows = rows.with_columns(pl.Series("value_label", labels, pl.String))
-    if unit == "duration":
-        axis_title, size = duration_axis(rows.get_column("value").abs().max())
+    y_title, size = kpi_axis(kpi, unit, rows.get_column("value"), currency=currency)
+    if size != 1.0:
         rows = rows.with_columns(pl.col(bounds) / size)
     number = vega_format(unit)
     x = alt.X("period_start:T", title="period", axis=alt.Axis(format="%Y-%m-%d"))
-    y_title = f"{kpi} ({axis_title})"
     y = alt.Y("value:Q", title=y_title, axis=alt.Axis(format=number))
     tooltip = [
         alt.Tooltip("period_start:T", title="period", format="%Y-%m-%d"),
-        alt.Tooltip("value_label:N", title=kpi),
+        alt.Tooltip("value_label:N", title=kpi_label(kpi)),
         *(alt.Tooltip(f"{c}:Q", format=number) for c in bounds if c != "value"),
     ]
     base = alt.Chart(rows).encode(x=x)
@@ -84,4 +83,6 @@ def kpi_trend(table: pl.DataFrame, kpi: str, *, currency: str = "EUR") -> alt.La
         )
         layers.append(rule)
     subtitle = ["shaded: 95% interval"] if len(layers) > 1 and has_band else []
-    return alt.layer(*layers).properties(title=heading(kpi, subtitle), width=460, height=240)
+    return alt.layer(*layers).properties(
+        title=heading(kpi_label(kpi), subtitle), width=460, height=240
+    )

@@ -119,8 +119,8 @@ def add_dashboard_command(commands: argparse._SubParsersAction) -> None:
         "--cache-dir",
         type=Path,
         metavar="DIR",
-        help="where the validated tables are cached by data fingerprint "
-        "($JOURNEY_DASHBOARD_CACHE, else ~/.cache/journeylib/dashboard)",
+        help="where the validated tables and their cube are cached by data fingerprint, "
+        "the 4 latest kept ($JOURNEY_DASHBOARD_CACHE, else ~/.cache/journeylib/dashboard)",
     )
     parser.set_defaults(handler=_run_dashboard)
 

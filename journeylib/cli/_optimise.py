@@ -454,22 +454,13 @@ def _kpi_incidents(journey, args: argparse.Namespace):
 
 
 def _experiment_json(result, readout) -> dict[str, Any]:
+    from journeylib.optimise.experiments import COMPARISON_COLUMNS, VARIANT_COLUMNS
+
     return {
         "kpi": readout.kpi,
         "control": readout.control,
-        "variants": _records(readout.variants, ["variant", "users", "value", "ci_low", "ci_high"]),
-        "comparisons": _records(
-            readout.comparisons,
-            [
-                "variant",
-                "lift",
-                "lift_ci_low",
-                "lift_ci_high",
-                "relative_lift",
-                "p_value",
-                "p_value_adjusted",
-            ],
-        ),
+        "variants": _records(readout.variants, list(VARIANT_COLUMNS)),
+        "comparisons": _records(readout.comparisons, list(COMPARISON_COLUMNS)),
         "srm": {
             "p_value": result.srm.p_value,
             "flagged": result.srm.flagged,

@@ -2,15 +2,20 @@
 
 Exit codes: 0 every due job ran ok (or nothing was due, or another tick is running), 1 a job
 failed or crashed, 2 the schedule, its state or the mail settings cannot be used (raised as a
-``JourneyError`` and mapped by ``journey``'s main). Every path resolves against the schedule
-file's folder (the state beside it, reports into it unless ``--out``), wherever it is run from.
+``JourneyError`` and mapped by ``journey``'s main), or an alert job's mail was not delivered
+(the slot is deferred to the next tick; stderr says why in one line). Every path resolves
+against the schedule file's folder (the state beside it, reports into it unless ``--out``),
+wherever it is run from.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import os
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,8 +41,10 @@ Run it from cron every few minutes; each tick runs what became due, once:
 A job first seen by a tick starts from its next slot (no back-fill). A run that fails is
 recorded and not repeated (its owner is alerted); a run that crashes is retried by the next
 tick, and given up after 3 attempts (its owner is alerted once). No email goes twice to one
-recipient for one slot. Only one tick runs at a time: a tick started while another runs exits
-0 at once. Reports go into the schedule file's folder unless --out says otherwise.
+recipient for one slot. An alert job (kind: alert) mails each new incident once, and once more
+each time it grows; a mail the server refuses is sent by the next tick (exit 2 meanwhile).
+Only one tick runs at a time: a tick started while another runs exits 0 at once. Reports go
+into the schedule file's folder unless --out says otherwise.
 
 With Airflow instead: one DAG per job with schedule=<the job's cron>, a start_date in the
 schedule's time zone, catchup=False for catch_up: latest (True for all), and one
@@ -49,8 +56,9 @@ def add_schedule_commands(commands: argparse._SubParsersAction) -> None:
     """Register ``journey schedule`` with its ``tick``, ``list`` and ``show`` subcommands."""
     schedule = commands.add_parser(
         "schedule",
-        help="run scheduled reports (tick) or show the schedule (list, show)",
-        description="Scheduled report notebooks: reports/schedule.yml lists the jobs.",
+        help="run scheduled reports and alerts (tick) or show the schedule (list, show)",
+        description="Scheduled report notebooks and incident alerts: reports/schedule.yml "
+        "lists the jobs.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -114,6 +122,7 @@ def _load(args: argparse.Namespace) -> tuple[Schedule, Path, datetime, dict[str,
     """The schedule, its state file, the clock, and the state read (checked before any write)."""
     from journeylib.report.email import DeliveryJournal, journal_path
     from journeylib.report.schedule import load_schedule, read_state
+    from journeylib.report.schedule._alert_ledger import AlertLedger, ledger_path
 
     schedule = load_schedule(args.schedule)
     state_path = args.state or args.schedule.parent / STATE_NAME
@@ -122,6 +131,7 @@ def _load(args: argparse.Namespace) -> tuple[Schedule, Path, datetime, dict[str,
         now = now.replace(tzinfo=ZoneInfo(schedule.timezone))
     states = read_state(state_path)
     DeliveryJournal(journal_path(state_path))  # an unreadable journal stops us before any run
+    AlertLedger(ledger_path(state_path))  # so does an unreadable alert ledger
     return schedule, state_path, now, states
 
 
@@ -133,13 +143,14 @@ def _run_tick(args: argparse.Namespace) -> int:
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         raise JourneyError(f"--out {args.out} is a file, not a folder for the reports")
     out_root = args.out if args.out is not None else args.schedule.parent
-    report = scheduling.tick(
-        schedule,
-        state_path=state_path,
-        now=now,
-        run_job=scheduling.run_notebook_job,
-        out_root=out_root,
-    )
+    with _quiet_mail_log():
+        report = scheduling.tick(
+            schedule,
+            state_path=state_path,
+            now=now,
+            run_job=scheduling.run_job,
+            out_root=out_root,
+        )
     stamp = now.astimezone(UTC).isoformat(timespec="seconds")
     if report.locked:
         print(f"{stamp} another tick is running (lock {state_path}.lock); nothing done")
@@ -150,7 +161,8 @@ def _run_tick(args: argparse.Namespace) -> int:
         detail = f" ({_first_line(run.message)})" if run.message else ""
         target = f" -> {run.report}" if run.report else ""
         print(f"{stamp} {run.job} slot {run.slot.isoformat()}: {run.status}{detail}{target}")
-        for warning in run.warnings:
+        said = [*run.warnings, *([run.message or ""] if run.status == "deferred" else [])]
+        for warning in said:
             print(
                 f"journey schedule tick: {run.job} slot {run.slot.isoformat()}: "
                 f"{_first_line(warning, width=None)}",
@@ -161,8 +173,24 @@ def _run_tick(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
+@contextlib.contextmanager
+def _quiet_mail_log() -> Iterator[None]:
+    """Keep the mail logger's retries off stderr during a tick, unless logging is configured:
+    the tick says in one line per slot what became of its mail."""
+    logger = logging.getLogger("journeylib.report.email")
+    if logger.handlers or logging.getLogger().handlers:
+        yield
+        return
+    quiet = logging.NullHandler()
+    logger.addHandler(quiet)
+    try:
+        yield
+    finally:
+        logger.removeHandler(quiet)
+
+
 def _run_list(args: argparse.Namespace) -> int:
-    from journeylib.report.schedule import MAX_ATTEMPTS
+    from journeylib.report.schedule import MAX_ATTEMPTS, AlertJob
     from journeylib.report.schedule.cron import next_slot
 
     schedule, _, now, states = _load(args)
@@ -180,6 +208,10 @@ def _run_list(args: argparse.Namespace) -> int:
         if state is not None and state.attempts and state.attempt_slot is not None:
             result = f"retrying ({state.attempts} of {MAX_ATTEMPTS})"
             message = state.attempt_error or "the last attempt did not finish"
+        elif state is not None and state.attempt_slot is not None and state.attempt_error:
+            result, message = "deferred", state.attempt_error
+        if isinstance(job, AlertJob) and not message:
+            message = f"alerts: {job.target}"
         rows.append(
             (
                 job.name,
@@ -214,9 +246,9 @@ def _run_show(args: argparse.Namespace) -> int:
     upcoming = local(next_slot(job.cron, schedule.timezone, now)) if job.enabled else "disabled"
     fields: list[tuple[str, Any]] = [
         ("job", job.name),
+        ("kind", job.kind),
         ("cron", f"{job.cron} ({schedule.timezone})"),
-        ("notebook", os.path.normpath(job.notebook)),
-        ("parameters", _mapping(job.parameters)),
+        *_job_fields(job),
         ("recipients", ", ".join(job.recipients) or "-"),
         ("owner", job.owner or "-"),
         ("catch up", schedule.catch_up_of(job)),
@@ -246,6 +278,8 @@ def _run_show(args: argparse.Namespace) -> int:
             )
             if state.attempt_error:
                 fields.append(("last crash", state.attempt_error))
+        elif state.attempt_slot is not None and state.attempt_error:
+            fields.append(("deferred", f"slot {local(state.attempt_slot)}: {state.attempt_error}"))
         fields += [(f"warning {i}", w) for i, w in enumerate(state.warnings, start=1)]
     width = max(len(name) for name, _ in fields)
     for name, value in fields:
@@ -254,7 +288,50 @@ def _run_show(args: argparse.Namespace) -> int:
         print("message:")
         for line in state.message.splitlines():
             print(f"  {line}")
+    if job.kind == "alert":
+        _print_alerted(job, state_path)
     return 0
+
+
+def _job_fields(job: Any) -> list[tuple[str, Any]]:
+    """What a job runs: a report's notebook and parameters, or what an alert job watches."""
+    if job.kind != "alert":
+        return [
+            ("notebook", os.path.normpath(job.notebook)),
+            ("parameters", _mapping(job.parameters)),
+        ]
+    funnel = job.funnel
+    if isinstance(funnel, list):
+        funnel = " → ".join(funnel)
+    return [
+        ("config", os.path.normpath(job.config)),
+        ("funnel", funnel or "the config's first funnel"),
+        ("grain", job.grain),
+        ("kpi", ", ".join(job.kpi) or "-"),
+        ("by", ", ".join(job.by) if job.by is not None else "every dimension"),
+        ("baseline", f"{job.baseline} {job.grain}s before each period"),
+        ("lookback", f"incidents starting in the {job.watched_periods} {job.grain}s before a slot"),
+    ]
+
+
+def _print_alerted(job: Any, state_path: Path) -> None:
+    """The incidents the job has mailed: key, what each mail announced, who has it."""
+    from journeylib.report.schedule._alert_ledger import AlertLedger, ledger_path
+
+    ledger = AlertLedger(ledger_path(state_path))
+    keys = ledger.keys(job.name)
+    print(f"incidents and their mails ({len(keys)}):" if keys else "incidents mailed: none yet")
+    for key in keys:
+        print(f"  {key}")
+        for revision in ledger.revisions(job.name, key):
+            states = ", ".join(
+                f"{recipient} {status or 'not sent yet'}"
+                for recipient, status in revision.recipients.items()
+            )
+            print(
+                f"    {revision.kind} (slot {revision.planned_at}): to {revision.end} "
+                f"(end excluded), about {revision.users_lost} lost; {states}"
+            )
 
 
 def _job_named(schedule: Schedule, name: str, file: Path) -> Job:

@@ -16,7 +16,6 @@ Examples
 from __future__ import annotations
 
 import codecs
-import difflib
 import os
 import re
 from datetime import date, timedelta
@@ -24,22 +23,24 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-import yaml
 from pydantic import (
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
+from journeylib.config.located import (
+    KeyLines,
+    StrictModel,
+    read_located_yaml,
+    validate_located,
+)
 from journeylib.config.schema import TABLES, is_known_role
 from journeylib.config.stages import DEFAULT_STAGES, is_known_kpi
-from journeylib.errors import ConfigError
+from journeylib.errors import ConfigError, did_you_mean
 from journeylib.periods import format_duration, parse_duration, parse_window
 
 __all__ = [
@@ -78,36 +79,7 @@ Window = Annotated[timedelta, BeforeValidator(_to_window)]
 StepName = Annotated[str, Field(min_length=1)]
 
 
-class _Strict(BaseModel):
-    """Frozen, and every unknown key is an error that lists the allowed keys."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _reject_unknown_keys(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        allowed = set(cls.model_fields)
-        allowed |= {f.alias for f in cls.model_fields.values() if f.alias}
-        unknown = [key for key in data if key not in allowed]
-        if unknown:
-            key = unknown[0]
-            hint = difflib.get_close_matches(str(key), sorted(allowed), n=1)
-            suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
-            raise PydanticCustomError(
-                "unknown_key",
-                "unknown key '{key}'{suggestion}; allowed keys here: {allowed}",
-                {
-                    "key": str(key),
-                    "suggestion": suggestion,
-                    "allowed": ", ".join(sorted(allowed)),
-                },
-            )
-        return data
-
-
-class SourceConfig(_Strict):
+class SourceConfig(StrictModel):
     """Where one canonical table comes from, and how its columns map onto it.
 
     ``kind`` is inferred when left out: ``sql`` when ``uri`` is given, ``duckdb`` for a
@@ -131,7 +103,7 @@ class SourceConfig(_Strict):
     @field_validator("timezone")
     @classmethod
     def _check_timezone(cls, value: str | None) -> str | None:
-        return None if value is None else _valid_timezone(value)
+        return None if value is None else valid_timezone(value)
 
     @field_validator("encoding")
     @classmethod
@@ -233,21 +205,19 @@ def _redact_uri(uri: str) -> str:
     return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", uri)
 
 
-def _valid_timezone(value: str) -> str:
+def valid_timezone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder ("Europe")
-        hint = difflib.get_close_matches(value, sorted(available_timezones()), n=1)
-        suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
         raise PydanticCustomError(
             "timezone",
             "unknown time zone '{value}'{suggestion}; use an IANA name such as Europe/Berlin",
-            {"value": value, "suggestion": suggestion},
+            {"value": value, "suggestion": did_you_mean(value, available_timezones())},
         ) from None
     return value
 
 
-class SourcesConfig(_Strict):
+class SourcesConfig(StrictModel):
     """The four canonical tables; only ``events`` is mandatory."""
 
     events: SourceConfig
@@ -278,7 +248,7 @@ class SourcesConfig(_Strict):
         return {t: getattr(self, t) for t in TABLES if getattr(self, t) is not None}
 
 
-class CesScale(_Strict):
+class CesScale(StrictModel):
     """The customer effort score scale; stored with every CES value."""
 
     min: float = 1
@@ -292,13 +262,13 @@ class CesScale(_Strict):
         return self
 
 
-class SurveysConfig(_Strict):
+class SurveysConfig(StrictModel):
     """Survey settings: NPS is 0-10 and CSAT 1-5 by definition; CES is configurable."""
 
     ces: CesScale = Field(default_factory=CesScale)
 
 
-class StageConfig(_Strict):
+class StageConfig(StrictModel):
     """One journey stage: its name, the KPIs it holds, and its weight in the overall score."""
 
     name: str = Field(min_length=1)
@@ -310,12 +280,10 @@ class StageConfig(_Strict):
     def _check_kpis(cls, kpis: list[str]) -> list[str]:
         for kpi in kpis:
             if not is_known_kpi(kpi):
-                hint = difflib.get_close_matches(kpi, sorted(_all_kpis()), n=1)
-                suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
                 raise PydanticCustomError(
                     "kpi",
                     "unknown KPI '{kpi}'{suggestion}; see the glossary for the KPI names",
-                    {"kpi": kpi, "suggestion": suggestion},
+                    {"kpi": kpi, "suggestion": did_you_mean(kpi, _all_kpis())},
                 )
         return kpis
 
@@ -328,7 +296,7 @@ def _default_stages() -> list[StageConfig]:
     return [StageConfig(name=name, kpis=list(kpis)) for name, kpis in DEFAULT_STAGES.items()]
 
 
-class FunnelConfig(_Strict):
+class FunnelConfig(StrictModel):
     """A named funnel: ordered steps (roles or event names) and its counting options."""
 
     steps: list[StepName] = Field(min_length=2)
@@ -342,16 +310,34 @@ class FunnelConfig(_Strict):
     def window_text(self) -> str:
         return format_duration(self.window)
 
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        """The counting options of a funnel that sets none (every option but ``steps``).
+
+        The one place they are written: a funnel of the config, an ad hoc funnel of the API
+        or the command line and :func:`journeylib.funnel.compute_funnel` all take them here.
+
+        Examples
+        --------
+        >>> FunnelConfig.defaults()["window"]
+        datetime.timedelta(days=7)
+        """
+        return {
+            name: field.get_default(call_default_factory=True)
+            for name, field in cls.model_fields.items()
+            if name != "steps"
+        }
+
 
 def _unknown_kpi(kpi: str) -> PydanticCustomError:
-    hint = difflib.get_close_matches(kpi, sorted(_all_kpis()), n=1)
-    suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
     return PydanticCustomError(
-        "kpi", "unknown KPI '{kpi}'{suggestion}", {"kpi": kpi, "suggestion": suggestion}
+        "kpi",
+        "unknown KPI '{kpi}'{suggestion}",
+        {"kpi": kpi, "suggestion": did_you_mean(kpi, _all_kpis())},
     )
 
 
-class ExperimentConfig(_Strict):
+class ExperimentConfig(StrictModel):
     """A declared A/B test: the events column holding each user's variant, the KPIs it is
     read on, the control variant, the expected split (control first) and its period
     (``[start, end)`` local dates; open ends reach the data's ends).
@@ -397,7 +383,7 @@ class ExperimentConfig(_Strict):
         return self
 
 
-class JourneyConfig(_Strict):
+class JourneyConfig(StrictModel):
     """A whole journey config. Build it with :func:`load_config` or :func:`config_from_dict`."""
 
     name: str = Field(min_length=1)
@@ -418,7 +404,7 @@ class JourneyConfig(_Strict):
     @field_validator("timezone")
     @classmethod
     def _check_timezone(cls, value: str) -> str:
-        return _valid_timezone(value)
+        return valid_timezone(value)
 
     @field_validator("roles", mode="before")
     @classmethod
@@ -434,12 +420,14 @@ class JourneyConfig(_Strict):
 
         for role, names in roles.items():
             if not is_known_role(role):
-                hint = difflib.get_close_matches(role, ROLES, n=1)
-                suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
                 raise PydanticCustomError(
                     "role",
                     "unknown role '{key}'{suggestion}; roles: {roles}, or feature:<name>",
-                    {"key": role, "suggestion": suggestion, "roles": ", ".join(ROLES)},
+                    {
+                        "key": role,
+                        "suggestion": did_you_mean(role, ROLES),
+                        "roles": ", ".join(ROLES),
+                    },
                 )
             if not names:
                 raise PydanticCustomError(
@@ -452,12 +440,10 @@ class JourneyConfig(_Strict):
     def _check_kpi_keys(cls, values: dict[str, float]) -> dict[str, float]:
         for kpi in values:
             if not is_known_kpi(kpi):
-                hint = difflib.get_close_matches(kpi, sorted(_all_kpis()), n=1)
-                suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
                 raise PydanticCustomError(
                     "kpi",
                     "unknown KPI '{key}'{suggestion}",
-                    {"key": kpi, "suggestion": suggestion},
+                    {"key": kpi, "suggestion": did_you_mean(kpi, _all_kpis())},
                 )
         return values
 
@@ -529,23 +515,9 @@ def load_config(path: str | os.PathLike[str]) -> JourneyConfig:
     >>> config.timezone  # doctest: +SKIP
     'Europe/Berlin'
     """
-    file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(str(file), ["the file does not exist"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(str(file), [f"cannot be read: {exc}"]) from None
-    try:
-        data = yaml.safe_load(text)
-        lines = _key_lines(yaml.compose(text))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(str(file), [f"{where}not valid YAML: {problem}"]) from None
-    if not isinstance(data, dict):
-        raise ConfigError(str(file), ["expected a mapping of keys (name, sources, ...) at the top"])
+    file, data, lines = read_located_yaml(
+        path, error=ConfigError, top="of keys (name, sources, ...)"
+    )
     return _validate(data, file=str(file), base_dir=file.resolve().parent, lines=lines)
 
 
@@ -557,71 +529,10 @@ def config_from_dict(
     return _validate(dict(data), file="<config>", base_dir=base.resolve(), lines={})
 
 
-def _validate(
-    data: dict[str, Any], *, file: str, base_dir: Path, lines: dict[tuple[str, ...], int]
-) -> JourneyConfig:
-    try:
-        config = JourneyConfig.model_validate(data, context={"base_dir": base_dir})
-    except ValidationError as exc:
-        raise ConfigError(file, _located_problems(exc, lines)) from None
+def _validate(data: dict[str, Any], *, file: str, base_dir: Path, lines: KeyLines) -> JourneyConfig:
+    config = validate_located(
+        JourneyConfig, data, file=file, base_dir=base_dir, lines=lines, error=ConfigError
+    )
     if file != "<config>":
         object.__setattr__(config, "source_file", Path(file).resolve())
     return config
-
-
-def _located_problems(exc: ValidationError, lines: dict[tuple[str, ...], int]) -> list[str]:
-    problems = []
-    seen: set[str] = set()
-    for error in exc.errors(include_url=False):
-        loc = tuple(str(part) for part in error["loc"] if not _is_union_tag(part))
-        message = error["msg"]
-        ctx = error.get("ctx") or {}
-        key_loc = (*loc, str(ctx["key"])) if "key" in ctx else loc
-        if error["type"] == "missing":
-            message = "required key is missing"
-        elif error["type"] == "value_error" and message.startswith("Value error, "):
-            message = message[len("Value error, ") :]
-        elif error["type"].endswith("_type") or error["type"].endswith("_parsing"):
-            message = f"{message}, got {error.get('input')!r}"
-        path = ".".join(key_loc) or "(top level)"
-        line = _line_for(key_loc, lines)
-        where = f"line {line}: " if line else ""
-        text = f"{where}{path}: {message}"
-        if text not in seen:
-            seen.add(text)
-            problems.append(text)
-    return problems
-
-
-def _is_union_tag(part: Any) -> bool:
-    # pydantic adds the branch name of Optional/union members (e.g. 'SourceConfig') to locs
-    return isinstance(part, str) and part[:1].isupper() and part.isidentifier()
-
-
-def _line_for(loc: tuple[str, ...], lines: dict[tuple[str, ...], int]) -> int | None:
-    for end in range(len(loc), -1, -1):
-        if loc[:end] in lines:
-            return lines[loc[:end]]
-    return None
-
-
-def _key_lines(node: yaml.Node | None) -> dict[tuple[str, ...], int]:
-    """Map each key path of a YAML document to its (1-based) line."""
-    lines: dict[tuple[str, ...], int] = {}
-
-    def walk(current: yaml.Node, path: tuple[str, ...]) -> None:
-        if isinstance(current, yaml.MappingNode):
-            for key, value in current.value:
-                child = (*path, str(key.value))
-                lines[child] = key.start_mark.line + 1
-                walk(value, child)
-        elif isinstance(current, yaml.SequenceNode):
-            for index, item in enumerate(current.value):
-                child = (*path, str(index))
-                lines[child] = item.start_mark.line + 1
-                walk(item, child)
-
-    if node is not None:
-        lines[()] = node.start_mark.line + 1
-        walk(node, ())
-    return lines

@@ -51,6 +51,9 @@ def clickable(chart: Any, column: str) -> Any:
 
 
 def _to_dict_unvalidated(self: Any, *args: Any, **kwargs: Any) -> dict:
+    known = self.__dict__.get("_known_spec")
+    if known is not None and not args and not kwargs:
+        return known  # the spec ``show`` has just made: not serialised a second time
     kwargs["validate"] = False
     return type(self).__mro__[1].to_dict(self, *args, **kwargs)
 
@@ -58,8 +61,9 @@ def _to_dict_unvalidated(self: Any, *args: Any, **kwargs: Any) -> dict:
 _UNVALIDATED: dict[type, type] = {}
 
 
-def unvalidated(chart: Any) -> Any:
-    """``chart`` whose ``to_dict`` skips the JSON-schema validation.
+def unvalidated(chart: Any, spec: dict | None = None) -> Any:
+    """``chart`` whose ``to_dict`` skips the JSON-schema validation (and gives ``spec``, the
+    chart's own unvalidated ``to_dict()`` already made, when called without arguments).
 
     ``JupyterChart`` serialises its chart on every change; validating a spec of the shared
     builders again costs about 50 ms a chart, the largest part of a redraw. The builders' specs
@@ -73,6 +77,8 @@ def unvalidated(chart: Any) -> Any:
         _UNVALIDATED[base] = kind
     copy = chart.copy(deep=False)
     object.__setattr__(copy, "__class__", kind)  # not a chart property: the type itself
+    if spec is not None:
+        copy.__dict__["_known_spec"] = spec
     return copy
 
 
@@ -110,10 +116,10 @@ class ChartView:
             return  # the same chart: nothing to redraw
         self._spec = spec
         if self.chart is None:
-            self.chart = alt.JupyterChart(unvalidated(chart), embed_options=_EMBED)
+            self.chart = alt.JupyterChart(unvalidated(chart, spec), embed_options=_EMBED)
             self.widget.children = (self.chart,)
         else:
-            self.chart.chart = unvalidated(chart)
+            self.chart.chart = unvalidated(chart, spec)
         if self._column is not None:
             # a new chart brings a new selections object: observe that one
             self.chart.selections.observe(self._picked, [PICK])

@@ -21,11 +21,12 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from journeylib.dashboard.state import View, ViewOptions
+from journeylib.data.filters import apply_filters
 from journeylib.journey import Journey
-from journeylib.periods import local_bound, next_period_start, previous_period
+from journeylib.periods import local_bound, next_period_start, periods_before, previous_period
 from journeylib.periods.calendar import align
 
-__all__ = ["DashboardData", "Dimension", "open_data"]
+__all__ = ["DashboardData", "Dimension", "Memo", "open_data"]
 
 T = TypeVar("T")
 #: Views remembered per kind of result; about 40 frames of at most a few thousand rows.
@@ -46,7 +47,7 @@ class Dimension:
     values: tuple[tuple[str, int], ...]
 
 
-class _Memo:
+class Memo:
     """A least-recently-used store of at most ``size`` results per kind."""
 
     def __init__(self, size: int = MEMO_SIZE) -> None:
@@ -75,7 +76,7 @@ class DashboardData:
     def __init__(self, journey: Journey, *, steps: tuple[str, ...] = (), window: str = "") -> None:
         self.journey = journey
         self.config = journey.config
-        self.memo = _Memo()
+        self.memo = Memo()
         self._steps = steps
         self._window = window
         self.zone = ZoneInfo(self.config.timezone)
@@ -156,9 +157,7 @@ class DashboardData:
         end = align(self.last_day + timedelta(days=1), grain)
         if end <= self.first_day:
             end = self.last_day + timedelta(days=1)
-        start = end
-        for _ in range(DEFAULT_PERIODS):
-            start = previous_period(start, grain)
+        start = periods_before(end, grain, DEFAULT_PERIODS)
         start = max(start, align(self.first_day, grain))
         if base is None:
             return View(
@@ -192,10 +191,13 @@ class DashboardData:
 
         def compute() -> int:
             events = self.journey.tables["events"]
-            for column, values in view.filter_map.items():
-                events = events.filter(pl.col(column).cast(pl.String).is_in(values))
+            filters = view.filter_map
             start = local_bound(view.start, self.config.timezone)
             end = local_bound(view.end, self.config.timezone)
+            cube = self.journey.cube
+            if cube is not None and cube.covers(self.config, events.collect_schema(), filters, ()):
+                return cube.event_count(filters, start, end)
+            events = apply_filters(events, filters)
             inside = (pl.col("timestamp") >= start) & (pl.col("timestamp") < end)
             return int(events.filter(inside).select(pl.len()).collect().item())
 
@@ -265,9 +267,7 @@ class DashboardData:
         key = (view.end, grain, view.cohort, self._filters_key(view))
 
         def compute() -> pl.DataFrame:
-            start = align(view.end, grain)
-            for _ in range(cohorts):
-                start = previous_period(start, grain)
+            start = periods_before(align(view.end, grain), grain, cohorts)
             start = max(start, align(self.first_day, grain))
             return self.journey.retention(
                 start=start,
@@ -364,10 +364,12 @@ def open_data(
 ) -> tuple[DashboardData, bool]:
     """Load a journey for the dashboard (a config, or an events file as ``--events`` reads it).
 
-    Returns the data and whether its tables came from the on-disk cache.
+    The journey's KPI pass starts from the events' cube (:mod:`journeylib.kpis._cube`),
+    loaded with the tables from the on-disk cache. Returns the data and whether its tables
+    came from that cache.
     """
     from journeylib.config import load_config
-    from journeylib.dashboard.cache import load_cached
+    from journeylib.dashboard.cache import load_entry
 
     if events is not None:
         from journeylib.data.adhoc import events_config
@@ -375,8 +377,9 @@ def open_data(
         config = events_config(events, timezone)
     else:
         config = load_config(config_path)  # type: ignore[arg-type]
-    loaded, cached = load_cached(config, Path(cache_dir) if cache_dir else None)
-    journey = Journey(loaded)
+    entry = load_entry(config, Path(cache_dir) if cache_dir else None)
+    journey = Journey(entry.loaded)
+    journey.cube = entry.cube  # the KPI pass starts from the events' cube
     if steps:
         journey._check_steps(list(steps), [])  # a step that does not exist: DataError
-    return DashboardData(journey, steps=steps, window=window), cached
+    return DashboardData(journey, steps=steps, window=window), entry.cached

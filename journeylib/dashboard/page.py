@@ -26,7 +26,7 @@ import polars as pl
 from journeylib._format import format_duration, format_value
 from journeylib.dashboard import styles
 from journeylib.dashboard.charts import ChartView, enable_offline
-from journeylib.dashboard.data import DashboardData
+from journeylib.dashboard.data import DashboardData, Memo
 from journeylib.dashboard.link import CopyLink
 from journeylib.dashboard.state import GRAINS, View, parse_query, to_query
 from journeylib.errors import JourneyError
@@ -74,6 +74,8 @@ class Dashboard:
         self.last_render_seconds = 0.0
         self._syncing = False
         self._drawn: dict[str, View | None] = dict.fromkeys(TABS)
+        #: the overview's drawn parts of the last views (going back to one redraws at once)
+        self._overviews = Memo()
         self._build()
 
     # ------------------------------------------------------------------ widgets
@@ -480,16 +482,23 @@ class Dashboard:
     # ------------------------------------------------------------------ tabs
 
     def _draw_overview(self) -> None:
+        view = self.view
+        key = (view.start, view.end, view.grain, view.comparison, self.data._filters_key(view))
+        drawn = self._overviews.get("overview", key, self._overview_parts)
+        chart, self.cards.value, self.kpi_table.value = drawn
+        self.map_chart.show(chart)
+
+    def _overview_parts(self) -> tuple[object, str, str]:
+        """The journey map, the cards and the KPI table of the view (memoised per view)."""
         from journeylib.charts import journey_map, kpi_cards_html
         from journeylib.report.display import table_html
-        from journeylib.report.story import kpi_label
         from journeylib.report.tables import kpi_classes, kpi_rows
 
         view, data = self.view, self.data
         rows = data.cards(view)
         trend = data.kpi_table(view)
         score = data.score(view)
-        self.map_chart.show(journey_map(score.stages, title="Journey score by stage"))
+        chart = journey_map(score.stages, title="Journey score by stage")
         period = rows["period_start"][0]
         end = rows["period_end"][0]
         previous = {
@@ -502,21 +511,23 @@ class Dashboard:
             f"overall journey score <b>{_esc(_score_text(score.overall))}</b>. "
             "● the change is significant at p &lt; 0.05. Sparklines: the periods shown.</p>"
         ]
-        labels = {name: kpi_label(name) for name in rows["kpi"].unique().to_list()}
+        trends = trend.partition_by("stage", as_dict=True, maintain_order=True)
         for stage in data.config.stages:
             stage_rows = rows.filter(pl.col("stage") == stage.name)
             if stage_rows.height == 0:
                 continue
+            # each stage's cards draw the sparklines of its own KPIs only
+            stage_trend = trends.get((stage.name,), trend.clear())
             parts.append(
                 f'<h3 class="jl-stage">{_esc(stage.name.capitalize())}</h3>'
-                + kpi_cards_html(stage_rows, trend=trend, currency=self.currency, labels=labels)
+                + kpi_cards_html(stage_rows, trend=stage_trend, currency=self.currency)
             )
-        self.cards.value = "".join(parts)
         shown = kpi_rows(rows, self.currency)
         csv = _csv_link(_kpi_csv(rows), "kpis.csv", "Download CSV of the KPI table")
-        self.kpi_table.value = f"<h3>KPI table</h3>{csv}" + table_html(
+        table = f"<h3>KPI table</h3>{csv}" + table_html(
             shown, classes=kpi_classes, headers={"kpi": "KPI"}
         )
+        return chart, "".join(parts), table
 
     def _draw_funnel(self) -> None:
         from journeylib.charts import funnel_chart

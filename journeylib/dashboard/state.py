@@ -7,9 +7,12 @@ change makes a new view; the page draws a view; a link carries it in its query s
     ?start=2026-09-01&end=2026-10-01&grain=week&channel=email,social&platform=ios
      &steps=visit,add_to_cart,purchase&window=3d
 
-A dimension is its own key, several values comma-separated. :func:`parse_query` checks each
-parameter on its own: a bad value gives a message naming the parameter and falls back to the
-default of that parameter only.
+A dimension is its own key, several values comma-separated. The view's own keys
+(:data:`QUERY_KEYS`: ``start``, ``grain``, ``steps``...) keep their meaning whatever the data's
+columns are called; any dimension may also be written ``dim.<name>``, and a dimension whose name
+is one of those keys is written that way (``?start=2026-09-01&dim.start=spring`` filters a
+dimension called ``start``). :func:`parse_query` checks each parameter on its own: a bad value
+gives a message naming the parameter and falls back to the default of that parameter only.
 """
 
 from __future__ import annotations
@@ -23,10 +26,12 @@ from journeylib.periods import Grain, parse_window
 
 __all__ = [
     "COMPARISONS",
+    "DIMENSION_PREFIX",
     "GRAINS",
     "QUERY_KEYS",
     "View",
     "ViewOptions",
+    "dimension_key",
     "parse_query",
     "to_query",
 ]
@@ -49,6 +54,8 @@ QUERY_KEYS = (
     "tab",
 )
 MAX_STEPS = 8
+#: The prefix of a dimension's key: always accepted, written for names that are view keys.
+DIMENSION_PREFIX = "dim."
 
 
 @dataclass(frozen=True)
@@ -211,21 +218,32 @@ def parse_query(query: str, options: ViewOptions) -> tuple[View, list[str]]:
             refuse("cohort", f"{pairs['cohort']!r} is not a mapped role", "any event")
 
     for key, value in pairs.items():
-        if key in QUERY_KEYS:
+        if key.startswith(DIMENSION_PREFIX):
+            name = key.removeprefix(DIMENSION_PREFIX)
+        elif key in QUERY_KEYS:
             continue
-        if key not in options.dimensions:
+        else:
+            name = key
+        if name not in options.dimensions:
             known = ", ".join(sorted(options.dimensions)) or "none"
             messages.append(f"{key}: not a dimension of the data (dimensions: {known}); ignored")
             continue
         values = [v for v in value.split(",") if v != ""]
-        held = options.dimensions[key]
+        held = options.dimensions[name]
         unknown = [v for v in values if v not in held]
         if unknown or not values:
-            why = f"no event has {key} {unknown[0]!r}" if unknown else "no value given"
-            refuse(key, why, f"every {key}")
+            why = f"no event has {name} {unknown[0]!r}" if unknown else "no value given"
+            refuse(key, why, f"every {name}")
             continue
-        view = view.with_filter(key, values)
+        view = view.with_filter(name, values)
     return view, messages
+
+
+def dimension_key(name: str) -> str:
+    """The query key of a dimension: its name, or ``dim.<name>`` when that is a view key."""
+    if name in QUERY_KEYS or name.startswith(DIMENSION_PREFIX):
+        return DIMENSION_PREFIX + name
+    return name
 
 
 def to_query(view: View, default: View) -> str:
@@ -236,7 +254,7 @@ def to_query(view: View, default: View) -> str:
     if view.comparison != default.comparison:
         pairs.append(("comparison", view.comparison))
     for column, values in sorted(view.filter_map.items()):
-        pairs.append((column, ",".join(values)))
+        pairs.append((dimension_key(column), ",".join(values)))
     if view.steps != default.steps:
         pairs.append(("steps", ",".join(view.steps)))
     if view.window != default.window:

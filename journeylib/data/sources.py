@@ -16,7 +16,6 @@ Examples
 
 from __future__ import annotations
 
-import difflib
 import glob
 import gzip
 import itertools
@@ -29,7 +28,7 @@ import polars as pl
 from journeylib.config import SourceConfig
 from journeylib.data._csv_source import is_utf8, locate_csv_failure, read_decoded_csv
 from journeylib.data._sql_source import first_line, quote_table_name, read_sql
-from journeylib.errors import SourceError
+from journeylib.errors import SourceError, close_matches
 
 __all__ = ["available_columns", "read_failure", "scan_source"]
 
@@ -199,7 +198,7 @@ def _missing_reason(path: Path) -> str:
     if not parent.is_dir():
         return f"no such file or folder: {path} (the folder {parent} does not exist either)"
     names = sorted(child.name for child in parent.iterdir())
-    close = difflib.get_close_matches(path.name, names, n=3, cutoff=0.75)
+    close = close_matches(path.name, names, n=3, cutoff=0.75)
     if close:
         return f"no such file or folder: {path} (similar names in {parent}: {', '.join(close)})"
     return f"no such file or folder: {path} (nothing with a similar name in {parent})"

@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from journeylib.errors import SchemaError
-from journeylib.funnel._dense import dense_applies, match_first_attempts
-from journeylib.funnel._match import SEGMENT, UNIT, add_order_key, match_units
+from journeylib.funnel._dense import dense_applies
+from journeylib.funnel._match import SEGMENT
+from journeylib.funnel._shared import DEFAULTS, check_arguments, match_funnel
 from journeylib.funnel._summary import PERIOD, summarise_steps
 from journeylib.periods import Grain, period_start_expr, period_starts
 
@@ -53,43 +53,6 @@ class FunnelResult:
     data_end: datetime | None
 
 
-def _check_arguments(
-    columns: Sequence[str],
-    steps: Sequence[Sequence[str]],
-    step_names: Sequence[str],
-    start: datetime,
-    end: datetime,
-    window: timedelta,
-    unit: str,
-    attempt: str,
-    exclude: Sequence[str],
-    breakdown: str | None,
-) -> None:
-    if not steps or any(isinstance(s, str) or not s for s in steps):
-        raise ValueError(f"steps must be a non-empty list of event-name lists, got {steps!r}")
-    if len(step_names) != len(steps):
-        raise ValueError(f"got {len(steps)} steps but {len(step_names)} step_names")
-    for name, value in (("start", start), ("end", end)):
-        if value.tzinfo is None:
-            raise ValueError(f"{name} must be an aware datetime (UTC), got naive {value}")
-    if start >= end:
-        raise ValueError(f"the period [start, end) is empty: start {start} >= end {end}")
-    if window < timedelta(0):
-        raise ValueError(f"window must not be negative, got {window}")
-    if attempt not in ("first", "best"):
-        raise ValueError(f"attempt must be 'first' or 'best', got {attempt!r}")
-    overlap = sorted(set(exclude) & {name for step in steps for name in step})
-    if overlap:
-        raise ValueError(f"exclusion events must not fill a step: {', '.join(overlap)}")
-    wanted = [("unit", unit), ("breakdown", breakdown)]
-    missing = [f"{role} column '{name}'" for role, name in wanted if name and name not in columns]
-    if missing:
-        problems = [f"the funnel needs the {m}, which is missing" for m in missing]
-        raise SchemaError(
-            "events", "frame", [*problems, f"columns found: {', '.join(sorted(columns))}"]
-        )
-
-
 def _period_grid(start: datetime, end: datetime, grain: Grain, timezone: str) -> pl.DataFrame:
     zone = ZoneInfo(timezone)
     first_day = start.astimezone(zone).date()
@@ -105,10 +68,10 @@ def compute_funnel(
     step_names: Sequence[str] | None = None,
     start: datetime,
     end: datetime,
-    window: timedelta = timedelta(days=7),
-    unit: str = "user_id",
-    attempt: Literal["first", "best"] = "first",
-    strict: bool = False,
+    window: timedelta = DEFAULTS["window"],
+    unit: str = DEFAULTS["unit"],
+    attempt: Literal["first", "best"] = DEFAULTS["attempt"],
+    strict: bool = DEFAULTS["strict"],
     exclude: Sequence[str] = (),
     breakdown: str | None = None,
     trend_grain: Grain | None = None,
@@ -179,42 +142,13 @@ def compute_funnel(
     steps = [list(step) for step in steps]
     names = list(step_names) if step_names is not None else [" | ".join(s) for s in steps]
     columns = events.collect_schema().names()
-    _check_arguments(columns, steps, names, start, end, window, unit, attempt, exclude, breakdown)
+    needed = [("unit", unit), *([("breakdown", breakdown)] if breakdown else [])]
+    check_arguments(columns, steps, names, start, end, window, attempt, exclude, needed)
     start, end = start.astimezone(_UTC), end.astimezone(_UTC)
-    # units are joined on a 64-bit hash of their value: several times faster than strings
-    selected = [pl.col(unit).hash(seed=0).alias(UNIT), pl.col("timestamp"), pl.col("event")]
-    if breakdown is not None:
-        selected.append(pl.col(breakdown).alias(SEGMENT))
-    funnel_names = sorted({name for step in steps for name in step} | set(exclude))
-    in_range = [
-        pl.col("timestamp") >= start,
-        pl.col("timestamp") <= end + window,
-        pl.col(unit).is_not_null(),
-    ]
-    if not strict:
-        in_range.append(pl.col("event").is_in(funnel_names))
-    funnel_events = events.filter(*in_range).select(selected)
-    also = [events.select(pl.col("timestamp").max())] if data_end is None else []
-    matching = {
-        "steps": steps,
-        "funnel_names": funnel_names,
-        "start": start,
-        "end": end,
-        "window": window,
-        "also": also,
-    }
-    if dense_applies(steps, best=attempt == "best", strict=strict, exclude=exclude):
-        units, collected = match_first_attempts(funnel_events, **matching)
-    else:
-        keyed = add_order_key(funnel_events, funnel_names, only_funnel_names=not strict)
-        units, collected = match_units(
-            keyed, best=attempt == "best", strict=strict, exclude=list(exclude), **matching
-        )
-    observed_end = data_end.astimezone(_UTC) if data_end else collected[-1].item()
-    still_open = (
-        pl.col("latest_entry") + window > observed_end if observed_end is not None else False
-    )
-    units = units.with_columns(in_progress=(pl.col("reached") < len(steps)) & still_open)
+    segment = pl.col(breakdown).alias(SEGMENT) if breakdown is not None else None
+    dense = dense_applies(steps, best=attempt == "best", strict=strict, exclude=exclude)
+    span, options = (start, end, window), (unit, attempt, strict, exclude)
+    units, observed_end = match_funnel(events, steps, span, options, segment, dense, data_end)
     groups: list[str] = []
     grid: pl.DataFrame | None = None
     if breakdown is not None:

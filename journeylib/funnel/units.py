@@ -25,9 +25,9 @@ from typing import Literal
 
 import polars as pl
 
-from journeylib.errors import SchemaError
-from journeylib.funnel._dense import NULL_TEXT, SEPARATOR, dense_applies, match_first_attempts
-from journeylib.funnel._match import SEGMENT, UNIT, add_order_key, match_units
+from journeylib.funnel._dense import NULL_TEXT, SEPARATOR, dense_applies
+from journeylib.funnel._match import SEGMENT, UNIT
+from journeylib.funnel._shared import DEFAULTS, check_arguments, match_funnel
 
 __all__ = ["UNIT_KEY", "FunnelUnits", "funnel_units", "step_time"]
 
@@ -89,43 +89,6 @@ class FunnelUnits:
         )
 
 
-def _check(
-    columns: Sequence[str],
-    steps: Sequence[Sequence[str]],
-    names: Sequence[str],
-    start: datetime,
-    end: datetime,
-    window: timedelta,
-    unit: str,
-    attempt: str,
-    exclude: Sequence[str],
-    dimensions: Sequence[str],
-) -> None:
-    if not steps or any(isinstance(s, str) or not s for s in steps):
-        raise ValueError(f"steps must be a non-empty list of event-name lists, got {steps!r}")
-    if len(names) != len(steps):
-        raise ValueError(f"got {len(steps)} steps but {len(names)} step_names")
-    for label, value in (("start", start), ("end", end)):
-        if value.tzinfo is None:
-            raise ValueError(f"{label} must be an aware datetime (UTC), got naive {value}")
-    if start >= end:
-        raise ValueError(f"the period [start, end) is empty: start {start} >= end {end}")
-    if window < timedelta(0):
-        raise ValueError(f"window must not be negative, got {window}")
-    if attempt not in ("first", "best"):
-        raise ValueError(f"attempt must be 'first' or 'best', got {attempt!r}")
-    overlap = sorted(set(exclude) & {name for step in steps for name in step})
-    if overlap:
-        raise ValueError(f"exclusion events must not fill a step: {', '.join(overlap)}")
-    wanted = [f"unit column '{unit}'"] if unit not in columns else []
-    wanted += [f"dimension column '{d}'" for d in dimensions if d not in columns]
-    if wanted:
-        problems = [f"the funnel needs the {w}, which is missing" for w in wanted]
-        raise SchemaError(
-            "events", "frame", [*problems, f"columns found: {', '.join(sorted(columns))}"]
-        )
-
-
 def _encoded(carried: Sequence[str], *, dense: bool) -> pl.Expr:
     """One value standing for the ``carried`` columns of an event (see the module doc)."""
     if len(carried) == 1:
@@ -160,10 +123,10 @@ def funnel_units(
     step_names: Sequence[str] | None = None,
     start: datetime,
     end: datetime,
-    window: timedelta = timedelta(days=7),
-    unit: str = "user_id",
-    attempt: Literal["first", "best"] = "first",
-    strict: bool = False,
+    window: timedelta = DEFAULTS["window"],
+    unit: str = DEFAULTS["unit"],
+    attempt: Literal["first", "best"] = DEFAULTS["attempt"],
+    strict: bool = DEFAULTS["strict"],
     exclude: Sequence[str] = (),
     dimensions: Sequence[str] = (),
     unit_values: bool = True,
@@ -205,45 +168,15 @@ def funnel_units(
     names = list(step_names) if step_names is not None else [" | ".join(s) for s in steps]
     schema = events.collect_schema()
     dimensions = [d for d in dict.fromkeys(dimensions) if d != unit]
-    _check(schema.names(), steps, names, start, end, window, unit, attempt, exclude, dimensions)
+    needed = [("unit", unit), *(("dimension", d) for d in dimensions)]
+    check_arguments(schema.names(), steps, names, start, end, window, attempt, exclude, needed)
     start, end = start.astimezone(UTC), end.astimezone(UTC)
     carried = [*([unit] if unit_values else []), *dimensions]
     dense = dense_applies(steps, best=attempt == "best", strict=strict, exclude=exclude)
-    selected = [pl.col(unit).hash(seed=0).alias(UNIT), pl.col("timestamp"), pl.col("event")]
-    if carried:
-        selected.append(_encoded(carried, dense=dense))
-    funnel_names = sorted({name for step in steps for name in step} | set(exclude))
-    in_range = [
-        pl.col("timestamp") >= start,
-        pl.col("timestamp") <= end + window,
-        pl.col(unit).is_not_null(),
-    ]
-    if not strict:
-        in_range.append(pl.col("event").is_in(funnel_names))
-    funnel_events = events.filter(*in_range).select(selected)
-    also = [events.select(pl.col("timestamp").max())] if data_end is None else []
-    matching = {
-        "steps": steps,
-        "funnel_names": funnel_names,
-        "start": start,
-        "end": end,
-        "window": window,
-        "also": also,
-    }
-    if dense:
-        units, collected = match_first_attempts(funnel_events, **matching)
-    else:
-        keyed = add_order_key(funnel_events, funnel_names, only_funnel_names=not strict)
-        units, collected = match_units(
-            keyed, best=attempt == "best", strict=strict, exclude=list(exclude), **matching
-        )
-    observed_end = data_end.astimezone(UTC) if data_end else collected[-1].item()
-    still_open = (
-        pl.col("latest_entry") + window > observed_end if observed_end is not None else False
-    )
-    units = units.with_columns(in_progress=(pl.col("reached") < len(steps)) & still_open).rename(
-        {UNIT: UNIT_KEY}
-    )
+    segment = _encoded(carried, dense=dense) if carried else None
+    span, options = (start, end, window), (unit, attempt, strict, exclude)
+    units, observed_end = match_funnel(events, steps, span, options, segment, dense, data_end)
+    units = units.rename({UNIT: UNIT_KEY})
     units = _decoded(units, carried, schema)
     times = [step_time(step) for step in range(1, len(steps) + 1)]
     units = units.select(

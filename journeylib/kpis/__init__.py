@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from journeylib.kpis import advocacy, awareness, purchase, retention, usage
 from journeylib.kpis._inputs import KpiInputs, build_inputs, explain_inputs, user_key
-from journeylib.kpis._registry import KPI, REGISTRY, ExperimentKind, get_kpi
+from journeylib.kpis._registry import (
+    KPI,
+    REGISTRY,
+    UNIT_WORDS,
+    ExperimentKind,
+    get_kpi,
+    kpi_direction,
+    kpi_label,
+    kpi_title,
+    unit_words,
+)
 from journeylib.kpis._table import (
     KPI_TABLE_COLUMNS,
     check_kpi_names,
@@ -21,6 +31,7 @@ __all__ = [
     "KPI",
     "KPI_TABLE_COLUMNS",
     "REGISTRY",
+    "UNIT_WORDS",
     "ExperimentKind",
     "KpiInputs",
     "build_inputs",
@@ -29,7 +40,11 @@ __all__ = [
     "compute_kpi_table",
     "explain_inputs",
     "get_kpi",
+    "kpi_direction",
+    "kpi_label",
+    "kpi_title",
     "kpis_of_journey",
+    "unit_words",
     "user_key",
 ]
 

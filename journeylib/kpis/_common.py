@@ -5,6 +5,8 @@ from __future__ import annotations
 import polars as pl
 
 from journeylib.kpis._inputs import KpiInputs, flag
+from journeylib.kpis._registry import register
+from journeylib.periods import truncate_to_grain
 
 __all__ = [
     "exact_mean",
@@ -60,14 +62,47 @@ def share_of_users(inputs: KpiInputs, role: str, among: str | None) -> pl.LazyFr
     )
 
 
+def register_share(
+    name: str,
+    *,
+    label: str,
+    stage: str,
+    role: str,
+    among: str,
+    doc: str,
+    roles: tuple[str, ...] | None = None,
+    description: str | None = None,
+) -> None:
+    """Register a KPI that is the share of users with ``role`` among the users with ``among``
+    (:func:`share_of_users`): a rate, higher is better, read per user by experiments.
+
+    ``roles`` (default ``(among, role)``) is the order in which missing roles are reported.
+    ``description`` is the formula's docstring, as the KPI reference reads it (the definition
+    in words, then its ``Options`` and ``Choices`` sections).
+    """
+
+    def compute(inputs: KpiInputs) -> pl.LazyFrame:
+        return share_of_users(inputs, role, among=among)
+
+    compute.__name__ = compute.__qualname__ = name
+    compute.__doc__ = description
+    register(
+        name,
+        label=label,
+        stage=stage,
+        unit="rate",
+        direction="higher",
+        kind="rate",
+        roles=roles or (among, role),
+        experiment="rate",
+        doc=doc,
+    )(compute)
+
+
 def spend_by_period(inputs: KpiInputs, column: str) -> pl.LazyFrame:
     """Sum of a spend column per period (and breakdown columns that spend has)."""
     assert inputs.spend is not None
-    period = (
-        pl.col("date").dt.truncate({"day": "1d", "week": "1w", "month": "1mo"}[inputs.grain])
-        if inputs.grain != "day"
-        else pl.col("date")
-    )
+    period = truncate_to_grain(pl.col("date"), inputs.grain)
     values = pl.col(column)
     # money is summed in integer millionths, so the total does not depend on the threads
     total = exact_sum(values) if inputs.spend.collect_schema()[column].is_float() else values.sum()

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from journeylib.config import JourneyConfig
+from journeylib.data.filters import apply_filters
 from journeylib.errors import DataError
 from journeylib.periods.calendar import (
     Grain,
@@ -25,7 +27,11 @@ from journeylib.periods.calendar import (
     period_start_expr,
     period_starts,
     previous_period,
+    truncate_to_grain,
 )
+
+if TYPE_CHECKING:
+    from journeylib.kpis._cube import EventCube
 
 __all__ = [
     "SESSION_GAP",
@@ -235,7 +241,7 @@ def _plans(
     mask_type = pl.UInt32 if len(bits) <= 32 else pl.UInt64
     mask = pl.col("event").replace_strict(masks, default=0, return_dtype=mask_type)
     day = pl.col("timestamp").dt.convert_time_zone(timezone).dt.date()
-    truncated = day.dt.truncate({"day": "1d", "week": "1w", "month": "1mo"}[grain])
+    truncated = truncate_to_grain(day, grain)
     # rows outside [first, end) only count for the per-user firsts and the data's time range
     period = pl.when(day.is_between(first, end, closed="left")).then(truncated)
     pick = "arg_max" if config.breakdown_touch == "last" else "arg_min"
@@ -511,6 +517,7 @@ def build_inputs(
     with_sessions: bool = True,
     slice_events: int | None = SLICE_EVENTS,
     data_start: datetime | None = None,
+    cube: EventCube | None = None,
 ) -> KpiInputs:
     """Aggregate the events once (one shared scan) into the tables KPI formulas read.
 
@@ -538,6 +545,9 @@ def build_inputs(
         The first event of the whole data, before any filter (what a previous period is
         compared with: one wholly before it has no value). Default: the first event of
         ``tables["events"]``.
+    cube
+        The same events pre-aggregated (:func:`journeylib.kpis._cube.build_cube`): the pass
+        starts from it when it covers the filters and breakdown, with the same result.
 
     Examples
     --------
@@ -554,15 +564,13 @@ def build_inputs(
     filtered: dict[str, pl.LazyFrame] = {}
     for name, table in tables.items():
         schema = table.collect_schema()
-        for column, values in filters.items():
-            if column in schema:
-                table = table.filter(pl.col(column).cast(pl.String).is_in(values))
-            elif name == "events":
-                raise DataError(
-                    f"filter column {column!r} is not in the events; available: {', '.join(schema)}"
-                )
-            else:
-                unusable[name] = f"the {name} table has no column {column!r} to filter on"
+        if name == "events":
+            table = apply_filters(table, filters)
+        else:
+            absent = [column for column in filters if column not in schema]
+            if absent:
+                unusable[name] = f"the {name} table has no column {absent[-1]!r} to filter on"
+            table = apply_filters(table, {c: v for c, v in filters.items() if c in schema})
         if name == "spend":
             for column in by:
                 if column not in schema:
@@ -570,16 +578,28 @@ def build_inputs(
         filtered[name] = table
 
     events = filtered["events"]
-    collected = _aggregate(
-        events,
-        config,
-        grain=grain,
-        first=first,
-        end=end,
-        by=by,
-        with_sessions=with_sessions,
-        slices=_slice_count(tables["events"], slice_events),
-    )
+    if cube is not None and cube.covers(config, tables["events"].collect_schema(), filters, by):
+        collected = cube.aggregate(
+            config,
+            events,
+            filters=filters,
+            grain=grain,
+            first=first,
+            end=end,
+            by=tuple(by),
+            with_sessions=with_sessions,
+        )
+    else:
+        collected = _aggregate(
+            events,
+            config,
+            grain=grain,
+            first=first,
+            end=end,
+            by=by,
+            with_sessions=with_sessions,
+            slices=_slice_count(tables["events"], slice_events),
+        )
     periods = _period_frame(first, aligned, end, grain, config.timezone)
     seen = collected["seen"]
     firsts = _firsts(seen, collected["timed_events"], config)

@@ -3,19 +3,19 @@
 All formulas run on the shared aggregates of :mod:`journeylib.kpis._inputs` and are collected
 together; this module adds the statistics of docs/kpis.md#statistics: Wilson intervals for
 rates, the previous period's value and the change, the two-proportion z-test p-value of that
-change, and the status against the target.
+change, whether the change went the way the KPI's direction calls good (``improved``, the one
+place that decides it: every face reads this column), and the status against the target.
 """
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 
 import polars as pl
 from scipy import stats as distributions
 
 from journeylib.config import JourneyConfig
-from journeylib.errors import DataError
+from journeylib.errors import DataError, did_you_mean
 from journeylib.kpis._inputs import KpiInputs
 from journeylib.kpis._registry import KPI, REGISTRY, get_kpi
 from journeylib.stats import two_proportion_ztest_expr, wilson_exprs
@@ -50,6 +50,7 @@ KPI_TABLE_COLUMNS = (
     "relative_change",
     "p_value",
     "significant",
+    "improved",
     "target",
     "status",
     "available",
@@ -83,10 +84,9 @@ def check_kpi_names(names: Sequence[str], config: JourneyConfig) -> None:
     for name in names:
         base, bracket, rest = name.partition("[")
         if base not in REGISTRY:
-            hint = difflib.get_close_matches(base, sorted(REGISTRY), n=1)
-            suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
             raise DataError(
-                f"unknown KPI {name!r}{suggestion}; known KPIs: {', '.join(sorted(REGISTRY))}"
+                f"unknown KPI {name!r}{did_you_mean(base, REGISTRY)}; "
+                f"known KPIs: {', '.join(sorted(REGISTRY))}"
             )
         if not bracket:
             continue
@@ -98,19 +98,12 @@ def check_kpi_names(names: Sequence[str], config: JourneyConfig) -> None:
                 "as in feature_adoption_rate[export]"
             )
         if feature not in features:
-            hint = difflib.get_close_matches(feature, features, n=1)
-            suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
             raise DataError(
                 f"KPI {name!r}: the feature {feature!r} is not mapped (no role "
-                f"'feature:{feature}' in the config){suggestion}; mapped features: "
+                f"'feature:{feature}' in the config){did_you_mean(feature, features)}; "
+                "mapped features: "
                 f"{', '.join(features) or '(none)'}"
             )
-
-
-def _direction(kpi: KPI, inputs: KpiInputs) -> str:
-    if kpi.direction == "config":
-        return "higher" if inputs.config.surveys.ces.higher_is_better else "lower"
-    return kpi.direction
 
 
 def compute_kpi_table(inputs: KpiInputs, kpis: Sequence[str] | None = None) -> pl.DataFrame:
@@ -219,7 +212,7 @@ def _complete(frame: pl.DataFrame, kpi: KPI, inputs: KpiInputs) -> pl.DataFrame:
     return full.with_columns(
         pl.lit(kpi.stage).alias("_default_stage"),
         pl.lit(kpi.unit).alias("unit"),
-        pl.lit(_direction(kpi, inputs)).alias("direction"),
+        pl.lit(kpi.direction_in(inputs.config)).alias("direction"),
         pl.lit(kpi.kind).alias("_kind"),
         pl.lit(True).alias("available"),
         pl.lit(None, pl.String).alias("reason"),
@@ -245,7 +238,7 @@ def _unavailable(kpi: KPI, reason: str, inputs: KpiInputs) -> pl.DataFrame:
         *(pl.lit(None, pl.Float64).alias(c) for c in ("value", "numerator", "denominator", "se")),
         pl.lit(kpi.stage).alias("_default_stage"),
         pl.lit(kpi.unit).alias("unit"),
-        pl.lit(_direction(kpi, inputs)).alias("direction"),
+        pl.lit(kpi.direction_in(inputs.config)).alias("direction"),
         pl.lit(kpi.kind).alias("_kind"),
         pl.lit(False).alias("available"),
         pl.lit(reason).alias("reason"),
@@ -321,7 +314,28 @@ def _statistics(table: pl.DataFrame) -> pl.DataFrame:
         .when(has_se)
         .then(se_p)
         .alias("p_value"),
-    ).with_columns((pl.col("p_value") < ALPHA).alias("significant"))
+    ).with_columns(
+        (pl.col("p_value") < ALPHA).alias("significant"),
+        improved_expr(pl.col("change"), pl.col("direction")).alias("improved"),
+    )
+
+
+def improved_expr(change: pl.Expr, direction: pl.Expr) -> pl.Expr:
+    """Whether a change went the good way for its direction: null when there is no change
+    (none to compare with, or exactly 0).
+
+    Examples
+    --------
+    >>> frame = pl.DataFrame({"change": [0.1, -0.1, 0.0, None], "direction": ["lower"] * 4})
+    >>> improved = improved_expr(pl.col("change"), pl.col("direction")).alias("improved")
+    >>> frame.select(improved)["improved"].to_list()
+    [False, True, None, None]
+    """
+    return (
+        pl.when(change.is_null() | (change == 0))
+        .then(None)
+        .otherwise((change > 0) == (direction == "higher"))
+    )
 
 
 def compare_with(
@@ -341,8 +355,9 @@ def compare_with(
     Returns
     -------
     pl.DataFrame
-        ``table`` with ``previous``, ``change``, ``relative_change``, ``p_value`` and
-        ``significant`` computed against ``comparison`` (null where it has no such row).
+        ``table`` with ``previous``, ``change``, ``relative_change``, ``p_value``,
+        ``significant`` and ``improved`` computed against ``comparison`` (null where it has no
+        such row).
     """
     kinds = {name: kpi.kind for name, kpi in REGISTRY.items()}
     base = pl.col("kpi").str.split("[").list.first()

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import polars as pl
 
-from journeylib.kpis._common import exact_mean, exact_sum, finish, keys, share_of_users
+from journeylib.kpis._common import (
+    exact_mean,
+    exact_sum,
+    finish,
+    keys,
+    register_share,
+)
 from journeylib.kpis._inputs import KpiInputs, user_key
 from journeylib.kpis._registry import register
 from journeylib.periods import period_start_expr
@@ -43,6 +49,7 @@ def _answers(inputs: KpiInputs, survey: str) -> pl.LazyFrame:
 
 @register(
     "nps",
+    label="NPS",
     stage="advocacy",
     unit="score",
     direction="higher",
@@ -86,6 +93,7 @@ def nps(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "csat",
+    label="CSAT",
     stage="advocacy",
     unit="rate",
     direction="higher",
@@ -111,6 +119,7 @@ def csat(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "ces",
+    label="CES",
     stage="advocacy",
     unit="score",
     direction="config",
@@ -150,46 +159,40 @@ def ces(inputs: KpiInputs) -> pl.LazyFrame:
     )
 
 
-@register(
+register_share(
     "referral_rate",
+    label="Referral rate",
     stage="advocacy",
-    unit="rate",
-    direction="higher",
-    kind="rate",
+    role="referral",
+    among="purchase",
     roles=("referral", "purchase"),
-    experiment="rate",
     doc="users with referral / users with purchase",
-)
-def referral_rate(inputs: KpiInputs) -> pl.LazyFrame:
-    """The share of the period's buyers who referred someone.
+    description="""The share of the period's buyers who referred someone.
 
     Choices
     -------
     - Both events fall in P, in any order: the one counted need not come after the one that
       makes the population.
-    """
-    return share_of_users(inputs, "referral", among="purchase")
+    """,
+)
 
 
-@register(
+register_share(
     "review_rate",
+    label="Review rate",
     stage="advocacy",
-    unit="rate",
-    direction="higher",
-    kind="rate",
+    role="review",
+    among="purchase",
     roles=("review", "purchase"),
-    experiment="rate",
     doc="users with review / users with purchase",
-)
-def review_rate(inputs: KpiInputs) -> pl.LazyFrame:
-    """The share of the period's buyers who wrote a review.
+    description="""The share of the period's buyers who wrote a review.
 
     Choices
     -------
     - Both events fall in P, in any order: the one counted need not come after the one that
       makes the population.
-    """
-    return share_of_users(inputs, "review", among="purchase")
+    """,
+)
 
 
 def _resolved(inputs: KpiInputs) -> pl.LazyFrame:
@@ -199,6 +202,7 @@ def _resolved(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "first_contact_resolution",
+    label="First-contact resolution",
     stage="advocacy",
     unit="rate",
     direction="higher",
@@ -226,6 +230,7 @@ def first_contact_resolution(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "avg_handling_time",
+    label="Average handling time",
     stage="advocacy",
     unit="duration",
     direction="lower",
@@ -257,6 +262,7 @@ def avg_handling_time(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "time_to_resolution",
+    label="Time to resolution",
     stage="advocacy",
     unit="duration",
     direction="lower",

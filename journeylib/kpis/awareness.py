@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import polars as pl
 
-from journeylib.kpis._common import cost_per, finish, keys, share_of_users, spend_by_period
+from journeylib.kpis._common import (
+    cost_per,
+    finish,
+    keys,
+    register_share,
+    spend_by_period,
+)
 from journeylib.kpis._inputs import KpiInputs, flag
 from journeylib.kpis._registry import register
 
@@ -22,6 +28,7 @@ def _spend_total(inputs: KpiInputs, column: str) -> pl.LazyFrame:
 
 @register(
     "impressions",
+    label="Impressions",
     stage="awareness",
     unit="count",
     direction="higher",
@@ -44,6 +51,7 @@ def impressions(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "clicks",
+    label="Clicks",
     stage="awareness",
     unit="count",
     direction="higher",
@@ -66,6 +74,7 @@ def clicks(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "ctr",
+    label="Click-through rate",
     stage="awareness",
     unit="rate",
     direction="higher",
@@ -95,6 +104,7 @@ def ctr(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "unique_visitors",
+    label="Unique visitors",
     stage="awareness",
     unit="count",
     direction="higher",
@@ -113,6 +123,7 @@ def unique_visitors(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "new_visitors",
+    label="New visitors",
     stage="awareness",
     unit="count",
     direction="higher",
@@ -147,29 +158,26 @@ def new_visitors(inputs: KpiInputs) -> pl.LazyFrame:
     )
 
 
-@register(
+register_share(
     "engagement_rate",
+    label="Engagement rate",
     stage="awareness",
-    unit="rate",
-    direction="higher",
-    kind="rate",
-    roles=("visit", "engage"),
-    experiment="rate",
+    role="engage",
+    among="visit",
     doc="visitors with an engage event / visitors",
-)
-def engagement_rate(inputs: KpiInputs) -> pl.LazyFrame:
-    """The share of the period's visitors who engaged.
+    description="""The share of the period's visitors who engaged.
 
     Choices
     -------
     - Both events fall in P, in any order: the one counted need not come after the one that
       makes the population.
-    """
-    return share_of_users(inputs, "engage", among="visit")
+    """,
+)
 
 
 @register(
     "cost_per_lead",
+    label="Cost per lead",
     stage="awareness",
     unit="currency",
     direction="lower",

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import polars as pl
 
-from journeylib.kpis._common import cost_per, finish, keys, share_of_users
+from journeylib.kpis._common import cost_per, finish, keys, register_share
 from journeylib.kpis._inputs import MICRO, KpiInputs, flag
 from journeylib.kpis._registry import register
 from journeylib.kpis._timed import two_step
@@ -18,50 +18,43 @@ CART_WINDOW = timedelta(days=7)
 TRIAL_WINDOW = timedelta(days=30)
 
 
-@register(
+register_share(
     "product_view_rate",
+    label="Product view rate",
     stage="consideration",
-    unit="rate",
-    direction="higher",
-    kind="rate",
-    roles=("visit", "product_view"),
-    experiment="rate",
+    role="product_view",
+    among="visit",
     doc="users with product_view / visitors",
-)
-def product_view_rate(inputs: KpiInputs) -> pl.LazyFrame:
-    """The share of the period's visitors who viewed a product.
+    description="""The share of the period's visitors who viewed a product.
 
     Choices
     -------
     - Both events fall in P, in any order: the one counted need not come after the one that
       makes the population.
-    """
-    return share_of_users(inputs, "product_view", among="visit")
+    """,
+)
 
 
-@register(
+register_share(
     "add_to_cart_rate",
+    label="Add-to-cart rate",
     stage="consideration",
-    unit="rate",
-    direction="higher",
-    kind="rate",
-    roles=("product_view", "add_to_cart"),
-    experiment="rate",
+    role="add_to_cart",
+    among="product_view",
     doc="users with add_to_cart / users with product_view",
-)
-def add_to_cart_rate(inputs: KpiInputs) -> pl.LazyFrame:
-    """The share of the period's product viewers who added to the cart.
+    description="""The share of the period's product viewers who added to the cart.
 
     Choices
     -------
     - Both events fall in P, in any order: the one counted need not come after the one that
       makes the population.
-    """
-    return share_of_users(inputs, "add_to_cart", among="product_view")
+    """,
+)
 
 
 @register(
     "cart_abandonment_rate",
+    label="Cart abandonment rate",
     stage="consideration",
     unit="rate",
     direction="lower",
@@ -94,47 +87,39 @@ def cart_abandonment_rate(inputs: KpiInputs) -> pl.LazyFrame:
     )
 
 
-@register(
+register_share(
     "lead_rate",
+    label="Lead rate",
     stage="consideration",
-    unit="rate",
-    direction="higher",
-    kind="rate",
-    roles=("visit", "lead"),
-    experiment="rate",
+    role="lead",
+    among="visit",
     doc="users with lead / visitors",
-)
-def lead_rate(inputs: KpiInputs) -> pl.LazyFrame:
-    """The share of the period's visitors who became leads.
+    description="""The share of the period's visitors who became leads.
 
     Choices
     -------
     - Both events fall in P, in any order: the one counted need not come after the one that
       makes the population.
-    """
-    return share_of_users(inputs, "lead", among="visit")
-
-
-@register(
-    "conversion_rate",
-    stage="purchase",
-    unit="rate",
-    direction="higher",
-    kind="rate",
-    roles=("visit", "purchase"),
-    experiment="rate",
-    doc="users with purchase / visitors",
+    """,
 )
-def conversion_rate(inputs: KpiInputs) -> pl.LazyFrame:
-    """The share of the period's visitors who purchased.
+
+
+register_share(
+    "conversion_rate",
+    label="Conversion rate",
+    stage="purchase",
+    role="purchase",
+    among="visit",
+    doc="users with purchase / visitors",
+    description="""The share of the period's visitors who purchased.
 
     Choices
     -------
     - Both events fall in P, in any order: the one counted need not come after the one that
       makes the population.
     - A buyer with no `visit` event in P is not counted.
-    """
-    return share_of_users(inputs, "purchase", among="visit")
+    """,
+)
 
 
 def _per_period(inputs: KpiInputs, value: pl.Expr) -> pl.LazyFrame:
@@ -147,6 +132,7 @@ def _per_period(inputs: KpiInputs, value: pl.Expr) -> pl.LazyFrame:
 
 @register(
     "orders",
+    label="Orders",
     stage="purchase",
     unit="count",
     direction="higher",
@@ -167,6 +153,7 @@ def orders(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "revenue",
+    label="Revenue",
     stage="purchase",
     unit="currency",
     direction="higher",
@@ -190,6 +177,7 @@ def revenue(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "aov",
+    label="AOV",
     stage="purchase",
     unit="currency",
     direction="higher",
@@ -217,6 +205,7 @@ def aov(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "payment_success_rate",
+    label="Payment success rate",
     stage="purchase",
     unit="rate",
     direction="higher",
@@ -245,6 +234,7 @@ def payment_success_rate(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "cost_per_conversion",
+    label="Cost per conversion",
     stage="purchase",
     unit="currency",
     direction="lower",
@@ -268,6 +258,7 @@ def cost_per_conversion(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "cac",
+    label="CAC",
     stage="purchase",
     unit="currency",
     direction="lower",
@@ -305,6 +296,7 @@ def cac(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "trial_to_paid_rate",
+    label="Trial-to-paid rate",
     stage="purchase",
     unit="rate",
     direction="higher",

@@ -44,6 +44,7 @@ def _transitions(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "retention_rate",
+    label="Retention rate",
     stage="retention",
     unit="rate",
     direction="higher",
@@ -76,6 +77,7 @@ def retention_rate(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "churn_rate",
+    label="Churn rate",
     stage="retention",
     unit="rate",
     direction="lower",
@@ -104,6 +106,7 @@ def churn_rate(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "user_growth_rate",
+    label="User growth rate",
     stage="retention",
     unit="rate",
     direction="higher",
@@ -152,6 +155,7 @@ def user_growth_rate(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "repeat_purchase_rate",
+    label="Repeat purchase rate",
     stage="retention",
     unit="rate",
     direction="higher",
@@ -191,6 +195,7 @@ def repeat_purchase_rate(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "arpu",
+    label="ARPU",
     stage="retention",
     unit="currency",
     direction="higher",
@@ -250,6 +255,7 @@ def _per_period_lifetime(
 
 @register(
     "ltv_90d",
+    label="LTV 90d",
     stage="retention",
     unit="currency",
     direction="higher",
@@ -282,6 +288,7 @@ def ltv_90d(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "clv_simple",
+    label="CLV",
     stage="retention",
     unit="currency",
     direction="higher",

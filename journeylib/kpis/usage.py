@@ -26,6 +26,7 @@ def _no_fraction(frame: pl.LazyFrame) -> pl.LazyFrame:
 
 @register(
     "activation_rate",
+    label="Activation rate",
     stage="onboarding",
     unit="rate",
     direction="higher",
@@ -59,6 +60,7 @@ def activation_rate(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "time_to_value",
+    label="Time to value",
     stage="onboarding",
     unit="duration",
     direction="lower",
@@ -109,6 +111,7 @@ def _monthly_active(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "dau",
+    label="DAU",
     stage="usage",
     unit="count",
     direction="higher",
@@ -135,6 +138,7 @@ def dau(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "mau",
+    label="MAU",
     stage="usage",
     unit="count",
     direction="higher",
@@ -157,6 +161,7 @@ def mau(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "stickiness",
+    label="Stickiness",
     stage="usage",
     unit="rate",
     direction="higher",
@@ -187,6 +192,7 @@ def stickiness(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "feature_adoption_rate",
+    label="Feature adoption",
     stage="usage",
     unit="rate",
     direction="higher",
@@ -232,6 +238,8 @@ def feature_adoption_rate(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "avg_session_duration",
+    label="Average session duration",
+    needs_sessions=True,
     stage="usage",
     unit="duration",
     direction="higher",
@@ -260,6 +268,8 @@ def avg_session_duration(inputs: KpiInputs) -> pl.LazyFrame:
 
 @register(
     "repeat_visit_rate",
+    label="Repeat visit rate",
+    needs_sessions=True,
     stage="usage",
     unit="rate",
     direction="higher",

@@ -16,6 +16,7 @@ Examples
 from __future__ import annotations
 
 from journeylib.funnel import FunnelUnits, funnel_units
+from journeylib.optimise._units import default_dimensions
 from journeylib.optimise.correlation import correlation
 from journeylib.optimise.experiments import (
     ExperimentReadout,
@@ -53,6 +54,7 @@ __all__ = [
     "LoopsResult",
     "SrmCheck",
     "correlation",
+    "default_dimensions",
     "detect_incidents",
     "detect_kpi_incidents",
     "detect_loops",

@@ -136,8 +136,9 @@ def compare(
         return Comparison(lift, low, high, p_value, variance, mde, needed)
     if kind == "mean":
         c, v = control.values, variant.values
-        _, _, p_value = (
-            welch_ttest(
+        p_value = low = high = None
+        if c.size >= 2 and v.size >= 2:
+            moments = (
                 float(c.mean()),
                 float(c.var(ddof=1)),
                 c.size,
@@ -145,21 +146,8 @@ def compare(
                 float(v.var(ddof=1)),
                 v.size,
             )
-            if c.size >= 2 and v.size >= 2
-            else (None, None, None)
-        )
-        low, high = (
-            welch_interval(
-                float(c.mean()),
-                float(c.var(ddof=1)),
-                c.size,
-                float(v.mean()),
-                float(v.var(ddof=1)),
-                v.size,
-            )
-            if c.size >= 2 and v.size >= 2
-            else (None, None)
-        )
+            _, _, p_value = welch_ttest(*moments)
+            low, high = welch_interval(*moments)
     else:
         _, low, high, p_value = ratio_difference(
             ratio_summary(control.values, control.denominators),

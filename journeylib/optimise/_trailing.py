@@ -18,13 +18,12 @@ import numpy as np
 import polars as pl
 from scipy import stats as distributions
 
-from journeylib.periods import Grain
+from journeylib.periods import Grain, period_end_expr
 
 __all__ = [
     "MIN_EXPECTED",
     "flag_periods",
     "merge_runs",
-    "period_end_expr",
     "rate_p_value",
     "rate_p_value_expr",
     "rate_p_values",
@@ -36,12 +35,6 @@ __all__ = [
 #: (:func:`journeylib.stats.fisher_doubled`), as a rate near 100% over a few dozen payment
 #: attempts a day needs.
 MIN_EXPECTED = 5
-_STEP = {"day": "1d", "week": "1w", "month": "1mo"}
-
-
-def period_end_expr(column: str, grain: Grain) -> pl.Expr:
-    """The first day after the period starting on ``column``."""
-    return pl.col(column).dt.offset_by(_STEP[grain])
 
 
 def rate_p_values(x1: np.ndarray, n1: np.ndarray, x2: np.ndarray, n2: np.ndarray) -> np.ndarray:

@@ -52,7 +52,27 @@ from journeylib.stats import (
     srm_test,
 )
 
-__all__ = ["ExperimentReadout", "ExperimentResult", "SrmCheck", "read_experiment"]
+__all__ = [
+    "COMPARISON_COLUMNS",
+    "VARIANT_COLUMNS",
+    "ExperimentReadout",
+    "ExperimentResult",
+    "SrmCheck",
+    "read_experiment",
+]
+
+#: The columns of a variant that the JSON and the readout show, in order.
+VARIANT_COLUMNS = ("variant", "users", "value", "ci_low", "ci_high")
+#: The columns of a comparison with the control that the JSON and the readout show, in order.
+COMPARISON_COLUMNS = (
+    "variant",
+    "lift",
+    "lift_ci_low",
+    "lift_ci_high",
+    "relative_lift",
+    "p_value",
+    "p_value_adjusted",
+)
 
 #: The default mixing standard deviation of the sequential test, relative to the control's
 #: value: the effect size the always-valid interval is tuned for (a 10% relative lift).

@@ -37,7 +37,7 @@ with more periods keeps its key (a scheduled alert sends an update, not a second
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -421,14 +421,7 @@ def detect_incidents(
         (pl.col("from_step") + 1)
         .replace_strict(step_name, return_dtype=pl.String)
         .alias("to_name"),
-        "period",
-        "users",
-        "hits",
-        "rate",
-        "baseline_rate",
-        "relative_change",
-        "p_value",
-        "flagged",
+        *_SERIES_COLUMNS,
     )
     return IncidentsResult(
         incidents=incidents,
@@ -475,55 +468,54 @@ _SEGMENT_SCHEMA = {
 }
 
 
-def _described(
+@dataclass(frozen=True)
+class Found:
+    """What names an incident found in a run: ``segment`` is the label of the series
+    (``platform=android``, None for all units), ``segment_name`` its words (``android``),
+    ``users_lost`` against the baseline rate, ``concentrated`` the segment most affected when
+    it holds half the loss or more (its name, baseline rate and rate)."""
+
+    run: dict
+    segment: str | None
+    segment_name: str | None
+    users_lost: float
+    concentrated: tuple[str, float, float] | None
+
+
+def incident_frames(
     found: pl.DataFrame,
     tested: pl.DataFrame,
-    units: FunnelUnits,
-    grain: Grain,
-    baseline_periods: int,
     top: int,
+    name: Callable[[Found], dict[str, object]],
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The incidents with their key, p-value, loss, segments most affected and sentence."""
-    names = units.step_names
+    """The incidents of :func:`find_runs`' runs, with their p-value, loss and segments most
+    affected; ``name`` gives each its ``key``, ``kpi``, transition columns and ``sentence``
+    (a funnel transition's or a rate KPI's)."""
     incidents, segments = [], []
     for run in found.iter_rows(named=True):
-        step = run["from_step"]
-        from_name, to_name = names[step - 1], names[step]
         segmented = run["dimension"] != ALL
-        label = segment_label(run["dimension"], run["value"]) if segmented else None
-        key = incident_key(from_name, to_name, label, run["start"])
         lost = run["users"] * run["baseline_rate"] - run["hits"]
         affected = _segments_of(run, tested, top)
         concentrated = None
         if not segmented and affected and affected[0]["users_lost"] >= 0.5 * lost:
-            top_segment = affected[0]
+            first = affected[0]
             concentrated = (
-                segment_name(top_segment["dimension"], top_segment["value"]),
-                top_segment["baseline_rate"],
-                top_segment["rate"],
+                segment_name(first["dimension"], first["value"]),
+                first["baseline_rate"],
+                first["rate"],
             )
-        sentence = incident_sentence(
-            from_name=from_name,
-            to_name=to_name,
-            segment=segment_name(run["dimension"], run["value"]) if segmented else None,
-            start=run["start"],
-            end=run["end"],
-            baseline_rate=run["baseline_rate"],
-            rate=run["rate"],
-            baseline_periods=baseline_periods,
-            grain=grain,
-            users_lost=lost,
-            unit=units.unit,
-            concentrated=concentrated,
+        named = name(
+            Found(
+                run=run,
+                segment=segment_label(run["dimension"], run["value"]) if segmented else None,
+                segment_name=segment_name(run["dimension"], run["value"]) if segmented else None,
+                users_lost=lost,
+                concentrated=concentrated,
+            )
         )
         incidents.append(
             {
-                "key": key,
-                "kpi": None,
-                "from_step": step,
-                "from_name": from_name,
-                "to_step": step + 1,
-                "to_name": to_name,
+                **named,
                 "dimension": run["dimension"] if segmented else None,
                 "value": run["value"] if segmented else None,
                 "start": run["start"],
@@ -539,14 +531,53 @@ def _described(
                 "p_value": rate_p_value(
                     run["hits"], run["users"], run["baseline_hits"], run["baseline_users"]
                 ),
-                "sentence": sentence,
             }
         )
-        segments += [{"key": key, **segment} for segment in affected]
+        segments += [{"key": named["key"], **segment} for segment in affected]
     return (
         pl.DataFrame(incidents, schema=_INCIDENT_SCHEMA),
         pl.DataFrame(segments, schema=_SEGMENT_SCHEMA),
     )
+
+
+def _described(
+    found: pl.DataFrame,
+    tested: pl.DataFrame,
+    units: FunnelUnits,
+    grain: Grain,
+    baseline_periods: int,
+    top: int,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The incidents of the funnel's transitions (:func:`incident_frames`)."""
+    names = units.step_names
+
+    def name(found: Found) -> dict[str, object]:
+        run, step = found.run, found.run["from_step"]
+        from_name, to_name = names[step - 1], names[step]
+        return {
+            "key": incident_key(from_name, to_name, found.segment, run["start"]),
+            "kpi": None,
+            "from_step": step,
+            "from_name": from_name,
+            "to_step": step + 1,
+            "to_name": to_name,
+            "sentence": incident_sentence(
+                from_name=from_name,
+                to_name=to_name,
+                segment=found.segment_name,
+                start=run["start"],
+                end=run["end"],
+                baseline_rate=run["baseline_rate"],
+                rate=run["rate"],
+                baseline_periods=baseline_periods,
+                grain=grain,
+                users_lost=found.users_lost,
+                unit=units.unit,
+                concentrated=found.concentrated,
+            ),
+        }
+
+    return incident_frames(found, tested, top, name)
 
 
 def merge_incidents(*results: IncidentsResult) -> IncidentsResult:

@@ -24,20 +24,18 @@ import polars as pl
 from journeylib.config import JourneyConfig
 from journeylib.errors import DataError
 from journeylib.kpis import build_inputs, compute_kpi_table, get_kpi
-from journeylib.optimise._trailing import rate_p_value
 from journeylib.optimise.incidents import (
-    _INCIDENT_SCHEMA,
-    _SEGMENT_SCHEMA,
     _SERIES_COLUMNS,
     ALL,
     SEGMENT_SHARE,
     SHORT_SHARE,
+    Found,
     IncidentsResult,
-    _segments_of,
     find_runs,
+    incident_frames,
 )
-from journeylib.optimise.sentences import kpi_incident_sentence, segment_label, segment_name
-from journeylib.periods.calendar import Grain, align, period_starts, previous_period
+from journeylib.optimise.sentences import kpi_incident_sentence
+from journeylib.periods.calendar import Grain, align, period_starts, periods_before
 
 __all__ = [
     "DEFAULT_KPIS",
@@ -177,76 +175,41 @@ def detect_kpi_incidents(
         start=start,
         end=end,
     )
-    incidents, segments = [], []
-    for run in found.iter_rows(named=True):
+
+    def name(found: Found) -> dict[str, object]:
+        run = found.run
         kpi = names[run["from_step"] - 1]
-        segmented = run["dimension"] != ALL
-        label = segment_label(run["dimension"], run["value"]) if segmented else None
-        key = kpi_incident_key(kpi, label, run["start"])
-        lost = run["users"] * run["baseline_rate"] - run["hits"]
-        affected = _segments_of(run, tested, top_segments)
-        concentrated = None
-        if not segmented and affected and affected[0]["users_lost"] >= 0.5 * lost:
-            top = affected[0]
-            concentrated = (
-                segment_name(top["dimension"], top["value"]),
-                top["baseline_rate"],
-                top["rate"],
-            )
-        incidents.append(
-            {
-                "key": key,
-                "kpi": kpi,
-                "from_step": None,
-                "from_name": None,
-                "to_step": None,
-                "to_name": None,
-                "dimension": run["dimension"] if segmented else None,
-                "value": run["value"] if segmented else None,
-                "start": run["start"],
-                "end": run["end"],
-                "periods": run["periods"],
-                "users": run["users"],
-                "converted": run["hits"],
-                "baseline_users": run["baseline_users"],
-                "baseline_rate": run["baseline_rate"],
-                "rate": run["rate"],
-                "relative_change": run["rate"] / run["baseline_rate"] - 1,
-                "users_lost": lost,
-                "p_value": rate_p_value(
-                    run["hits"], run["users"], run["baseline_hits"], run["baseline_users"]
-                ),
-                "sentence": kpi_incident_sentence(
-                    kpi=kpi,
-                    segment=segment_name(run["dimension"], run["value"]) if segmented else None,
-                    start=run["start"],
-                    end=run["end"],
-                    baseline_rate=run["baseline_rate"],
-                    rate=run["rate"],
-                    baseline_periods=baseline_periods,
-                    grain=grain,
-                    lost=lost,
-                    concentrated=concentrated,
-                ),
-            }
-        )
-        segments += [{"key": key, **segment} for segment in affected]
+        return {
+            "key": kpi_incident_key(kpi, found.segment, run["start"]),
+            "kpi": kpi,
+            "from_step": None,
+            "from_name": None,
+            "to_step": None,
+            "to_name": None,
+            "sentence": kpi_incident_sentence(
+                kpi=kpi,
+                segment=found.segment_name,
+                start=run["start"],
+                end=run["end"],
+                baseline_rate=run["baseline_rate"],
+                rate=run["rate"],
+                baseline_periods=baseline_periods,
+                grain=grain,
+                lost=found.users_lost,
+                concentrated=found.concentrated,
+            ),
+        }
+
+    incidents, segments = incident_frames(found, tested, top_segments, name)
     periods = tested.filter(pl.col("dimension") == ALL).select(
         pl.col("from_step")
         .replace_strict({i: n for n, i in number.items()}, return_dtype=pl.String)
         .alias("kpi"),
-        "period",
-        "users",
-        "hits",
-        "rate",
-        "baseline_rate",
-        "relative_change",
-        "p_value",
-        "flagged",
+        *_SERIES_COLUMNS,
     )
     return IncidentsResult(
-        incidents=pl.DataFrame(incidents, schema=_INCIDENT_SCHEMA),
-        segments=pl.DataFrame(segments, schema=_SEGMENT_SCHEMA),
+        incidents=incidents,
+        segments=segments,
         periods=periods,
         grain=grain,
         baseline_periods=baseline_periods,
@@ -267,7 +230,4 @@ def detect_kpi_incidents(
 def kpi_watch_start(start: date, grain: Grain, baseline_periods: int) -> date:
     """The first period a KPI pass reads for incidents starting from ``start``: the
     ``baseline_periods`` periods before it are its first baseline."""
-    first = align(start, grain)
-    for _ in range(baseline_periods):
-        first = previous_period(first, grain)
-    return first
+    return periods_before(align(start, grain), grain, baseline_periods)

@@ -32,6 +32,7 @@ __all__ = [
     "period_words",
     "segment_label",
     "segment_name",
+    "units_noun",
 ]
 
 _NUMBERS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -101,11 +102,22 @@ def period_words(count: int, grain: Grain) -> str:
     return f"the {number} {unit}s before"
 
 
+def units_noun(unit: str) -> str:
+    """The units counted, in words: ``users`` for ``user_id``, ``sessions`` for ``session_id``.
+
+    Examples
+    --------
+    >>> units_noun("session_id")
+    'sessions'
+    """
+    return "users" if unit == "user_id" else unit.removesuffix("_id").replace("_", " ") + "s"
+
+
 def lost_noun(to_name: str, unit: str = "user_id") -> str:
     """What a lost unit is called: ``buyers`` at a purchase step, else ``users``/``sessions``."""
     if to_name in _NOUNS:
         return _NOUNS[to_name]
-    return "users" if unit == "user_id" else unit.removesuffix("_id").replace("_", " ") + "s"
+    return units_noun(unit)
 
 
 def _about(count: float) -> str:
@@ -136,16 +148,34 @@ def incident_sentence(
     ``concentrated`` is ``(segment, baseline_rate, rate)`` of the segment holding most of an
     all-units incident's loss.
     """
+    return _fell(
+        f"{from_name} → {to_name}",
+        segment,
+        (start, end, baseline_rate, rate, baseline_periods, grain),
+        concentrated,
+        f"about {_about(users_lost)} {lost_noun(to_name, unit)} lost",
+    )
+
+
+def _fell(
+    subject: str,
+    segment: str | None,
+    run: tuple[date, date, float, float, int, Grain],
+    concentrated: tuple[str, float, float] | None,
+    loss: str,
+) -> str:
+    """``From <start> to <end>, <subject> [on <segment>] fell from x% to y% against <the
+    periods before>[, most of it on <segment> (x% to y%)]; <loss>.``"""
+    start, end, baseline_rate, rate, baseline_periods, grain = run
     where = f" on {segment}" if segment else ""
     text = (
-        f"{date_span(start, end)}, {from_name} → {to_name}{where} fell from "
-        f"{format_percent(baseline_rate)} to {format_percent(rate)} against "
-        f"{period_words(baseline_periods, grain)}"
+        f"{date_span(start, end)}, {subject}{where} fell from {format_percent(baseline_rate)} "
+        f"to {format_percent(rate)} against {period_words(baseline_periods, grain)}"
     )
     if concentrated is not None:
         name, before, after = concentrated
         text += f", most of it on {name} ({format_percent(before)} to {format_percent(after)})"
-    return f"{text}; about {_about(users_lost)} {lost_noun(to_name, unit)} lost."
+    return f"{text}; {loss}."
 
 
 #: What a KPI incident's lost numerator is called (default: conversions).
@@ -177,16 +207,13 @@ def kpi_incident_sentence(
     From 30 Aug to 3 Sep 2026, payment_success_rate on android fell from 97% to 62% against
     the four days before; about 45 successful payments lost.
     """
-    where = f" on {segment}" if segment else ""
-    text = (
-        f"{date_span(start, end)}, {kpi}{where} fell from {format_percent(baseline_rate)} to "
-        f"{format_percent(rate)} against {period_words(baseline_periods, grain)}"
+    return _fell(
+        kpi,
+        segment,
+        (start, end, baseline_rate, rate, baseline_periods, grain),
+        concentrated,
+        f"about {_about(lost)} {_KPI_NOUNS.get(kpi, 'conversions')} lost",
     )
-    if concentrated is not None:
-        name, before, after = concentrated
-        text += f", most of it on {name} ({format_percent(before)} to {format_percent(after)})"
-    noun = _KPI_NOUNS.get(kpi, "conversions")
-    return f"{text}; about {_about(lost)} {noun} lost."
 
 
 def friction_sentence(
@@ -214,7 +241,7 @@ def friction_sentence(
     not go on; social converts worst there, 14% against 38% for the others (about 1,500 users
     lost).
     """
-    noun = "users" if unit == "user_id" else unit.removesuffix("_id").replace("_", " ") + "s"
+    noun = units_noun(unit)
     share = format_percent(lost / users) if users else "no"
     text = (
         f"The largest loss is at {from_name} → {to_name}: about {_about(lost)} of "
@@ -256,7 +283,7 @@ def loop_sentence(
     in the four weeks before; about 64 more users looped.
     """
     period = period_words(baseline_periods, grain).replace(" before", "")
-    noun = "users" if unit == "user_id" else unit.removesuffix("_id").replace("_", " ") + "s"
+    noun = units_noun(unit)
     return (
         f"{date_span(start, end)}, {format_percent(rate)} of {noun} at {from_name} went back to "
         f"{to_name}, against {format_percent(baseline_rate)} in {period} before; about "

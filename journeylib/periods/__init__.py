@@ -6,13 +6,20 @@ The one place for grain arithmetic; every analysis steps periods through these f
 from __future__ import annotations
 
 from journeylib.periods.calendar import (
+    GRAIN_EVERY,
     GRAINS,
+    MAX_SPAN_DAYS,
     Grain,
+    Span,
+    align,
     local_bound,
     next_period_start,
+    period_end_expr,
     period_start_expr,
     period_starts,
+    periods_before,
     previous_period,
+    truncate_to_grain,
 )
 from journeylib.periods.durations import MAX_WINDOW, format_duration, parse_duration, parse_window
 from journeylib.periods.expressions import (
@@ -25,8 +32,12 @@ from journeylib.periods.zone import local_period_start
 
 __all__ = [
     "GRAINS",
+    "GRAIN_EVERY",
+    "MAX_SPAN_DAYS",
     "MAX_WINDOW",
     "Grain",
+    "Span",
+    "align",
     "data_end_expr",
     "format_duration",
     "local_bound",
@@ -36,8 +47,11 @@ __all__ = [
     "parse_duration",
     "parse_window",
     "period_after",
+    "period_end_expr",
     "period_index",
     "period_start_expr",
     "period_starts",
+    "periods_before",
     "previous_period",
+    "truncate_to_grain",
 ]

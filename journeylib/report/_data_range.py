@@ -20,6 +20,7 @@ from datetime import datetime
 import polars as pl
 
 from journeylib.config import JourneyConfig
+from journeylib.data.filters import filter_expr
 from journeylib.errors import DataError
 from journeylib.report.period import ReportPeriod
 
@@ -123,7 +124,7 @@ def event_span(config: JourneyConfig, filters: Mapping[str, list[str]]) -> Event
     )
     for column, wanted in filters.items():
         name = f"__jl_filter_{column}" if column in used else column
-        frame = frame.filter(pl.col(name).cast(pl.String).is_in(wanted))
+        frame = frame.filter(filter_expr(name, wanted))
     bounds = valid.select(
         pl.col(value_name("timestamp")).min().alias("first"),
         pl.col(value_name("timestamp")).max().alias("last"),

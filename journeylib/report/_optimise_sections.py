@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from journeylib._format import format_count
+from journeylib.kpis import kpi_title
 from journeylib.optimise.sentences import format_percent
 from journeylib.periods import Grain
 from journeylib.report import display
@@ -207,7 +208,9 @@ def show_friction(ctx: ReportContext) -> None:
         display.show_text(row["sentence"])
         periods = incidents.series_of(row)
         if periods is not None and periods.height:
-            title = row["kpi"] or f"{row['from_name']} → {row['to_name']}"
+            title = (
+                kpi_title(row["kpi"]) if row["kpi"] else f"{row['from_name']} → {row['to_name']}"
+            )
             if row["dimension"] is not None:
                 title += f" ({row['dimension']} = {row['value']})"
             display.show_chart(

@@ -17,8 +17,7 @@ from typing import Any
 import polars as pl
 
 from journeylib.journey import Journey, load
-from journeylib.periods import Grain, local_bound, previous_period
-from journeylib.periods.calendar import align as align_period
+from journeylib.periods import Grain, align, local_bound, periods_before, previous_period
 from journeylib.report.inputs import (
     check_comparison,
     check_funnel,
@@ -73,7 +72,8 @@ class ReportContext(ReportSections):
         use_theme()
         check_grain(grain)
         check_as_of(as_of)
-        check_comparison(comparison, period_grain(period, grain))
+        if ".." not in str(period):  # an explicit period's, once it is resolved
+            check_comparison(comparison, period_grain(period, grain))
         check_trend_periods(trend_periods)
         normalised = normalise_filters(filters)
         journey = load(load_report_config(config_path))
@@ -117,6 +117,8 @@ class ReportContext(ReportSections):
 
     @property
     def previous_label(self) -> str:
+        if self.comparison is None and self.period.is_range:
+            return f"the previous {self.period.days} days"
         if self.comparison is None:
             return _PREVIOUS[self.period.grain]
         return self.comparison.description
@@ -125,10 +127,8 @@ class ReportContext(ReportSections):
     def trend_start(self) -> date:
         """First day of the trend window: ``trend_periods`` periods (at least 2) ending with
         the report period."""
-        start = self.period.start
-        for _ in range(max(self.trend_periods, 2) - 1):
-            start = previous_period(start, self.period.grain)
-        return start
+        last = align(self.period.end - timedelta(days=1), self.period.grain)
+        return periods_before(last, self.period.grain, max(self.trend_periods, 2) - 1)
 
     def window_start(self, periods: int, grain: Grain | None = None) -> date:
         """First day of ``periods`` periods of ``grain`` (default: the report's), the last of
@@ -141,10 +141,7 @@ class ReportContext(ReportSections):
         """
         grain = check_grain(grain or self.period.grain)
         check_trend_periods(periods)
-        start = align_period(self.period.end - timedelta(days=1), grain)
-        for _ in range(periods - 1):
-            start = previous_period(start, grain)
-        return start
+        return periods_before(align(self.period.end - timedelta(days=1), grain), grain, periods - 1)
 
     def kpi_table(self) -> pl.DataFrame:
         """KPIs over the trend window; the last period is the report period."""
@@ -157,23 +154,37 @@ class ReportContext(ReportSections):
             )
         return self._cache["kpis"]
 
+    def period_table(self) -> pl.DataFrame:
+        """KPIs by the report period's length: :meth:`kpi_table` for one period of the grain;
+        for a range of dates, the range and the range of the same length before it."""
+        if not self.period.is_range:
+            return self.kpi_table()
+        if "range_kpis" not in self._cache:
+            self._cache["range_kpis"] = self.journey.kpis(
+                start=previous_period(self.period.start, self.period.kpi_grain),
+                end=self.period.end,
+                grain=self.period.kpi_grain,
+                filters=self.filters,
+            )
+        return self._cache["range_kpis"]
+
     def compared_rows(self) -> pl.DataFrame:
         """The KPI rows the report period is compared with."""
         if self.comparison is None:
-            previous_start = previous_period(self.period.start, self.period.grain)
-            return self.kpi_table().filter(pl.col("period_start") == previous_start)
+            previous_start = previous_period(self.period.start, self.period.kpi_grain)
+            return self.period_table().filter(pl.col("period_start") == previous_start)
         if "compared" not in self._cache:
             self._cache["compared"] = self.journey.kpis(
                 start=self.comparison.start,
                 end=self.comparison.end,
-                grain=self.period.grain,
+                grain=self.comparison.kpi_grain,
                 filters=self.filters,
             ).filter(pl.col("period_start") == self.comparison.start)
         return self._cache["compared"]
 
     def current(self) -> pl.DataFrame:
         """The report period's rows, their change and p-values against the comparison."""
-        rows = self.kpi_table().filter(pl.col("period_start") == self.period.start)
+        rows = self.period_table().filter(pl.col("period_start") == self.period.start)
         if self.comparison is None:
             return rows
         from journeylib.kpis import compare_with
@@ -195,20 +206,13 @@ _comparison_period = comparison_period
 
 def _check_has_data(journey: Journey, period: ReportPeriod, filters: dict[str, list[str]]) -> None:
     """An empty period is refused: no event inside it (with the filters), or none at all."""
-    from journeylib.errors import DataError
+    from journeylib.data.filters import apply_filters
     from journeylib.report._data_range import EmptyPeriodError, empty_period_message
 
     first, last = journey.time_range
     start = local_bound(period.start, journey.config.timezone)
     end = local_bound(period.end, journey.config.timezone)
-    events = journey.tables["events"]
-    for column, values in filters.items():
-        if column not in events.collect_schema():
-            available = ", ".join(events.collect_schema().names())
-            raise DataError(
-                f"filter column {column!r} is not in the events; available: {available}"
-            )
-        events = events.filter(pl.col(column).cast(pl.String).is_in(values))
+    events = apply_filters(journey.tables["events"], filters)
     inside = (
         events.filter((pl.col("timestamp") >= start) & (pl.col("timestamp") < end))
         .select(pl.len())

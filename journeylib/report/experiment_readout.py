@@ -30,6 +30,7 @@ from journeylib._format import format_count
 from journeylib.config import JourneyConfig
 from journeylib.errors import DataError
 from journeylib.optimise import ExperimentResult
+from journeylib.optimise.experiments import COMPARISON_COLUMNS, VARIANT_COLUMNS
 from journeylib.optimise.sentences import format_percent
 from journeylib.report import display
 
@@ -283,18 +284,12 @@ class ExperimentReport:
                 title=f"{readout.kpi} by variant (95% intervals)",
             )
             display.show_table(
-                readout.variants.select("variant", "users", "value", "ci_low", "ci_high"),
+                readout.variants.select(VARIANT_COLUMNS),
                 name=f"variants-{readout.kpi}",
                 formats={"users": format_count, "value": value, "ci_low": value, "ci_high": value},
             )
             columns = [
-                "variant",
-                "lift",
-                "lift_ci_low",
-                "lift_ci_high",
-                "relative_lift",
-                "p_value",
-                "p_value_adjusted",
+                *COMPARISON_COLUMNS,
                 "projected",
                 "projected_ci_low",
                 "projected_ci_high",

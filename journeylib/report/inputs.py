@@ -25,7 +25,8 @@ from typing import Any
 
 from journeylib.config import JourneyConfig
 from journeylib.errors import DataError
-from journeylib.periods import Grain, next_period_start
+from journeylib.periods import MAX_SPAN_DAYS, Grain, next_period_start
+from journeylib.periods.calendar import align
 from journeylib.report.period import RELATIVE, ReportPeriod, resolve_period
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
 ]
 
 _SCALARS = (str, int, float, bool)
+_FIRST_DAY = {"day": "", "week": " (a Monday)", "month": ""}
 
 
 def period_grain(period: str, grain: Grain) -> Grain:
@@ -56,7 +58,9 @@ def report_period(
     timezone: str,
     data_end: datetime | None,
 ) -> ReportPeriod:
-    """The report period: :func:`resolve_period`, and exactly one ``grain`` long.
+    """The report period: :func:`resolve_period`, one ``grain`` long or a range of whole
+    periods of ``grain`` lasting at most :data:`journeylib.periods.MAX_SPAN_DAYS` days (two
+    ISO weeks, ten days), which the report shows as one period.
 
     Raises
     ------
@@ -66,18 +70,34 @@ def report_period(
     resolved = resolve_period(
         period, grain=grain, as_of=as_of, timezone=timezone, data_end=data_end
     )
-    end = next_period_start(resolved.start, resolved.grain)
-    if resolved.end != end:
+    if not resolved.is_range:
+        return resolved
+    if align(resolved.start, grain) != resolved.start or align(resolved.end, grain) != resolved.end:
+        first, last = align(resolved.start, grain), align(resolved.end, grain)
+        if last < resolved.end:
+            last = next_period_start(last, grain)
         raise DataError(
-            f"period {period!r} must be exactly one {resolved.grain} "
-            f"(from {resolved.start} to {end})"
+            f"period {period!r} must be whole {grain}s: start and end on the first day of a "
+            f"{grain}{_FIRST_DAY[grain]} (such as {first}..{last})"
+        )
+    if resolved.days > MAX_SPAN_DAYS:
+        raise DataError(
+            f"period {period!r} lasts {resolved.days} days: a range of dates lasts at most "
+            f"{MAX_SPAN_DAYS} days (or exactly one {grain})"
         )
     return resolved
 
 
-def _explicit_comparison(comparison: str, grain: Grain) -> ReportPeriod:
+def _explicit_comparison(comparison: str, grain: Grain, days: int | None) -> ReportPeriod:
     compared = resolve_period(comparison, grain=grain, name="comparison")
-    if compared.end != next_period_start(compared.start, grain):
+    if days is not None:
+        if compared.days != days:
+            raise DataError(
+                f"comparison {comparison!r} lasts {compared.days} days; it must last {days} "
+                "days, like the report period (or use 'previous' or 'previous_year')"
+            )
+        return compared
+    if compared.is_range:
         raise DataError(
             f"comparison {comparison!r} must be one {grain}, like the report period "
             "(or use 'previous' or 'previous_year')"
@@ -85,32 +105,36 @@ def _explicit_comparison(comparison: str, grain: Grain) -> ReportPeriod:
     return compared
 
 
-def check_comparison(comparison: object, grain: Grain) -> None:
-    """Check a comparison parameter against the report period's grain (no data needed)."""
+def check_comparison(comparison: object, grain: Grain, *, days: int | None = None) -> None:
+    """Check a comparison parameter against the report period (no data needed): one ``grain``,
+    or ``days`` days long when the period is a range of dates of that length."""
     if comparison in ("previous", "previous_year"):
         return
     if not isinstance(comparison, str) or ".." not in comparison:
+        length = f"{days} days" if days is not None else f"one {grain}"
         raise DataError(
             "comparison: expected previous, previous_year or YYYY-MM-DD..YYYY-MM-DD "
-            f"(one {grain}), got {comparison!r}"
+            f"({length}), got {comparison!r}"
         )
-    _explicit_comparison(comparison, grain)
+    _explicit_comparison(comparison, grain, days)
 
 
 def comparison_period(comparison: str, period: ReportPeriod) -> ReportPeriod | None:
-    """``previous`` (None: the KPI table's previous period), ``previous_year`` or dates."""
-    check_comparison(comparison, period.grain)
+    """``previous`` (None: the KPI table's previous period, or the range of the same length
+    before a range of dates), ``previous_year`` or dates."""
+    days = period.days if period.is_range else None
+    check_comparison(comparison, period.grain, days=days)
     if comparison == "previous":
         return None
     if comparison == "previous_year":
         # weeks and days: 52 weeks earlier, so weekdays line up; months: the same month
-        if period.grain == "month":
+        if period.grain == "month" and not period.is_range:
             start = period.start.replace(year=period.start.year - 1)
         else:
             start = period.start - timedelta(weeks=52)
-        end = next_period_start(start, period.grain)
+        end = start + timedelta(days=days) if days else next_period_start(start, period.grain)
         return resolve_period(f"{start}..{end}", grain=period.grain)
-    return _explicit_comparison(comparison, period.grain)
+    return _explicit_comparison(comparison, period.grain, days)
 
 
 def normalise_filters(filters: object) -> dict[str, list[str]]:

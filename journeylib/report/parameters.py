@@ -309,15 +309,20 @@ def _check_report_rules(notebook: Path, values: Mapping[str, Any]) -> None:
     grain = rule("grain", check_grain) or "week"
     as_of = rule("as_of", check_as_of)
     period = values.get("period", "last_full_week")
+    resolved = None
     if "period" in values and period not in RELATIVE:
-        rule(
+        resolved = rule(
             "period",
             lambda text: report_period(
                 text, grain=grain, as_of=as_of or "now", timezone="UTC", data_end=None
             ),
         )
     if isinstance(period, str):
-        rule("comparison", lambda text: check_comparison(text, period_grain(period, grain)))
+        days = resolved.days if resolved is not None and resolved.is_range else None
+        rule(
+            "comparison",
+            lambda text: check_comparison(text, period_grain(period, grain), days=days),
+        )
     rule("filters", normalise_filters)
     rule("trend_periods", check_trend_periods)
     rule("trend_kpis", lambda names: check_kpi_names(names, "trend_kpis"))

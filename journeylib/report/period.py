@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from journeylib.errors import DataError
-from journeylib.periods.calendar import Grain, align, next_period_start, previous_period
+from journeylib.periods.calendar import Grain, Span, align, next_period_start, previous_period
 
 __all__ = ["GRAINS", "RELATIVE", "ReportPeriod", "check_as_of", "check_grain", "resolve_period"]
 
@@ -23,7 +23,12 @@ GRAINS: tuple[Grain, ...] = ("day", "week", "month")
 
 @dataclass(frozen=True)
 class ReportPeriod:
-    """A resolved report period ``[start, end)`` in local dates, and its folder label."""
+    """A resolved report period ``[start, end)`` in local dates, and its folder label.
+
+    ``grain`` is the report's (its trend charts); a period longer than one grain is a range of
+    dates (:attr:`is_range`), whose KPIs are computed over the whole range
+    (:attr:`kpi_grain`).
+    """
 
     start: date
     end: date
@@ -31,8 +36,28 @@ class ReportPeriod:
     label: str
 
     @property
+    def days(self) -> int:
+        """How many days the period holds."""
+        return (self.end - self.start).days
+
+    @property
+    def is_range(self) -> bool:
+        """True when the period is not exactly one period of its grain."""
+        return align(self.start, self.grain) != self.start or (
+            next_period_start(self.start, self.grain) != self.end
+        )
+
+    @property
+    def kpi_grain(self) -> Grain | Span:
+        """The grain its KPIs are computed by: its own, or the range as one period (compared
+        with the range of the same length before it)."""
+        return Span(self.start, self.days) if self.is_range else self.grain
+
+    @property
     def description(self) -> str:
         last = self.end - timedelta(days=1)
+        if self.is_range:
+            return f"{self.start:%d %b %Y} – {last:%d %b %Y}"
         if self.grain == "week":
             return f"week {self.label} ({self.start:%d %b} – {last:%d %b %Y})"
         if self.grain == "month":
@@ -138,9 +163,10 @@ def resolve_period(
         )
     if end <= start:
         raise DataError(f"{name} {period!r} is empty: the end must be after the start")
-    if align(start, grain) == start and next_period_start(start, grain) == end:
+    resolved = ReportPeriod(start, end, grain, f"{start.isoformat()}_{end.isoformat()}")
+    if not resolved.is_range:
         return ReportPeriod(start, end, grain, _label(start, end, grain))
-    return ReportPeriod(start, end, grain, f"{start.isoformat()}_{end.isoformat()}")
+    return resolved
 
 
 def _label(start: date, end: date, grain: Grain) -> str:

@@ -20,9 +20,10 @@ from typing import Any
 
 import polars as pl
 
-from journeylib.periods import Grain, local_bound, previous_period
+from journeylib.kpis import kpi_label
+from journeylib.periods import Grain, local_bound, periods_before
 from journeylib.report import _optimise_sections, display
-from journeylib.report.story import headline_sentences, kpi_label
+from journeylib.report.story import headline_sentences
 from journeylib.report.tables import kpi_classes, kpi_rows, thousands
 
 __all__ = ["ReportSections"]
@@ -177,9 +178,7 @@ class ReportSections:
             f"Share of each {grain}'s new users active again k {grain}s later; blank cells are "
             "not fully observed yet.",
         )
-        start = self.period.end
-        for _ in range(cohorts):
-            start = previous_period(start, grain)
+        start = periods_before(self.period.end, grain, cohorts)
         matrix = self.journey.retention(
             start=start, end=self.period.end, grain=grain, max_offset=cohorts, filters=self.filters
         )
@@ -285,27 +284,25 @@ class ReportSections:
 
     def show_glossary(self) -> None:
         """Every KPI shown, with its definition, unit and direction, from the registry."""
-        from journeylib.kpis import get_kpi
+        from journeylib.kpis import get_kpi, unit_words
 
         display.show_section("Glossary")
         shown = self.current()["kpi"].unique(maintain_order=True).to_list()
+        config = self.journey.config
         rows = []
         for name in shown:
             kpi = get_kpi(name)
-            direction = kpi.direction
-            if direction == "config":
-                scale = self.journey.config.surveys.ces
-                direction = "higher" if scale.higher_is_better else "lower"
+            doc = kpi.doc
+            if kpi.direction == "config":
+                scale = config.surveys.ces
                 doc = f"{kpi.doc} (scale {scale.min:g}–{scale.max:g})"
-            else:
-                doc = kpi.doc
             rows.append(
                 {
                     "kpi": kpi_label(name),
                     "stage": kpi.stage,
                     "definition": doc,
-                    "unit": kpi.unit,
-                    "better": direction,
+                    "unit": unit_words(kpi.unit, currency=self.currency),
+                    "better": kpi.direction_in(config),
                 }
             )
         display.show_table(pl.DataFrame(rows), name="glossary", headers={"kpi": "KPI"})

@@ -12,24 +12,12 @@ from datetime import date
 import polars as pl
 
 from journeylib.charts import format_value
+from journeylib.kpis import kpi_label
 
 __all__ = ["headline_sentences", "kpi_label", "movers", "target_summary"]
 
 #: The largest number of movers the headline names.
 MAX_MOVERS = 3
-
-
-def kpi_label(kpi: str) -> str:
-    """``conversion_rate`` -> ``Conversion rate``; ``feature_adoption_rate[export]`` -> ...
-
-    Acronyms stay upper case (NPS, CSAT, CES, CAC, AOV, ARPU, CTR, DAU, MAU, CLV, LTV).
-    """
-    base, _, feature = kpi.partition("[")
-    acronyms = {"nps", "csat", "ces", "cac", "aov", "arpu", "ctr", "dau", "mau", "clv", "ltv"}
-    words = [w.upper() if w in acronyms else w for w in base.split("_")]
-    text = " ".join(words)
-    text = text[0].upper() + text[1:] if text else text
-    return f"{text} ({feature.rstrip(']')})" if feature else text
 
 
 def movers(table: pl.DataFrame, period_start: date, *, limit: int = MAX_MOVERS) -> pl.DataFrame:
@@ -53,10 +41,8 @@ def movers(table: pl.DataFrame, period_start: date, *, limit: int = MAX_MOVERS) 
 
 
 def _move_sentence(row: dict, currency: str, previous_label: str) -> str:
-    rose = (row["change"] or 0) > 0
-    good = rose == (row["direction"] == "higher")
-    verb = "rose" if rose else "fell"
-    judgement = "better" if good else "worse"
+    verb = "rose" if (row["change"] or 0) > 0 else "fell"
+    judgement = "better" if row["improved"] else "worse"
     before = format_value(row["previous"], row["unit"], currency=currency)
     after = format_value(row["value"], row["unit"], currency=currency)
     relative = f"{row['relative_change']:+.0%}"

@@ -11,9 +11,9 @@ from typing import Any
 
 import polars as pl
 
-from journeylib.charts import format_value
+from journeylib._format import format_change, format_value
 from journeylib.errors import DataError
-from journeylib.report.story import kpi_label
+from journeylib.kpis import kpi_label
 
 __all__ = ["breakdown_table", "kpi_classes", "kpi_rows", "segment_table", "thousands"]
 
@@ -24,17 +24,16 @@ def thousands(value: Any) -> str:
 
 
 def kpi_rows(rows: pl.DataFrame, currency: str) -> pl.DataFrame:
-    """A stage's KPI rows as the text of the stage table (hidden ``_good``/``_significant``)."""
+    """A stage's KPI rows as the text of the stage table (hidden ``_good``/``_significant``).
+
+    Changes are written as the scorecards write them (rates in percentage points).
+    """
     records = []
     for row in rows.iter_rows(named=True):
         unit = row["unit"]
         change = (
-            ""
-            if row["change"] is None
-            else format_value(abs(row["change"]), unit, currency=currency)
+            "" if row["change"] is None else format_change(row["change"], unit, currency=currency)
         )
-        if change:
-            change = ("+" if row["change"] > 0 else "−") + change
         records.append(
             {
                 "kpi": kpi_label(row["kpi"]),
@@ -48,17 +47,11 @@ def kpi_rows(rows: pl.DataFrame, currency: str) -> pl.DataFrame:
                 if row["target"] is not None
                 else "",
                 "status": row["status"] or "",
-                "_good": _is_good(row),
+                "_good": row["improved"],
                 "_significant": bool(row["significant"]),
             }
         )
     return pl.DataFrame(records)
-
-
-def _is_good(row: dict) -> bool | None:
-    if row["change"] is None or row["change"] == 0:
-        return None
-    return (row["change"] > 0) == (row["direction"] == "higher")
 
 
 def kpi_classes(row: dict, column: str) -> str | None:

@@ -1,9 +1,10 @@
-"""Retention cohorts and period retention (docs/kpis.md#retention-cohorts), cohorts by
-acquisition segment, pooled retention curves and value by cohort."""
+"""Retention cohorts (docs/kpis.md#retention-cohorts), cohorts by acquisition segment, pooled
+retention curves and value by cohort (the retention and churn rate per period are KPIs of
+:mod:`journeylib.kpis`)."""
 
 from __future__ import annotations
 
-from journeylib.retention.cohorts import clv_simple, ltv_90d, period_retention, retention_matrix
+from journeylib.retention.cohorts import clv_simple, ltv_90d, retention_matrix
 from journeylib.retention.segments import (
     acquisition_segments,
     pooled_retention,
@@ -16,7 +17,6 @@ __all__ = [
     "clv_simple",
     "cohort_value",
     "ltv_90d",
-    "period_retention",
     "pooled_retention",
     "retention_by_segment",
     "retention_matrix",

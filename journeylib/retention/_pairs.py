@@ -16,13 +16,14 @@ import polars as pl
 
 from journeylib.periods import Grain, local_period_start, period_index
 
-__all__ = ["cohorts_and_counts"]
+__all__ = ["cohorts_and_counts", "event_flag"]
 
 _LOW = 2**32
 _BIAS = 2**31
 
 
-def _flag(names: Sequence[str] | None) -> pl.Expr:
+def event_flag(names: Sequence[str] | None) -> pl.Expr:
+    """True for the events named (every event when ``names`` is ``None``)."""
     return pl.lit(True) if names is None else pl.col("event").is_in(list(names))
 
 
@@ -43,9 +44,11 @@ def _pairs(
         pairs = events.select(key=key).unique()
     else:
         pairs = (
-            events.filter(_flag(cohort_events) | _flag(return_events))
+            events.filter(event_flag(cohort_events) | event_flag(return_events))
             .group_by(key=key)
-            .agg(is_cohort=_flag(cohort_events).any(), is_return=_flag(return_events).any())
+            .agg(
+                is_cohort=event_flag(cohort_events).any(), is_return=event_flag(return_events).any()
+            )
         )
     return pairs.select(
         pl.exclude("key"),

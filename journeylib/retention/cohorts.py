@@ -1,9 +1,8 @@
-"""Retention cohorts and period retention (docs/kpis.md#retention-cohorts,
-docs/kpis.md#retention_rate).
+"""Retention cohorts (docs/kpis.md#retention-cohorts).
 
 ``retention_matrix`` reads the events once, grouped to one row per user (cohort, return
-periods, last event), and builds the cells from that small table; ``period_retention`` reduces
-the events to distinct (user, period) pairs first. Lifetime value (``ltv_90d``,
+periods, last event), and builds the cells from that small table. The retention and churn rate
+per period are KPIs (:mod:`journeylib.kpis.retention`). Lifetime value (``ltv_90d``,
 ``clv_simple``) lives in :mod:`journeylib.kpis.lifetime_value` and is re-exported here.
 """
 
@@ -19,19 +18,14 @@ from journeylib.kpis.lifetime_value import clv_simple, ltv_90d
 from journeylib.periods import (
     Grain,
     data_end_expr,
-    local_bound,
-    local_period_start,
     local_wall_clock,
-    next_period_start,
     period_after,
     period_index,
     period_start_expr,
-    period_starts,
-    previous_period,
 )
-from journeylib.retention._pairs import cohorts_and_counts
+from journeylib.retention._pairs import cohorts_and_counts, event_flag
 
-__all__ = ["clv_simple", "ltv_90d", "period_retention", "retention_matrix"]
+__all__ = ["clv_simple", "ltv_90d", "retention_matrix"]
 
 RetentionMode = Literal["on", "on_or_after"]
 
@@ -43,11 +37,6 @@ _MATRIX_SCHEMA = {
     "users": pl.Int64(),
     "retention": pl.Float64(),
 }
-
-
-def _event_flag(names: Sequence[str] | None) -> pl.Expr:
-    """True for the events named (every event when ``names`` is ``None``)."""
-    return pl.lit(True) if names is None else pl.col("event").is_in(list(names))
 
 
 def _user_activity(
@@ -65,8 +54,8 @@ def _user_activity(
     """
     return_timestamp = pl.col("timestamp")
     if return_events is not None:
-        return_timestamp = return_timestamp.filter(_event_flag(return_events))
-    first_cohort_event = pl.col("timestamp").filter(_event_flag(cohort_events)).min()
+        return_timestamp = return_timestamp.filter(event_flag(return_events))
+    first_cohort_event = pl.col("timestamp").filter(event_flag(cohort_events)).min()
     return events.group_by("user_id").agg(
         period_start_expr(first_cohort_event, grain, timezone).alias("cohort"),
         period_start_expr(return_timestamp.max(), grain, timezone).alias("last_return"),
@@ -196,98 +185,4 @@ def retention_matrix(
         .select(list(_MATRIX_SCHEMA))
         .cast(_MATRIX_SCHEMA)
         .sort("cohort", "offset")
-    )
-
-
-def period_retention(
-    events: pl.LazyFrame,
-    *,
-    grain: Grain,
-    timezone: str,
-    start: date,
-    end: date,
-    activity_events: Sequence[str] | None = None,
-) -> pl.LazyFrame:
-    """Retention and churn rate per period (docs/kpis.md#retention_rate).
-
-    For each period P overlapping ``[start, end)`` (whole periods, the first aligned to the
-    grain): ``active_previous`` = users active in the period before P, ``retained`` = those of
-    them also active in P, ``retention_rate = retained / active_previous`` and
-    ``churn_rate = 1 - retention_rate``; both rates are null when ``active_previous`` is 0.
-
-    Parameters
-    ----------
-    events
-        Canonical events.
-    grain, timezone
-        Period grain and the journey time zone.
-    start, end
-        The report range ``[start, end)`` as local dates.
-    activity_events
-        Event names that count as activity (default: any event).
-
-    Returns
-    -------
-    pl.LazyFrame
-        ``period_start``, ``active_previous``, ``retained``, ``retention_rate``, ``churn_rate``;
-        one row per period, also for periods without activity.
-
-    Examples
-    --------
-    >>> from datetime import date, datetime, timezone
-    >>> import polars as pl
-    >>> events = pl.LazyFrame(
-    ...     {
-    ...         "user_id": ["a", "b", "a"],
-    ...         "timestamp": [datetime(2026, 1, d, tzinfo=timezone.utc) for d in (1, 1, 2)],
-    ...         "event": ["visit"] * 3,
-    ...     }
-    ... )
-    >>> period_retention(
-    ...     events, grain="day", timezone="UTC", start=date(2026, 1, 2), end=date(2026, 1, 3)
-    ... ).collect()["retention_rate"].to_list()
-    [0.5]
-    """
-    starts = period_starts(start, end, grain)
-    periods = pl.LazyFrame({"period_start": starts}, schema={"period_start": pl.Date()})
-    if not starts:
-        return periods.with_columns(
-            active_previous=pl.lit(0, pl.Int64),
-            retained=pl.lit(0, pl.Int64),
-            retention_rate=pl.lit(None, pl.Float64),
-            churn_rate=pl.lit(None, pl.Float64),
-        )
-    first = local_bound(previous_period(starts[0], grain), timezone)
-    last = local_bound(next_period_start(starts[-1], grain), timezone)
-    active = (
-        events.filter(
-            pl.col("timestamp").is_between(first, last, closed="left"),
-            _event_flag(activity_events),
-        )
-        .select("user_id", period=local_period_start("timestamp", grain, timezone))
-        .unique()
-    )
-    transitions = (
-        active.with_columns(period_start=period_after("period", pl.lit(1), grain))
-        .join(
-            active.select("user_id", "period", active_in_period=pl.lit(True)),
-            left_on=["user_id", "period_start"],
-            right_on=["user_id", "period"],
-            how="left",
-        )
-        .group_by("period_start")
-        .agg(
-            active_previous=pl.len().cast(pl.Int64),
-            retained=pl.col("active_in_period").count().cast(pl.Int64),
-        )
-    )
-    retention_rate = pl.when(pl.col("active_previous") > 0).then(
-        pl.col("retained") / pl.col("active_previous")
-    )
-    return (
-        periods.join(transitions, on="period_start", how="left")
-        .with_columns(pl.col("active_previous", "retained").fill_null(0))
-        .with_columns(retention_rate=retention_rate)
-        .with_columns(churn_rate=1 - pl.col("retention_rate"))
-        .sort("period_start")
     )

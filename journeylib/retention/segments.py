@@ -20,6 +20,7 @@ import polars as pl
 
 from journeylib.errors import DataError
 from journeylib.periods import Grain
+from journeylib.retention._pairs import event_flag
 from journeylib.retention.cohorts import RetentionMode, retention_matrix
 from journeylib.stats import wilson_exprs
 
@@ -28,10 +29,6 @@ __all__ = ["NO_VALUE", "acquisition_segments", "pooled_retention", "retention_by
 
 #: The segment of users whose first cohort event has no value in the breakdown column.
 NO_VALUE = "(none)"
-
-
-def _event_flag(names: Sequence[str] | None) -> pl.Expr:
-    return pl.lit(True) if names is None else pl.col("event").is_in(list(names))
 
 
 def acquisition_segments(
@@ -69,7 +66,7 @@ def acquisition_segments(
         )
     value = pl.col(by).cast(pl.String).fill_null(NO_VALUE)
     return (
-        events.filter(_event_flag(cohort_events))
+        events.filter(event_flag(cohort_events))
         .select("user_id", "timestamp", value.alias(by))
         .sort("user_id", "timestamp", by)
         .group_by("user_id")

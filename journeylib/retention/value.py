@@ -20,12 +20,9 @@ from journeylib.periods import (
     period_start_expr,
 )
 from journeylib.periods import period_index as _period_index
+from journeylib.retention._pairs import event_flag
 
 __all__ = ["cohort_value"]
-
-
-def _event_flag(names: Sequence[str] | None) -> pl.Expr:
-    return pl.lit(True) if names is None else pl.col("event").is_in(list(names))
 
 
 def cohort_value(
@@ -78,7 +75,7 @@ def cohort_value(
     if max_offset is not None and max_offset < 0:
         raise DataError(f"max_offset: expected 0 or more, got {max_offset}")
     first = (
-        events.filter(_event_flag(cohort_events))
+        events.filter(event_flag(cohort_events))
         .group_by("user_id")
         .agg(first=pl.col("timestamp").min())
         .with_columns(cohort=period_start_expr("first", grain, timezone))

@@ -22,7 +22,6 @@ unparseable_timestamp: timestamp, 1 row: row 2 'soon'
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
@@ -31,7 +30,7 @@ import polars as pl
 
 from journeylib.config import JourneyConfig, SourceConfig
 from journeylib.config.schema import TABLES
-from journeylib.errors import SchemaError
+from journeylib.errors import SchemaError, did_you_mean
 from journeylib.validate._convert import (
     Check,
     ColumnPlan,
@@ -98,14 +97,11 @@ def missing_tables(config: JourneyConfig) -> tuple[str, ...]:
 
 
 def _missing_problem(canonical: str, source_name: str, available: list[str]) -> str:
-    hint = difflib.get_close_matches(source_name, available, n=1) or difflib.get_close_matches(
-        canonical, available, n=1
-    )
-    text = (
+    suggestion = did_you_mean(source_name, available) or did_you_mean(canonical, available)
+    return (
         f"missing required column '{canonical}' (looked for source column '{source_name}'); "
-        f"available: {', '.join(available) or '(none)'}"
+        f"available: {', '.join(available) or '(none)'}{suggestion}"
     )
-    return text + (f"; did you mean '{hint[0]}'?" if hint else "")
 
 
 def _plan(

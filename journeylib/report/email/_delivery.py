@@ -29,12 +29,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from journeylib.data.atomic import atomic_write_text
 from journeylib.errors import JourneyError
 from journeylib.report.email._errors import MailSettingsError
-from journeylib.report.email._send import message_recipients, send_message
+from journeylib.report.email._send import DeliveryLog, message_recipients, send_message
 from journeylib.report.email._smtp import SmtpSettings
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "Delivered",
     "DeliveryJournal",
     "DeliveryJournalError",
+    "JournalLog",
     "KindLog",
     "SlotDeliveries",
     "deliver",
@@ -197,7 +198,15 @@ class Delivered:
         )
 
 
-def deliver(message: EmailMessage, settings: SmtpSettings, log: KindLog | None) -> Delivered:
+class JournalLog(DeliveryLog, Protocol):
+    """A delivery log that also knows what an earlier attempt did: a slot's :class:`KindLog`,
+    or an incident mail's log in the alert ledger."""
+
+    def status(self, recipient: str) -> Status | None:
+        """``sent``, ``sending`` (cut off: maybe delivered) or None (never tried)."""
+
+
+def deliver(message: EmailMessage, settings: SmtpSettings, log: JournalLog | None) -> Delivered:
     """Send ``message`` to those of its recipients the journal has no record of.
 
     Without a log (a run outside the schedule) every recipient is sent to.

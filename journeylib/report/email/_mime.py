@@ -137,6 +137,7 @@ def build_failure_alert(
     sender: str,
     owner: str,
     subject_prefix: str = "[journey report failed]",
+    failed_what: str = "The scheduled journey report job '{job}' failed; no report was sent.",
 ) -> EmailMessage:
     """A plain-text alert to the report's owner when a scheduled run failed.
 
@@ -156,6 +157,9 @@ def build_failure_alert(
         From and To.
     subject_prefix
         Put before the job name in the subject.
+    failed_what
+        The first line of the body; ``{job}`` is replaced by the job's name (an alert job says
+        its incidents were not mailed).
 
     Examples
     --------
@@ -176,7 +180,7 @@ def build_failure_alert(
         else "No executed notebook was kept: the run never finished.\n"
     )
     message.set_content(
-        f"The scheduled journey report job '{job}' failed; no report was sent.\n\n"
+        f"{failed_what.replace('{job}', job)}\n\n"
         f"Error (last lines of the traceback):\n\n{tail}\n\n{kept}"
     )
     return message

@@ -1,9 +1,10 @@
 """The default runner and alerter of the schedule, and the check of its mail settings.
 
-:func:`run_notebook_job` executes a job's notebook for a slot through
-:func:`journeylib.report.run.run_report`, handing it the slot's deliveries so that a retried
-slot mails nobody twice; :func:`alert_owner` mails the owner of a job given up after its last
-attempt. Both read the ``JOURNEY_SMTP_*`` environment variables.
+:func:`run_job` runs a slot of any job: :func:`run_notebook_job` executes a report job's
+notebook through :func:`journeylib.report.run.run_report`, handing it the slot's deliveries so
+that a retried slot mails nobody twice, and an alert job goes to
+:func:`journeylib.report.schedule.alerts.run_alert_job`; :func:`alert_owner` mails the owner of
+a job given up after its last attempt. All read the ``JOURNEY_SMTP_*`` environment variables.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from journeylib.report.email._delivery import SlotDeliveries, deliver, mail_error_text
 
 if TYPE_CHECKING:
-    from journeylib.report.schedule.model import Job, Schedule
+    from journeylib.report.schedule.model import Job, Schedule, ScheduledJob
 
 __all__ = [
     "JobOutcome",
@@ -26,6 +27,7 @@ __all__ = [
     "alert_owner",
     "alert_warnings",
     "check_mail_settings",
+    "run_job",
     "run_notebook_job",
 ]
 
@@ -35,13 +37,15 @@ class JobOutcome:
     """What a runner reports for one slot: success, a message and the report it wrote.
 
     ``warnings`` are lines for stderr: an owner alert that could not be sent, a delivery that an
-    earlier attempt left uncertain.
+    earlier attempt left uncertain. ``retry`` (with ``ok`` false) defers the slot: a mail could
+    not be delivered, so the next tick runs the slot again (an alert job's incidents).
     """
 
     ok: bool
     message: str | None = None
     report: Path | None = None
     warnings: tuple[str, ...] = ()
+    retry: bool = False
 
 
 @dataclass(frozen=True)
@@ -49,11 +53,13 @@ class SlotContext:
     """What a runner gets besides the job and the slot.
 
     ``out_root`` is the reports folder (None: the runner's default); ``deliveries`` is the
-    slot's record in the delivery journal, to hand to :func:`journeylib.report.run.run_report`.
+    slot's record in the delivery journal, to hand to :func:`journeylib.report.run.run_report`;
+    ``alert_ledger`` is the file of the incidents alert jobs mailed (beside the state).
     """
 
     out_root: Path | None
     deliveries: SlotDeliveries
+    alert_ledger: Path | None = None
 
 
 def check_mail_settings(schedule: Schedule, environ: Mapping[str, str] = os.environ) -> None:
@@ -77,6 +83,17 @@ def check_mail_settings(schedule: Schedule, environ: Mapping[str, str] = os.envi
         jobs = ", ".join(f"'{name}'" for name in mailing)
         needed_by = f"job{'s' if len(mailing) > 1 else ''} {jobs} (recipients or owner)"
         raise MailSettingsError(exc.problems, needed_by=needed_by) from None
+
+
+def run_job(job: ScheduledJob, slot: datetime, context: SlotContext | None = None) -> JobOutcome:
+    """The default runner: a report job's notebook, or an alert job's incidents."""
+    from journeylib.report.schedule.alert_job import AlertJob
+
+    if isinstance(job, AlertJob):
+        from journeylib.report.schedule.alerts import run_alert_job
+
+        return run_alert_job(job, slot, context)
+    return run_notebook_job(job, slot, context)
 
 
 def run_notebook_job(job: Job, slot: datetime, context: SlotContext | None = None) -> JobOutcome:
@@ -118,7 +135,7 @@ def run_notebook_job(job: Job, slot: datetime, context: SlotContext | None = Non
 
 
 def alert_owner(
-    job: Job, slot: datetime, error: str, deliveries: SlotDeliveries | None
+    job: ScheduledJob, slot: datetime, error: str, deliveries: SlotDeliveries | None
 ) -> str | None:
     """The default alerter: mail the owner that ``job`` failed at ``slot``, at most once.
 
@@ -132,8 +149,22 @@ def alert_owner(
         return None
     try:
         settings = SmtpSettings.from_env()
+        wording = (
+            {
+                "subject_prefix": "[journey alert job failed]",
+                "failed_what": "The scheduled journey alert job '{job}' failed; its incidents "
+                "were not mailed.",
+            }
+            if job.kind == "alert"
+            else {}
+        )
         message = build_failure_alert(
-            job=job.name, error=error, notebook_path=None, sender=settings.sender, owner=job.owner
+            job=job.name,
+            error=error,
+            notebook_path=None,
+            sender=settings.sender,
+            owner=job.owner,
+            **wording,
         )
         delivered = deliver(message, settings, deliveries and deliveries.log("alert"))
     except JourneyError as exc:
@@ -141,7 +172,7 @@ def alert_owner(
     return delivered.uncertain_note("alert")
 
 
-def alert_warnings(job: Job, problem: str | None) -> tuple[str, ...]:
+def alert_warnings(job: ScheduledJob, problem: str | None) -> tuple[str, ...]:
     if problem is None:
         return ()
     return (f"the alert to the owner {job.owner} could not be sent: {problem}",)

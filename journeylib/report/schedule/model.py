@@ -1,9 +1,12 @@
 """The report schedule (``reports/schedule.yml``): its jobs, loading with located errors.
 
-A schedule lists jobs, each a notebook run on a cron expression read in the schedule's time zone
-(see :mod:`journeylib.report.schedule.cron`); :func:`journeylib.report.schedule.ticks.tick`
-runs the slots that became due. Loading checks every job's notebook: it must exist and be a
-readable notebook. Paths in the file (``notebook``) are relative to the schedule file's folder.
+A schedule lists jobs, each run on a cron expression read in the schedule's time zone (see
+:mod:`journeylib.report.schedule.cron`): a report job runs a notebook, an alert job
+(``kind: alert``, :mod:`journeylib.report.schedule.alert_job`) mails the incidents of a
+journey; :func:`journeylib.report.schedule.ticks.tick` runs the slots that became due. Loading
+checks every report job's notebook (it must exist and be a readable notebook) and every alert
+job's journey config. Paths in the file (``notebook``, ``config``) are relative to the schedule
+file's folder.
 
 Examples
 --------
@@ -15,59 +18,40 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import warnings
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic import Discriminator, Field, Tag, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from journeylib.config.model import _key_lines, _located_problems, _Strict, _valid_timezone
+from journeylib.config.located import StrictModel, read_located_yaml, validate_located
+from journeylib.config.model import valid_timezone
 from journeylib.errors import ScheduleError
-from journeylib.report.email import is_address
+from journeylib.report.schedule._job_fields import CatchUp, JobFields
 from journeylib.report.schedule._state import one_line
-from journeylib.report.schedule.cron import CronError, parse_cron
+from journeylib.report.schedule.alert_job import AlertJob
 
-__all__ = ["Job", "Schedule", "ScheduleError", "load_schedule", "schedule_from_dict"]
+__all__ = [
+    "AlertJob",
+    "Job",
+    "Schedule",
+    "ScheduleError",
+    "ScheduledJob",
+    "load_schedule",
+    "schedule_from_dict",
+]
 
-CatchUp = Literal["all", "latest"]
-_JOB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
+class Job(JobFields):
+    """One scheduled report: a notebook, its parameters, when it runs and who receives it.
 
-class Job(_Strict):
-    """One scheduled report: a notebook, its parameters, when it runs and who receives it."""
+    ``kind`` may be left out (``report``); ``kind: alert`` is an :class:`AlertJob`.
+    """
 
-    name: str
-    cron: str
+    kind: Literal["report"] = "report"
     notebook: Path
     parameters: dict[str, Any] = Field(default_factory=dict)
-    recipients: list[str] = Field(default_factory=list)
-    owner: str | None = None
-    catch_up: CatchUp | None = None
-    enabled: bool = True
-
-    @field_validator("name")
-    @classmethod
-    def _check_name(cls, value: str) -> str:
-        if not _JOB_NAME.match(value):
-            raise PydanticCustomError(
-                "job_name",
-                "job name '{value}' must start with a letter or digit and hold only letters, "
-                "digits, '.', '_' and '-'",
-                {"value": value},
-            )
-        return value
-
-    @field_validator("cron")
-    @classmethod
-    def _check_cron(cls, value: str) -> str:
-        try:
-            parse_cron(value)
-        except CronError as exc:
-            raise PydanticCustomError("cron", str(exc)) from None
-        return value
 
     @field_validator("notebook", mode="before")
     @classmethod
@@ -98,29 +82,37 @@ class Job(_Strict):
                 "parameter", "{reason}", {"reason": reason, **where}
             ) from None
 
-    @field_validator("recipients", "owner")
-    @classmethod
-    def _check_addresses(cls, value: Any) -> Any:
-        for address in [value] if isinstance(value, str) else value or []:
-            if not is_address(address):
-                raise PydanticCustomError(
-                    "address", "expected an email address, got '{value}'", {"value": address}
-                )
-        return value
+
+def _kind_of(value: Any) -> str | None:
+    """The union tag of a job: ``kind`` (default ``report``); None for an unknown kind."""
+    kind = value.get("kind", "report") if isinstance(value, dict) else getattr(value, "kind", None)
+    return {"report": "Job", "alert": "AlertJob"}.get(kind) if isinstance(kind, str) else None
 
 
-class Schedule(_Strict):
+#: A job of the schedule: a report notebook (:class:`Job`) or incident alerts (:class:`AlertJob`).
+ScheduledJob = Annotated[
+    Annotated[Job, Tag("Job")] | Annotated[AlertJob, Tag("AlertJob")],
+    Discriminator(
+        _kind_of,
+        custom_error_type="job_kind",
+        custom_error_message="kind must be 'report' (a notebook, the default) or 'alert' "
+        "(incident alerts)",
+    ),
+]
+
+
+class Schedule(StrictModel):
     """A whole schedule file. Build it with :func:`load_schedule` or :func:`schedule_from_dict`."""
 
     timezone: str = "UTC"
     catch_up: CatchUp = "latest"
-    jobs: list[Job] = Field(default_factory=list)
+    jobs: list[ScheduledJob] = Field(default_factory=list)
 
     @field_validator("timezone")
     @classmethod
     def _check_timezone(cls, value: str) -> str:
         try:
-            return _valid_timezone(value)
+            return valid_timezone(value)
         except OSError:  # a folder of the zone database ("Europe") or a name too long
             raise PydanticCustomError(
                 "timezone",
@@ -130,14 +122,14 @@ class Schedule(_Strict):
 
     @field_validator("jobs")
     @classmethod
-    def _check_unique_names(cls, jobs: list[Job]) -> list[Job]:
+    def _check_unique_names(cls, jobs: list[ScheduledJob]) -> list[ScheduledJob]:
         names = [job.name for job in jobs]
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
             raise PydanticCustomError("jobs", "job '{name}' is listed twice", {"name": repeated[0]})
         return jobs
 
-    def catch_up_of(self, job: Job) -> CatchUp:
+    def catch_up_of(self, job: JobFields) -> CatchUp:
         """The job's catch-up rule: its own, else the schedule's."""
         return job.catch_up or self.catch_up
 
@@ -156,22 +148,7 @@ def load_schedule(path: str | os.PathLike[str]) -> Schedule:
     >>> load_schedule("reports/schedule.yml").timezone  # doctest: +SKIP
     'Europe/Berlin'
     """
-    file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-        data = yaml.safe_load(text)
-        lines = _key_lines(yaml.compose(text))
-    except FileNotFoundError:
-        raise ScheduleError(str(file), ["the file does not exist"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScheduleError(str(file), [f"cannot be read: {exc}"]) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ScheduleError(str(file), [f"{where}not valid YAML: {problem}"]) from None
-    if not isinstance(data, dict):
-        raise ScheduleError(str(file), ["expected a mapping with 'jobs' at the top"])
+    file, data, lines = read_located_yaml(path, error=ScheduleError, top="with 'jobs'")
     schedule = _validate(data, file=str(file), base_dir=file.resolve().parent, lines=lines)
     _check_notebooks(schedule, file=str(file), lines=lines)
     return schedule
@@ -205,16 +182,17 @@ def schedule_from_dict(
 def _validate(
     data: dict[str, Any], *, file: str, base_dir: Path, lines: dict[tuple[str, ...], int]
 ) -> Schedule:
-    try:
-        return Schedule.model_validate(data, context={"base_dir": base_dir})
-    except ValidationError as exc:
-        raise ScheduleError(file, _located_problems(exc, lines)) from None
+    return validate_located(
+        Schedule, data, file=file, base_dir=base_dir, lines=lines, error=ScheduleError
+    )
 
 
 def _check_notebooks(schedule: Schedule, *, file: str, lines: dict[tuple[str, ...], int]) -> None:
     """Every job's notebook exists and reads as a notebook, or a located error names the job."""
     problems = []
     for index, job in enumerate(schedule.jobs):
+        if not isinstance(job, Job):
+            continue  # an alert job's config is checked when it is validated
         problem = _notebook_problem(job.notebook)
         if problem:
             line = lines.get(("jobs", str(index), "notebook"))

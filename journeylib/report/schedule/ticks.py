@@ -37,6 +37,11 @@ The rules of a tick, chosen so that no slot ever runs twice and none is silently
   ``JOURNEY_SMTP_*`` variables are missing or invalid (``journey schedule tick`` refuses the
   whole tick with exit 2 as soon as an enabled job has recipients or an owner). An owner alert
   that cannot be sent is said on stderr (one line, why) and recorded with the slot.
+- **Alert jobs** (``kind: alert``) mail each new incident once and each growth of it once,
+  through the alert ledger beside the state (``<state stem>.alerts.json``, see
+  :mod:`journeylib.report.schedule.alerts`). When a mail is refused or the server cannot be
+  reached, the slot is *deferred*: not done, not counted as an attempt, retried by the next
+  tick, and the tick exits 2 with one line on stderr saying why.
 - **Disabled jobs** skip their slots (they are not caught up when enabled again); jobs removed
   from the file are dropped from the state.
 
@@ -75,16 +80,17 @@ from pathlib import Path
 from typing import Literal
 
 from journeylib.report.email._delivery import DeliveryJournal, SlotDeliveries, journal_path
+from journeylib.report.schedule._alert_ledger import ledger_path
 from journeylib.report.schedule._runner import (
     JobOutcome,
     SlotContext,
     alert_owner,
     alert_warnings,
-    run_notebook_job,
+    run_job,
 )
 from journeylib.report.schedule._state import JobState, read_state, tick_lock, write_state
 from journeylib.report.schedule.cron import slots_between
-from journeylib.report.schedule.model import Job, Schedule
+from journeylib.report.schedule.model import Schedule, ScheduledJob
 
 __all__ = ["MAX_ATTEMPTS", "SlotRun", "TickReport", "tick"]
 
@@ -97,13 +103,14 @@ class SlotRun:
     """One slot handled by a tick.
 
     ``status`` is ``ok`` or ``failed`` (the slot is done), ``skipped`` (catch-up ``latest``
-    passed over it; done) or ``crashed`` (the runner raised; the slot will be retried).
+    passed over it; done), ``crashed`` (the runner raised; the slot will be retried) or
+    ``deferred`` (a mail was not delivered; the next tick runs the slot again).
     ``attempt`` counts the runs of this slot so far (0 for a skipped slot).
     """
 
     job: str
     slot: datetime
-    status: Literal["ok", "failed", "skipped", "crashed"]
+    status: Literal["ok", "failed", "skipped", "crashed", "deferred"]
     message: str | None = None
     report: Path | None = None
     warnings: tuple[str, ...] = ()
@@ -120,13 +127,16 @@ class TickReport:
 
     @property
     def exit_code(self) -> int:
-        """0 when every slot run is ok (or nothing was due), 1 when one failed or crashed."""
+        """0 when every slot run is ok (or nothing was due), 1 when one failed or crashed, 2
+        when a mail was not delivered (a deferred slot)."""
+        if any(run.status == "deferred" for run in self.runs):
+            return 2
         return 1 if any(run.status in ("failed", "crashed") for run in self.runs) else 0
 
 
-Runner = Callable[[Job, datetime, SlotContext], JobOutcome]
+Runner = Callable[[ScheduledJob, datetime, SlotContext], JobOutcome]
 #: ``alert(job, slot, error, deliveries)`` alerts the owner; returns why it could not, or None.
-Alerter = Callable[[Job, datetime, str, SlotDeliveries], str | None]
+Alerter = Callable[[ScheduledJob, datetime, str, SlotDeliveries], str | None]
 
 
 def tick(
@@ -134,7 +144,7 @@ def tick(
     *,
     state_path: str | os.PathLike[str],
     now: datetime,
-    run_job: Runner = run_notebook_job,
+    run_job: Runner = run_job,
     out_root: str | os.PathLike[str] | None = None,
     alert: Alerter = alert_owner,
     max_attempts: int = MAX_ATTEMPTS,
@@ -152,7 +162,8 @@ def tick(
         The current time (time-zone aware); injected so that tests need no real clock.
     run_job
         Runs one job for one slot (``run_job(job, slot, context)``); raising means the slot is
-        retried by the next tick, up to ``max_attempts`` attempts.
+        retried by the next tick, up to ``max_attempts`` attempts (default: the notebook of a
+        report job, the incidents of an alert job).
     out_root
         The reports folder handed to the runner (None: the runner's default, ``reports``
         under the current folder; ``journey schedule tick`` passes the schedule file's folder).
@@ -179,7 +190,8 @@ def tick(
         if not acquired:
             return TickReport(locked=True)
         journal_file = journal_path(path)
-        for name in (path.name, journal_file.name):
+        alerts_file = ledger_path(path)
+        for name in (path.name, journal_file.name, alerts_file.name):
             for leftover in path.parent.glob(f".{name}.*.partial"):
                 leftover.unlink(missing_ok=True)  # from a process killed while writing
         states = {n: s for n, s in read_state(path).items() if n in _names(schedule)}
@@ -201,10 +213,10 @@ def tick(
                 skipped, due = tuple(due[:-1]), due[-1:]
                 runs += [SlotRun(job.name, slot, "skipped") for slot in skipped]
             for slot in due:
-                context = SlotContext(reports, journal.for_slot(job.name, slot))
+                context = SlotContext(reports, journal.for_slot(job.name, slot), alerts_file)
                 run = _attempt_slot(job, slot, states, path, run_job, context, alert, max_attempts)
                 runs.append(run)
-                if run.status == "crashed":
+                if run.status in ("crashed", "deferred"):
                     break
                 states[job.name] = JobState(
                     done_until=slot,
@@ -226,7 +238,7 @@ def _names(schedule: Schedule) -> set[str]:
 
 
 def _attempt_slot(
-    job: Job,
+    job: ScheduledJob,
     slot: datetime,
     states: dict[str, JobState],
     path: Path,
@@ -248,6 +260,11 @@ def _attempt_slot(
     states[job.name] = replace(current, attempt_slot=slot, attempts=tried, attempt_error=None)
     write_state(path, states)
     run = replace(_run_slot(job, slot, run_job, context), attempt=tried)
+    if run.status == "deferred":  # it finished: not an attempt towards giving up
+        states[job.name] = replace(
+            states[job.name], attempt_slot=slot, attempts=tried - 1, attempt_error=run.message
+        )
+        return run
     if run.status != "crashed":
         return run
     if tried >= max_attempts:
@@ -257,7 +274,7 @@ def _attempt_slot(
 
 
 def _give_up(
-    job: Job,
+    job: ScheduledJob,
     slot: datetime,
     tried: int,
     error: str | None,
@@ -272,10 +289,12 @@ def _give_up(
     )
 
 
-def _run_slot(job: Job, slot: datetime, run_job: Runner, context: SlotContext) -> SlotRun:
+def _run_slot(job: ScheduledJob, slot: datetime, run_job: Runner, context: SlotContext) -> SlotRun:
     try:
         outcome = run_job(job, slot, context)
     except Exception as exc:  # a crash: the slot stays due and the next tick retries it
         return SlotRun(job.name, slot, "crashed", f"{type(exc).__name__}: {exc}")
-    status: Literal["ok", "failed"] = "ok" if outcome.ok else "failed"
+    status: Literal["ok", "failed", "deferred"] = (
+        "ok" if outcome.ok else "deferred" if outcome.retry else "failed"
+    )
     return SlotRun(job.name, slot, status, outcome.message, outcome.report, outcome.warnings)
