@@ -8,6 +8,7 @@ from typing import Any
 import polars as pl
 import pytest
 
+from journeylib.kpis._table import improved_expr
 from journeylib.report.story import headline_sentences, kpi_label
 
 
@@ -21,7 +22,7 @@ def kpi_rows(*rows: dict) -> pl.DataFrame:
         "significant": False,
         "p_value": 0.5,
     }
-    return pl.DataFrame(
+    frame = pl.DataFrame(
         [{**defaults, **row} for row in rows],
         schema={
             "period_start": pl.Date,
@@ -37,6 +38,10 @@ def kpi_rows(*rows: dict) -> pl.DataFrame:
             "target": pl.Float64,
             "status": pl.String,
         },
+    )
+    # the KPI table's own rule for a change that went the good way
+    return frame.with_columns(
+        improved_expr(pl.col("change"), pl.col("direction")).alias("improved")
     )
 
 
@@ -209,8 +214,8 @@ def test_target_summary_names_the_kpi_furthest_behind():
         ("nps", "NPS"),
         ("cost_per_conversion", "Cost per conversion"),
         ("arpu", "ARPU"),
-        ("feature_adoption_rate[export]", "Feature adoption rate (export)"),
-        ("avg_session_duration", "Avg session duration"),
+        ("feature_adoption_rate[export]", "Feature adoption: export"),
+        ("avg_session_duration", "Average session duration"),
         ("ltv_90d", "LTV 90d"),
     ],
 )
