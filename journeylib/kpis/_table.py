@@ -1,7 +1,7 @@
 """The KPI table: every KPI per period and breakdown, with intervals, changes and targets.
 
 All formulas run on the shared aggregates of :mod:`journeylib.kpis._inputs` and are collected
-together; this module adds the statistics of KPI_DEFINITIONS.md section 2: Wilson intervals for
+together; this module adds the statistics of docs/kpis.md#statistics: Wilson intervals for
 rates, the previous period's value and the change, the two-proportion z-test p-value of that
 change, whether the change went the way the KPI's direction calls good (``improved``, the one
 place that decides it: every face reads this column), and the status against the target.

@@ -1,4 +1,4 @@
-"""Customer value KPIs of the retention stage: ``ltv_90d`` and ``clv_simple`` (section 2)."""
+"""Customer value KPIs of the retention stage (docs/kpis.md#retention): ltv_90d, clv_simple."""
 
 from __future__ import annotations
 

@@ -52,6 +52,20 @@ def _transitions(inputs: KpiInputs) -> pl.LazyFrame:
     doc="of users active in the previous period, share also active in P",
 )
 def retention_rate(inputs: KpiInputs) -> pl.LazyFrame:
+    """Of the users active in the previous period, the share active again in P.
+
+    Options
+    -------
+    - `activity_roles` in the config says which events make a user active.
+
+    Choices
+    -------
+    - The previous period is the one just before P, also for the first reported period (it is
+      aggregated for that purpose, before the report's start).
+    - A user's breakdown value is their value in the previous period, the population the rate is
+      of.
+    - Null when no user was active in the previous period (the first period of the data).
+    """
     return finish(
         _transitions(inputs).select(
             *keys(inputs),
@@ -71,6 +85,16 @@ def retention_rate(inputs: KpiInputs) -> pl.LazyFrame:
     doc="1 − retention_rate",
 )
 def churn_rate(inputs: KpiInputs) -> pl.LazyFrame:
+    """Of the users active in the previous period, the share not active in P.
+
+    Options
+    -------
+    - `activity_roles` in the config says which events make a user active.
+
+    Choices
+    -------
+    - The same population as `retention_rate`, so the two add up to 1.
+    """
     return finish(
         _transitions(inputs).select(
             *keys(inputs),
@@ -90,6 +114,16 @@ def churn_rate(inputs: KpiInputs) -> pl.LazyFrame:
     doc="(new users in P − users churned in P) / users active in the previous period",
 )
 def user_growth_rate(inputs: KpiInputs) -> pl.LazyFrame:
+    """Net growth of the active users: new users minus churned users, over the users active in
+    the previous period.
+
+    Choices
+    -------
+    - New users: first event ever (over all the data the filters keep) on a local day of P.
+    - Churned users: active in the previous period and not in P, as for `churn_rate`.
+    - It can be negative; a ratio, so it carries no interval; null when no user was active in
+      the previous period.
+    """
     first_day = pl.col("first_seen").dt.convert_time_zone(inputs.timezone).dt.date()
     new_users = (
         inputs.user_period.join(
@@ -131,6 +165,14 @@ def user_growth_rate(inputs: KpiInputs) -> pl.LazyFrame:
     "up to the end of P",
 )
 def repeat_purchase_rate(inputs: KpiInputs) -> pl.LazyFrame:
+    """Of the customers so far, the share who have bought at least twice.
+
+    Choices
+    -------
+    - Cumulative: every purchase before the end of P counts, also before the report's start.
+    - Two purchase events at the same timestamp make two orders.
+    - A customer's breakdown value is their value in the period of their first purchase.
+    """
     # a customer's segment is their value in the period of their first purchase
     first_period = (
         inputs.user_period.filter(pl.col(flag("purchase")))
@@ -164,6 +206,16 @@ def repeat_purchase_rate(inputs: KpiInputs) -> pl.LazyFrame:
     columns=("events.revenue",),
 )
 def arpu(inputs: KpiInputs) -> pl.LazyFrame:
+    """Average revenue per active user: revenue of P over the active users of P.
+
+    Options
+    -------
+    - `activity_roles` in the config says which events make a user active.
+
+    Choices
+    -------
+    - Revenue of purchase events as for `revenue`; null when P has no active user.
+    """
     return finish(
         inputs.user_period.group_by(keys(inputs)).agg(
             (pl.col("revenue_micro").sum() / MICRO).alias("numerator"),
@@ -214,6 +266,16 @@ def _per_period_lifetime(
     columns=("events.revenue",),
 )
 def ltv_90d(inputs: KpiInputs) -> pl.LazyFrame:
+    """The mean revenue of a customer in their first 90 days.
+
+    Choices
+    -------
+    - Computed for each period as the data stood at its end: "the data ends" at P's end (or the
+      last event, if earlier).
+    - The window is `[first purchase, first purchase + 90 days)`, exactly 90 × 24 hours, the
+      first purchase included; purchases with a null revenue add 0.
+    - Not broken down: with a breakdown its value sits on a row with an empty breakdown value.
+    """
     # per period, "the data ends" at the period's end: the value as it stood then
     names = inputs.config.events_for("purchase")
     return _per_period_lifetime(
@@ -236,6 +298,19 @@ def ltv_90d(inputs: KpiInputs) -> pl.LazyFrame:
     columns=("events.revenue",),
 )
 def clv_simple(inputs: KpiInputs) -> pl.LazyFrame:
+    """A simple customer lifetime value: monthly revenue per customer times the expected
+    lifespan in months.
+
+    Choices
+    -------
+    - Over the last 3 full local calendar months that end at or before P's end (or the last
+      event, if earlier).
+    - Revenue per customer per month = purchase revenue in those months / customer-months (a
+      customer-month is a user with a purchase in a month).
+    - Monthly churn = of each month's customers, the share without a purchase the next month,
+      pooled over the months; the expected lifespan is 1 / churn.
+    - Null when the churn is 0 or there were no customers before. Not broken down, as `ltv_90d`.
+    """
     names = inputs.config.events_for("purchase")
     return _per_period_lifetime(
         inputs,

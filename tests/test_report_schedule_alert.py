@@ -3,7 +3,7 @@
 The ticks run ``journey schedule tick`` in this process against a real SMTP server (aiosmtpd on
 127.0.0.1), on a copy of the sample company whose events stop at a chosen day and are extended a
 day at a time, as a live journey's data grows. The process-level guarantees (SIGKILL after
-DATA, two ticks at once) are in ``test_schedule_alert_delivery.py``.
+DATA, two ticks at once) are in ``test_report_schedule_alert_delivery.py``.
 """
 
 from __future__ import annotations
