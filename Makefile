@@ -12,7 +12,7 @@ LAB_PORT ?= 8888
 LAB_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv notebook-git lab system-deps sample validate report dashboard test lint format bench clean
+.PHONY: help venv notebook-git lab system-deps sample validate report dashboard docs test test-fast lint format bench clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -57,10 +57,21 @@ report: $(STAMP) $(SAMPLE_DIR)/journey.yml ## Run the weekly report on the sampl
 dashboard: $(STAMP) $(SAMPLE_DIR)/journey.yml ## Serve the dashboard on the sample data (DASHBOARD_ARGS=--port 8866)
 	$(BIN)/journey dashboard $(SAMPLE_DIR)/journey.yml $(DASHBOARD_ARGS)
 
-test: $(STAMP) system-deps ## Run the whole test suite (browser and database tests included)
-	@# pytest exits 5 when it collects no test: that is not a failure of the suite
+docs: $(STAMP) ## Write docs/kpis.md, the KPI reference, from the KPI registry
+	@# written whole or not at all: a failed run leaves the previous file in place
+	$(BIN)/journey kpis --list --format markdown > docs/kpis.md.tmp \
+		&& mv docs/kpis.md.tmp docs/kpis.md || { rm -f docs/kpis.md.tmp; exit 1; }
+
+test: $(STAMP) system-deps ## Run the whole test suite (browser and database tests, doctests of journeylib/)
+	@# pytest exits 5 when it collects no test (a PYTEST_ARGS selection that matches nothing):
+	@# said on stderr, not a failure; every other non-zero status is
 	$(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; \
-	if [ $$status -eq 5 ]; then echo "make test: no tests were collected"; exit 0; fi; \
+	if [ $$status -eq 5 ]; then echo "make test: pytest collected no test (PYTEST_ARGS: '$(PYTEST_ARGS)')" >&2; exit 0; fi; \
+	exit $$status
+
+test-fast: $(STAMP) ## Run the tests not marked slow (no Papermill, browser, JupyterLab, Voilà or PostgreSQL), doctests included
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS); status=$$?; \
+	if [ $$status -eq 5 ]; then echo "make test-fast: pytest collected no test (PYTEST_ARGS: '$(PYTEST_ARGS)')" >&2; exit 0; fi; \
 	exit $$status
 
 lint: $(STAMP) ## Check style with ruff

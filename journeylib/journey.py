@@ -200,7 +200,7 @@ class Journey:
         trend: Grain | None = None,
         filters: Mapping[str, str | Sequence[str]] | None = None,
     ) -> pl.DataFrame:
-        """A funnel (KPI_DEFINITIONS.md section 3): one row per [segment x] [period x] step.
+        """A funnel (docs/kpis.md#funnels): one row per [segment x] [period x] step.
 
         Parameters
         ----------
@@ -354,7 +354,8 @@ class Journey:
         filters: Mapping[str, str | Sequence[str]] | None = None,
         by: str | None = None,
     ) -> pl.DataFrame:
-        """The retention cohort matrix (section 4): one row per [segment x] cohort x offset.
+        """The retention cohort matrix (docs/kpis.md#retention-cohorts): one row per
+        [segment x] cohort x offset.
 
         Parameters
         ----------
@@ -512,7 +513,7 @@ class Journey:
         filters: Mapping[str, str | Sequence[str]] | None = None,
         table: pl.DataFrame | None = None,
     ):
-        """The journey effectiveness score (section 5) of the latest period.
+        """The journey effectiveness score (docs/kpis.md#journey-score) of the latest period.
 
         Parameters
         ----------
@@ -604,7 +605,7 @@ class Journey:
         filters: Mapping[str, str | Sequence[str]] | None = None,
         alpha: float = 0.01,
     ):
-        """Friction points of a funnel (KPI_DEFINITIONS.md section 7).
+        """Friction points of a funnel (docs/kpis.md#friction-incidents-and-loops).
 
         Parameters
         ----------
@@ -656,7 +657,9 @@ class Journey:
         min_fall: float = 0.10,
         loops: bool = False,
     ):
-        """Incidents (and loops) of a funnel per ``grain`` (KPI_DEFINITIONS.md section 7).
+        """Incidents (and loops) of a funnel per ``grain``.
+
+        As docs/kpis.md#friction-incidents-and-loops defines them.
 
         Parameters
         ----------
@@ -797,7 +800,7 @@ class Journey:
         target_lift: float | None = None,
         filters: Mapping[str, str | Sequence[str]] | None = None,
     ):
-        """An A/B readout of ``kpis`` on the variant column ``variant`` (section 6).
+        """An A/B readout of ``kpis`` on the variant column ``variant`` (docs/kpis.md#experiments).
 
         Parameters
         ----------

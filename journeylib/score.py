@@ -1,4 +1,4 @@
-"""The journey effectiveness score (KPI_DEFINITIONS.md, section 5).
+"""The journey effectiveness score (docs/kpis.md#journey-score).
 
 Each KPI with a value and a target scores in [0, 100]; a stage scores the weighted mean of its
 KPI scores; the journey scores the weighted mean of its stage scores. What could not be scored
@@ -121,7 +121,7 @@ class JourneyScore:
 def journey_score(
     kpis: pl.DataFrame, *, stage_weights: Mapping[str, float] | None = None
 ) -> JourneyScore:
-    """Score a journey from its KPI values and targets (KPI_DEFINITIONS.md, section 5).
+    """Score a journey from its KPI values and targets (docs/kpis.md#journey-score).
 
     Parameters
     ----------

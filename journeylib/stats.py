@@ -1,8 +1,8 @@
 """Statistics for rates and means: intervals, tests, sample ratio mismatch and power.
 
 Pure functions on numbers, plus expression versions for columns of aggregated frames
-(KPI_DEFINITIONS.md, sections 2 and 6). A zero denominator gives ``None`` (scalars) or null
-(expressions), never 0 and never an error.
+(docs/kpis.md#statistics, docs/kpis.md#experiments). A zero denominator gives ``None``
+(scalars) or null (expressions), never 0 and never an error.
 
 Examples
 --------

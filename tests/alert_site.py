@@ -1,6 +1,6 @@
 """A project folder with an alert job on the sample company, a real SMTP server and its mail.
 
-Shared by ``tests/test_schedule_alert*.py``. The sample (50,000 users, seed 7: the default of
+Shared by ``tests/test_report_schedule_alert*.py``. The sample (50,000 users, seed 7: the default of
 ``make sample``) holds the android payment incident (30 Aug to 3 Sep 2026); the site keeps a copy
 of it whose events stop at a chosen day, to extend it a day at a time as the data of a live
 journey grows.

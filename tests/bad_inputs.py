@@ -1,4 +1,4 @@
-"""The harness of the table-driven bad-input tests (``tests/test_bad_inputs_*.py``).
+"""The harness of the table-driven bad-input tests (``tests/test_*_bad_inputs*.py``).
 
 Every error a user can cause must end the command with exit code 2 and one clear line on
 stderr that names the input (a config with several problems lists them below it, one

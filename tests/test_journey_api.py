@@ -127,10 +127,68 @@ def test_monthly_retention_starts_at_one(journey: journeylib.Journey) -> None:
     assert matrix.sort("cohort")["retention"][-1] is None
 
 
-def test_monthly_score(journey: journeylib.Journey) -> None:
-    pytest.importorskip("journeylib.score", reason="journeylib.score is not written yet")
-    result = journey.score(grain="month")
-    assert result.overall is None or 0 <= result.overall <= 100
+#: Four users in January 2026: all visit, a buys twice and b once, so conversion_rate = 2/4,
+#: orders = 3 and unique_visitors = 4.
+SCORED_EVENTS = """\
+user_id,timestamp,event
+a,2026-01-05T09:00:00Z,visit
+a,2026-01-05T09:10:00Z,purchase
+a,2026-01-20T09:10:00Z,purchase
+b,2026-01-06T10:00:00Z,visit
+b,2026-01-06T10:30:00Z,purchase
+c,2026-01-07T11:00:00Z,visit
+d,2026-01-08T12:00:00Z,visit
+"""
+SCORED_CONFIG = """\
+name: Scored
+sources:
+  events:
+    path: events.csv
+roles:
+  visit: [visit]
+  purchase: [purchase]
+stages:
+  - name: awareness
+    kpis: [unique_visitors, impressions]
+    weight: 1
+  - name: purchase
+    kpis: [conversion_rate, orders, cac]
+    weight: 3
+targets:
+  unique_visitors: 8
+  conversion_rate: 0.4
+  orders: 6
+kpi_weights:
+  orders: 3
+"""
+#: By hand (docs/kpis.md#journey-score): unique_visitors 100 × 4/8 = 50, so awareness = 50
+#: (impressions has no target); conversion_rate min(1, 0.5/0.4) = 100 and orders 100 × 3/6 = 50,
+#: so purchase = (1 × 100 + 3 × 50) / 4 = 62.5 (cac has no target, and no spend table);
+#: overall = (1 × 50 + 3 × 62.5) / 4 = 59.375.
+SCORED = {"overall": 59.375, "awareness": 50.0, "purchase": 62.5}
+
+
+@pytest.fixture
+def scored_config(tmp_path: Path) -> Path:
+    (tmp_path / "events.csv").write_text(SCORED_EVENTS, encoding="utf-8")
+    path = tmp_path / "journey.yml"
+    path.write_text(SCORED_CONFIG, encoding="utf-8")
+    return path
+
+
+def test_monthly_score(scored_config: Path) -> None:
+    result = journeylib.load(scored_config).score(grain="month")
+    assert result.overall == pytest.approx(SCORED["overall"])
+    stages = dict(zip(result.stages["stage"], result.stages["score"], strict=True))
+    assert stages == pytest.approx(
+        {"awareness": SCORED["awareness"], "purchase": SCORED["purchase"]}
+    )
+    kpis = dict(zip(result.kpis["kpi"], result.kpis["score"], strict=True))
+    assert {k: kpis[k] for k in ("unique_visitors", "conversion_rate", "orders")} == pytest.approx(
+        {"unique_visitors": 50.0, "conversion_rate": 100.0, "orders": 50.0}
+    )
+    assert len(result.left_out) == 2
+    assert all(("impressions" in item) != ("cac" in item) for item in result.left_out)
 
 
 # --------------------------------------------------------------------------- CLI
@@ -181,11 +239,14 @@ def test_cli_retention_json(capsys: pytest.CaptureFixture[str], sample_config: P
     assert payload["cohorts"][-1]["retention"][-1] is None
 
 
-def test_cli_score_json(capsys: pytest.CaptureFixture[str], sample_config: Path) -> None:
-    pytest.importorskip("journeylib.score", reason="journeylib.score is not written yet")
-    payload = run_json(capsys, ["score", str(sample_config), "--grain", "month",
+def test_cli_score_json(capsys: pytest.CaptureFixture[str], scored_config: Path) -> None:
+    payload = run_json(capsys, ["score", str(scored_config), "--grain", "month",
                                 "--format", "json"])  # fmt: skip
     assert {"overall", "stages", "kpis", "left_out"} <= set(payload)
+    assert payload["overall"] == pytest.approx(SCORED["overall"])
+    assert {row["stage"]: row["score"] for row in payload["stages"]} == pytest.approx(
+        {"awareness": SCORED["awareness"], "purchase": SCORED["purchase"]}
+    )
 
 
 @pytest.mark.parametrize("fmt", ["csv", "table"])

@@ -1,4 +1,4 @@
-"""Every KPI of KPI_DEFINITIONS.md section 2 on tiny literal data, values computed by hand.
+"""Every KPI of docs/kpis.md#kpis-by-stage on tiny literal data, values computed by hand.
 
 The reported period is the ISO week ``W`` = [2026-01-05, 2026-01-12) (Monday to Sunday, UTC)
 unless a test says otherwise; the week before, ``PREV`` = [2025-12-29, 2026-01-05), is only

@@ -25,13 +25,14 @@ import nbformat
 import papermill
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-from test_report import NOTEBOOKS, REPORT_NOTEBOOK, published_report, small_sample_config
 
 import journeylib
 from journeylib.report.notebooks import notebook_kind, report_notebooks
 from journeylib.report.scaffold import new_report
 
 SANITIZE = Path(__file__).with_name("nbval_sanitize.cfg")
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+REPORT_NOTEBOOK = NOTEBOOKS / "journey_report.ipynb"
 #: Every notebook of notebooks/, dashboards included (the rules on code and outputs hold for all).
 ALL_NOTEBOOKS = sorted(NOTEBOOKS.glob("*.ipynb"))
 #: The report notebooks: run by Papermill (journey report run), executed here.
@@ -77,9 +78,9 @@ def notebook_path(name: str, factory: pytest.TempPathFactory) -> Path:
     return _SHARED[name]
 
 
-def sample_parameters(factory: pytest.TempPathFactory, notebook: Path = REPORT_NOTEBOOK) -> dict:
+def sample_parameters(sample_config: Path, notebook: Path = REPORT_NOTEBOOK) -> dict:
     """The small sample's parameters, those the notebook declares."""
-    config = str(small_sample_config(factory))
+    config = str(sample_config)
     # the experiment readout takes `config` (the sample declares the checkout test)
     wanted = {"config_path": config, "config": config, "as_of": "data_end"}
     declared = papermill.inspect_notebook(str(notebook))
@@ -224,14 +225,14 @@ def test_a_dashboard_is_told_apart_by_its_metadata(tmp_path):
 _EXECUTED: dict[str, Any] = {}
 
 
-def executed(notebook: Path, factory: pytest.TempPathFactory) -> Any:
+def executed(notebook: Path, factory: pytest.TempPathFactory, sample_config: Path) -> Any:
     """A notebook executed once per session with Papermill on the small sample."""
     if notebook.stem not in _EXECUTED:
         output = factory.mktemp("papermill") / notebook.name
         papermill.execute_notebook(
             str(notebook),
             str(output),
-            parameters=sample_parameters(factory, notebook),
+            parameters=sample_parameters(sample_config, notebook),
             kernel_name="python3",
             cwd=str(notebook.parent),
             progress_bar=False,
@@ -244,8 +245,9 @@ def executed(notebook: Path, factory: pytest.TempPathFactory) -> Any:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", RUN_NAMES)
-def test_notebook_runs_with_papermill_on_the_sample(name, tmp_path_factory):
-    result = executed(notebook_path(name, tmp_path_factory), tmp_path_factory)
+def test_notebook_runs_with_papermill_on_the_sample(name, tmp_path_factory, small_sample_config):
+    notebook = notebook_path(name, tmp_path_factory)
+    result = executed(notebook, tmp_path_factory, small_sample_config)
     code = [cell for cell in result.cells if cell.cell_type == "code"]
     errors = [o for cell in code for o in cell.outputs if o.output_type == "error"]
     assert result.metadata["papermill"]["exception"] is None
@@ -263,13 +265,15 @@ def test_notebook_runs_with_papermill_on_the_sample(name, tmp_path_factory):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", RUN_NAMES)
-def test_nbval_runs_the_parameterised_notebook(name, tmp_path, tmp_path_factory):
+def test_nbval_runs_the_parameterised_notebook(
+    name, tmp_path, tmp_path_factory, small_sample_config
+):
     notebook = notebook_path(name, tmp_path_factory)
     copy = tmp_path / notebook.name
     papermill.execute_notebook(
         str(notebook),
         str(copy),
-        parameters=sample_parameters(tmp_path_factory, notebook),
+        parameters=sample_parameters(small_sample_config, notebook),
         prepare_only=True,
         progress_bar=False,
     )
@@ -352,17 +356,21 @@ def test_sanitize_file_replaces_only_volatile_text(volatile, expected):
     assert sanitised([volatile]) == [expected]
 
 
-def test_two_runs_of_the_report_agree_once_sanitised(tmp_path_factory):
-    first = text_outputs(published_report(tmp_path_factory).notebook)
-    second = text_outputs(executed(REPORT_NOTEBOOK, tmp_path_factory))
+def test_two_runs_of_the_report_agree_once_sanitised(
+    tmp_path_factory, small_sample_config, published_report
+):
+    first = text_outputs(published_report.notebook)
+    second = text_outputs(executed(REPORT_NOTEBOOK, tmp_path_factory, small_sample_config))
     assert len(first) == len(second) > 20
     assert first != second  # generation time and run time differ between real runs
     assert sanitised(first) == sanitised(second)
 
 
-def test_the_experiment_readout_reads_the_declared_test_with_its_verdicts(tmp_path_factory):
+def test_the_experiment_readout_reads_the_declared_test_with_its_verdicts(
+    tmp_path_factory, small_sample_config
+):
     notebook = NOTEBOOKS / "experiment_readout.ipynb"
-    result = executed(notebook, tmp_path_factory)
+    result = executed(notebook, tmp_path_factory, small_sample_config)
     roles = [
         output.get("metadata", {}).get("journeylib", {}).get("role")
         for cell in result.cells
@@ -371,7 +379,7 @@ def test_the_experiment_readout_reads_the_declared_test_with_its_verdicts(tmp_pa
     ]
     assert roles[:2] == ["run", "headline"]
     assert roles.count("chart") == 2  # conversion_rate and aov, each with its interval bars
-    journey = journeylib.load(small_sample_config(tmp_path_factory))
+    journey = journeylib.load(small_sample_config)
     declared = journey.config.experiments["checkout_test"]
     expected = journey.experiment(
         declared.variant,

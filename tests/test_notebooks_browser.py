@@ -25,9 +25,11 @@ MIN_CHARTS = {"experiment_readout": 2}
 
 @pytest.mark.parametrize("name", RUN_NAMES)
 def test_notebook_renders_offline_with_every_chart_drawn(
-    name: str, browser: Any, tmp_path, tmp_path_factory
+    name: str, browser: Any, tmp_path, tmp_path_factory, small_sample_config
 ):
-    notebook = executed(notebook_path(name, tmp_path_factory), tmp_path_factory)
+    notebook = executed(
+        notebook_path(name, tmp_path_factory), tmp_path_factory, small_sample_config
+    )
     page_file = tmp_path / "report.html"
     page_file.write_text(render_html(notebook, title=name), encoding="utf-8")
     headings = [

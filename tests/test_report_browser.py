@@ -1,7 +1,8 @@
 """The published report HTML in a real headless chromium with the network off.
 
-The report is the session's single run of the report notebook (shared with tests/test_report.py);
-the page must draw every chart from its inline Vega bundle without fetching anything.
+The report is the session's single run of the report notebook (the ``published_report``
+fixture of tests/conftest.py); the page must draw every chart from its inline Vega bundle
+without fetching anything.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_report import PublishedReport, published_report
 
 pytestmark = pytest.mark.browser
 
@@ -43,8 +43,10 @@ class OpenedReport:
 
 
 @pytest.fixture(scope="module")
-def opened(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenedReport]:
-    published: PublishedReport = published_report(tmp_path_factory)
+def opened(
+    browser: Any, tmp_path_factory: pytest.TempPathFactory, published_report: Any
+) -> Iterator[OpenedReport]:
+    published = published_report
     folder = tmp_path_factory.mktemp("browser")
     report = folder / "report.html"
     report.write_text(published.html, encoding="utf-8")

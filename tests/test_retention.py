@@ -1,4 +1,7 @@
-"""Retention cohorts, period retention and customer value (KPI_DEFINITIONS.md, sections 2, 4)."""
+"""Retention cohorts, period retention and customer value.
+
+As docs/kpis.md#retention-cohorts, docs/kpis.md#retention_rate and docs/kpis.md#ltv_90d define them.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The journey effectiveness score (KPI_DEFINITIONS.md, section 5)."""
+"""The journey effectiveness score (docs/kpis.md#journey-score)."""
 
 from __future__ import annotations
 

@@ -6,4 +6,6 @@ import sys
 
 from journeylib.cli.parser import main
 
-sys.exit(main())
+# guarded: collecting the doctests imports this module without running the command
+if __name__ == "__main__":
+    sys.exit(main())

@@ -28,7 +28,14 @@ FORMATS = ("table", "json", "csv")
 
 def add_analysis_commands(commands: argparse._SubParsersAction) -> None:
     """Register the analysis commands on the ``journey`` parser."""
-    kpis = _command(commands, "kpis", "the KPI table: every KPI per period and breakdown")
+    kpis = _command(
+        commands,
+        "kpis",
+        "the KPI table: every KPI per period and breakdown",
+        listing="list the KPIs and their definitions instead (no config needed); "
+        "--format markdown writes the KPI reference, docs/kpis.md",
+        formats=(*FORMATS, "markdown"),
+    )
     kpis.add_argument("--kpi", action="append", metavar="NAME", help="only these KPIs (repeat)")
     kpis.set_defaults(handler=_run_kpis)
 
@@ -64,7 +71,12 @@ def add_analysis_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def _command(
-    commands: argparse._SubParsersAction, name: str, summary: str
+    commands: argparse._SubParsersAction,
+    name: str,
+    summary: str,
+    *,
+    listing: str | None = None,
+    formats: tuple[str, ...] = FORMATS,
 ) -> argparse.ArgumentParser:
     parser = commands.add_parser(
         name, help=summary, description=summary[0].upper() + summary[1:] + "."
@@ -72,6 +84,8 @@ def _command(
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("config", nargs="?", type=Path, help="the journey config (journey.yml)")
     add_events_option(source)
+    if listing is not None:
+        source.add_argument("--list", action="store_true", default=False, help=listing)
     parser.add_argument(
         "--timezone", help="time zone of --events (UTC); a config sets its own 'timezone'"
     )
@@ -86,10 +100,12 @@ def _command(
     )
     parser.add_argument(
         "--format",
-        choices=FORMATS,
+        choices=formats,
         default="table",
         help=f"output (table: for reading, cells cut at {MAX_CELL} characters with '…'; "
-        "json and csv: complete)",
+        "json and csv: complete"
+        + ("; markdown: the KPI reference, with --list" if "markdown" in formats else "")
+        + ")",
     )
     return parser
 
@@ -186,6 +202,13 @@ def _by(args: argparse.Namespace) -> list[str]:
 
 
 def _run_kpis(args: argparse.Namespace) -> int:
+    if args.list:
+        return _list_kpis(args)
+    if args.format == "markdown":
+        raise DataError(
+            "--format markdown writes the KPI reference and goes with --list "
+            "(journey kpis --list --format markdown); the KPI table has table, json or csv"
+        )
     journey = _journey(args)
     by = _by(args)
     table = journey.kpis(grain=args.grain, by=by, kpis=args.kpi, **_common(args))
@@ -202,6 +225,55 @@ def _run_kpis(args: argparse.Namespace) -> int:
         from journeylib.cli._table import kpi_text
 
         _print_text(kpi_text(table, by=by, currency=journey.config.currency))
+    return 0
+
+
+def _list_kpis(args: argparse.Namespace) -> int:
+    """``journey kpis --list``: the registry's KPIs, or the whole reference as Markdown."""
+    given = [
+        flag
+        for flag, value in (
+            ("--start", args.start),
+            ("--end", args.end),
+            ("--by", args.by),
+            ("--filter", args.filter),
+            ("--timezone", args.timezone),
+        )
+        if value is not None
+    ]
+    if given:
+        raise DataError(
+            f"--list describes the KPIs and reads no data: {', '.join(given)} does not apply; "
+            "drop it, or give a config instead of --list for the KPI table"
+        )
+    from journeylib.config import config_from_dict
+    from journeylib.kpis import check_kpi_names
+    from journeylib.kpis.reference import kpi_entries, reference_markdown
+
+    if args.kpi:
+        # the listing has no config: a feature's bracket names the family, whatever it holds
+        unconfigured = config_from_dict({"name": "kpis", "sources": {"events": {"path": "-"}}})
+        check_kpi_names([name.split("[", 1)[0] for name in args.kpi], unconfigured)
+    if args.format == "markdown":
+        if args.kpi:
+            raise DataError("--format markdown writes the whole KPI reference; drop --kpi")
+        _print_text(reference_markdown().rstrip("\n"))
+        return 0
+    entries = kpi_entries(args.kpi)
+    if args.format == "json":
+        _print_json(entries)
+    elif args.format == "csv":
+        flat = [
+            {k: "\n".join(v) if isinstance(v, list) else v for k, v in entry.items()}
+            for entry in entries
+        ]
+        _print_csv(pl.DataFrame(flat, infer_schema_length=None))
+    else:
+        from journeylib.cli._table import render
+
+        header = ["stage", "kpi", "unit", "better", "formula"]
+        rows = [[e["stage"], e["kpi"], e["unit"], e["direction"], e["formula"]] for e in entries]
+        _print_text(render(header, rows, numeric=[False] * len(header)))
     return 0
 
 

@@ -1,4 +1,4 @@
-"""The canonical tables of the data contract (KPI_DEFINITIONS.md, section 1).
+"""The canonical tables of the data contract (docs/kpis.md#inputs).
 
 Every source is mapped onto these tables. A column not listed here is a *dimension*
 (channel, platform, country, variant, ...) and is kept as it is.

@@ -1,4 +1,4 @@
-"""The default journey: stages and the KPIs each holds (KPI_DEFINITIONS.md, section 2).
+"""The default journey: stages and the KPIs each holds (docs/kpis.md#kpis-by-stage).
 
 The config may rename, drop or reorder stages and move KPIs between them; the names here
 are the vocabulary it may use.
@@ -68,7 +68,15 @@ KPI_NAMES: frozenset[str] = frozenset(k for kpis in DEFAULT_STAGES.values() for 
 
 
 def is_known_kpi(name: str) -> bool:
-    """True for a KPI of section 2; ``feature_adoption_rate[export]`` names one feature."""
+    """True for a KPI of docs/kpis.md#kpis-by-stage; ``feature_adoption_rate[f]`` names a feature.
+
+    Examples
+    --------
+    >>> is_known_kpi("conversion_rate"), is_known_kpi("feature_adoption_rate[export]")
+    (True, True)
+    >>> is_known_kpi("conversion"), is_known_kpi("feature_adoption_rate[]")
+    (False, False)
+    """
     if name.startswith("feature_adoption_rate[") and name.endswith("]"):
         return len(name) > len("feature_adoption_rate[]")
     return name in KPI_NAMES

@@ -1,4 +1,4 @@
-"""Funnels (KPI_DEFINITIONS.md section 3): matching each unit's steps, drop-off and times."""
+"""Funnels (docs/kpis.md#funnels): matching each unit's steps, drop-off and times."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Funnels (KPI_DEFINITIONS.md, section 3): ordered steps, an entry period and a window.
+"""Funnels (docs/kpis.md#funnels): ordered steps, an entry period and a window.
 
 A funnel is an analysis, not a KPI expression: :func:`compute_funnel` collects internally, in
 stages: the funnel's events once, then either compiled loops over one hash table of the units
@@ -78,7 +78,7 @@ def compute_funnel(
     timezone: str = "UTC",
     data_end: datetime | None = None,
 ) -> FunnelResult:
-    """Count units through ordered steps, as KPI_DEFINITIONS.md section 3 defines it.
+    """Count units through ordered steps, as docs/kpis.md#funnels defines it.
 
     Rules (a unit is a distinct value of ``unit``; rows with a null unit are not units):
 

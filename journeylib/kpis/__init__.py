@@ -1,4 +1,4 @@
-"""KPI definitions (KPI_DEFINITIONS.md section 2), their registry and the KPI table.
+"""KPI definitions (docs/kpis.md#kpis-by-stage), their registry and the KPI table.
 
 Importing this package registers every definition; :data:`REGISTRY` maps each name to its
 :class:`KPI` record (stage, unit, direction, inputs, doc line, formula).

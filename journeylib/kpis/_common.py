@@ -71,17 +71,21 @@ def register_share(
     among: str,
     doc: str,
     roles: tuple[str, ...] | None = None,
+    description: str | None = None,
 ) -> None:
     """Register a KPI that is the share of users with ``role`` among the users with ``among``
     (:func:`share_of_users`): a rate, higher is better, read per user by experiments.
 
     ``roles`` (default ``(among, role)``) is the order in which missing roles are reported.
+    ``description`` is the formula's docstring, as the KPI reference reads it (the definition
+    in words, then its ``Options`` and ``Choices`` sections).
     """
 
     def compute(inputs: KpiInputs) -> pl.LazyFrame:
         return share_of_users(inputs, role, among=among)
 
     compute.__name__ = compute.__qualname__ = name
+    compute.__doc__ = description
     register(
         name,
         label=label,

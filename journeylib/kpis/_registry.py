@@ -1,4 +1,4 @@
-"""The KPI registry: one :class:`KPI` record per definition of KPI_DEFINITIONS.md section 2.
+"""The KPI registry: one :class:`KPI` record per KPI of docs/kpis.md#kpis-by-stage.
 
 Reports, dashboards, the CLI and the glossary read a KPI's name, display label, stage, unit,
 direction, inputs and doc line from here; the formula is the record's ``compute`` function.
@@ -83,7 +83,7 @@ class KPI:
         Optional columns of its tables it reads, as ``table.column`` (``spend.clicks``,
         ``events.revenue``): without them the KPI is "not available", never 0.
     doc
-        The one-line definition quoted by the glossary (as in KPI_DEFINITIONS.md).
+        The one-line definition quoted by the glossary (the formula of docs/kpis.md).
     experiment
         How an experiment reads it per user (:data:`ExperimentKind`), ``None`` when it cannot.
     needs_sessions
@@ -183,7 +183,14 @@ def register(
 
 
 def get_kpi(name: str) -> KPI:
-    """The registered KPI of that name (``feature_adoption_rate[x]`` finds the family)."""
+    """The registered KPI of that name (``feature_adoption_rate[x]`` finds the family).
+
+    Examples
+    --------
+    >>> kpi = get_kpi("feature_adoption_rate[export]")
+    >>> kpi.name, kpi.stage, kpi.unit, kpi.direction
+    ('feature_adoption_rate', 'usage', 'rate', 'higher')
+    """
     base = name.split("[", 1)[0]
     try:
         return REGISTRY[base]

@@ -1,7 +1,7 @@
 """The KPI table: every KPI per period and breakdown, with intervals, changes and targets.
 
 All formulas run on the shared aggregates of :mod:`journeylib.kpis._inputs` and are collected
-together; this module adds the statistics of KPI_DEFINITIONS.md section 2: Wilson intervals for
+together; this module adds the statistics of docs/kpis.md#statistics: Wilson intervals for
 rates, the previous period's value and the change, the two-proportion z-test p-value of that
 change, whether the change went the way the KPI's direction calls good (``improved``, the one
 place that decides it: every face reads this column), and the status against the target.
@@ -139,9 +139,10 @@ def compute_kpi_table(inputs: KpiInputs, kpis: Sequence[str] | None = None) -> p
             continue
         plans.append(_normalise(kpi.compute(inputs), kpi, inputs))
         computed.append(kpi)
+    periods = inputs.periods.collect()
     frames = _collect_in_batches(plans)
-    parts = [_complete(frame, kpi, inputs) for frame, kpi in zip(frames, computed, strict=True)]
-    parts += [_unavailable(kpi, reason, inputs) for kpi, reason in unavailable]
+    parts = [_complete(frames, computed, periods, inputs)] if computed else []
+    parts += [_unavailable(kpi, reason, periods, inputs) for kpi, reason in unavailable]
     # by name: a computed KPI and one that is not available may order their columns apart
     table = pl.concat(parts, how="diagonal_relaxed") if parts else _empty(inputs)
     table = _add_statistics(table, inputs)
@@ -192,40 +193,76 @@ def _normalise(frame: pl.LazyFrame, kpi: KPI, inputs: KpiInputs) -> pl.LazyFrame
     )
 
 
-def _complete(frame: pl.DataFrame, kpi: KPI, inputs: KpiInputs) -> pl.DataFrame:
-    """Give every period a row for every (kpi, segment) seen, filling as the kind says."""
-    periods = inputs.periods.collect()
-    series = frame.select("kpi", *inputs.by).unique()
-    if series.height == 0:
-        series = pl.DataFrame(
-            {"kpi": [kpi.name], **{c: [None] for c in inputs.by}},
-            schema={"kpi": pl.String, **{c: frame.schema[c] for c in inputs.by}},
+def _complete(
+    frames: list[pl.DataFrame], kpis: list[KPI], periods: pl.DataFrame, inputs: KpiInputs
+) -> pl.DataFrame:
+    """Give every period a row for every (kpi, segment) seen, filling as each KPI's kind says.
+
+    All KPIs at once: ``_source`` numbers the KPI each row comes from, so a KPI's rows (one per
+    feature for ``feature_adoption_rate``) take that KPI's kind, unit and direction.
+    """
+    rows = pl.concat(
+        [
+            frame.with_columns(pl.lit(i, pl.Int32).alias("_source"))
+            for i, frame in enumerate(frames)
+        ],
+        how="vertical_relaxed",
+    )
+    keys = ["_source", "kpi", *inputs.by]
+    series = rows.select(keys).unique()
+    # a KPI with no rows still gets one series: its name and null segments
+    empty = [i for i, frame in enumerate(frames) if frame.height == 0]
+    if empty:
+        series = pl.concat(
+            [
+                series,
+                pl.DataFrame(
+                    {
+                        "_source": empty,
+                        "kpi": [kpis[i].name for i in empty],
+                        **{c: [None] * len(empty) for c in inputs.by},
+                    },
+                    schema=series.schema,
+                ),
+            ]
         )
+    meta = pl.DataFrame(
+        {
+            "_source": range(len(kpis)),
+            "_default_stage": [kpi.stage for kpi in kpis],
+            "unit": [kpi.unit for kpi in kpis],
+            "direction": [kpi.direction_in(inputs.config) for kpi in kpis],
+            "_kind": [kpi.kind for kpi in kpis],
+        },
+        schema={
+            "_source": pl.Int32,
+            "_default_stage": pl.String,
+            "unit": pl.String,
+            "direction": pl.String,
+            "_kind": pl.String,
+        },
+    )
     grid = periods.join(series, how="cross")
-    full = grid.join(frame, on=["period_start", "kpi", *inputs.by], how="left", nulls_equal=True)
-    if kpi.kind == "count":
-        full = full.with_columns(pl.col("value").fill_null(0.0))
-    elif kpi.kind in ("rate", "ratio"):
-        full = full.with_columns(
-            pl.col("numerator").fill_null(0.0), pl.col("denominator").fill_null(0.0)
-        )
+    full = grid.join(rows, on=["period_start", *keys], how="left", nulls_equal=True).join(
+        meta, on="_source", how="left"
+    )
+    kind = pl.col("_kind")
+    summed = kind.is_in(["rate", "ratio"])
     return full.with_columns(
-        pl.lit(kpi.stage).alias("_default_stage"),
-        pl.lit(kpi.unit).alias("unit"),
-        pl.lit(kpi.direction_in(inputs.config)).alias("direction"),
-        pl.lit(kpi.kind).alias("_kind"),
+        pl.when(kind == "count").then(pl.col("value").fill_null(0.0)).otherwise(pl.col("value")),
+        pl.when(summed).then(pl.col("numerator").fill_null(0.0)).otherwise(pl.col("numerator")),
+        pl.when(summed).then(pl.col("denominator").fill_null(0.0)).otherwise(pl.col("denominator")),
         pl.lit(True).alias("available"),
         pl.lit(None, pl.String).alias("reason"),
-    )
+    ).drop("_source")
 
 
-def _unavailable(kpi: KPI, reason: str, inputs: KpiInputs) -> pl.DataFrame:
+def _unavailable(kpi: KPI, reason: str, periods: pl.DataFrame, inputs: KpiInputs) -> pl.DataFrame:
     """A null value and the reason, for every period and every segment of the breakdown.
 
     The segments are the users' breakdown values (as the computed KPIs have them), so a table
     pivoted by segment still has a column for this KPI; no segment gives one null row.
     """
-    periods = inputs.periods.collect()
     if inputs.by:
         segments = inputs.user_period.select(*inputs.by).unique().sort(*inputs.by).collect()
         if segments.height == 0:

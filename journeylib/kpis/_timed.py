@@ -1,4 +1,4 @@
-"""Two-step conversions within a window, per entry period (funnel semantics of section 3).
+"""Two-step conversions within a window, per entry period (as docs/kpis.md#funnels counts).
 
 Entry: the user's first step-1 event in the period. Converted: a step-2 event at or after the
 entry (equal timestamps count) and at most ``window`` after it (inclusive); the earliest such

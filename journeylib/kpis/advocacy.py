@@ -58,6 +58,16 @@ def _answers(inputs: KpiInputs, survey: str) -> pl.LazyFrame:
     doc="0–10 scale: % of answers 9–10 − % of answers 0–6, from −100 to 100",
 )
 def nps(inputs: KpiInputs) -> pl.LazyFrame:
+    """Net promoter score: promoters minus detractors, in points from −100 to 100.
+
+    Choices
+    -------
+    - Answers of the `nps` survey, 0–10: 9 and 10 are promoters, 0 to 6 detractors.
+    - Its standard error is that of a difference of two multinomial shares; a change is tested
+      with it (z-test). Null without answers.
+    - Answers count by their `timestamp` in P. Without a breakdown column of its own, an answer
+      takes its user's value in that period (empty when the user has no event in it).
+    """
     promoters = (pl.col("score") >= 9).sum()
     detractors = (pl.col("score") <= 6).sum()
     answers = pl.len()
@@ -92,6 +102,14 @@ def nps(inputs: KpiInputs) -> pl.LazyFrame:
     doc="1–5 scale: % of answers 4 or 5",
 )
 def csat(inputs: KpiInputs) -> pl.LazyFrame:
+    """Customer satisfaction: the share of answers of 4 or 5 on the 1–5 scale.
+
+    Choices
+    -------
+    - Answers of the `csat` survey; a rate with a Wilson interval; null without answers.
+    - Answers count by their `timestamp` in P. Without a breakdown column of its own, an answer
+      takes its user's value in that period (empty when the user has no event in it).
+    """
     return finish(
         _answers(inputs, "csat")
         .group_by(keys(inputs))
@@ -110,6 +128,21 @@ def csat(inputs: KpiInputs) -> pl.LazyFrame:
     doc='mean score on the configured scale (default 1–7, "it was easy", higher is better)',
 )
 def ces(inputs: KpiInputs) -> pl.LazyFrame:
+    """Customer effort score: the mean answer on the configured scale.
+
+    Options
+    -------
+    - `surveys.ces` in the config: `min` and `max` of the scale (default 1 and 7) and
+      `higher_is_better` (default true: the scale reads "it was easy").
+
+    Choices
+    -------
+    - The direction comes from the config and is stored with every value.
+    - Its standard error is the answers' standard deviation over √n (null with a single answer);
+      a change is tested with it (z-test).
+    - Answers count by their `timestamp` in P. Without a breakdown column of its own, an answer
+      takes its user's value in that period (empty when the user has no event in it).
+    """
     # sums of scores and of squared scores in exact integer units: the same in every run
     score = pl.col("score")
     total, squares, n = exact_sum(score, scale=1000), exact_sum(score**2, scale=1000), pl.len()
@@ -134,6 +167,13 @@ register_share(
     among="purchase",
     roles=("referral", "purchase"),
     doc="users with referral / users with purchase",
+    description="""The share of the period's buyers who referred someone.
+
+    Choices
+    -------
+    - Both events fall in P, in any order: the one counted need not come after the one that
+      makes the population.
+    """,
 )
 
 
@@ -145,6 +185,13 @@ register_share(
     among="purchase",
     roles=("review", "purchase"),
     doc="users with review / users with purchase",
+    description="""The share of the period's buyers who wrote a review.
+
+    Choices
+    -------
+    - Both events fall in P, in any order: the one counted need not come after the one that
+      makes the population.
+    """,
 )
 
 
@@ -165,6 +212,15 @@ def _resolved(inputs: KpiInputs) -> pl.LazyFrame:
     columns=("tickets.resolved_at", "tickets.contacts"),
 )
 def first_contact_resolution(inputs: KpiInputs) -> pl.LazyFrame:
+    """The share of tickets resolved in P that needed a single contact.
+
+    Choices
+    -------
+    - A resolved ticket with no `contacts` value counts among the resolved tickets, not as
+      resolved at first contact.
+    - Tickets count by their `resolved_at` in P; unresolved tickets are left out. Without a
+      breakdown column of its own, a ticket takes its user's value in that period.
+    """
     return finish(
         _resolved(inputs)
         .group_by(keys(inputs))
@@ -184,6 +240,14 @@ def first_contact_resolution(inputs: KpiInputs) -> pl.LazyFrame:
     columns=("tickets.handle_minutes",),
 )
 def avg_handling_time(inputs: KpiInputs) -> pl.LazyFrame:
+    """The mean handling time of the tickets resolved in P.
+
+    Choices
+    -------
+    - Tickets with no `handle_minutes` are left out of the mean.
+    - Tickets count by their `resolved_at` in P; unresolved tickets are left out. Without a
+      breakdown column of its own, a ticket takes its user's value in that period.
+    """
     seconds = pl.col("handle_minutes") * 60
     return (
         _resolved(inputs)
@@ -208,6 +272,14 @@ def avg_handling_time(inputs: KpiInputs) -> pl.LazyFrame:
     columns=("tickets.resolved_at",),
 )
 def time_to_resolution(inputs: KpiInputs) -> pl.LazyFrame:
+    """How long tickets took to resolve: the median from opening to resolution.
+
+    Choices
+    -------
+    - The median of an even count is the mean of the two middle values.
+    - Tickets count by their `resolved_at` in P; unresolved tickets are left out. Without a
+      breakdown column of its own, a ticket takes its user's value in that period.
+    """
     seconds = (pl.col("resolved_at") - pl.col("opened_at")).dt.total_microseconds() / 1e6
     return (
         _resolved(inputs)

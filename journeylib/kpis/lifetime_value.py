@@ -1,4 +1,4 @@
-"""Customer value KPIs of the retention stage: ``ltv_90d`` and ``clv_simple`` (section 2)."""
+"""Customer value KPIs of the retention stage (docs/kpis.md#retention): ltv_90d, clv_simple."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import polars as pl
 from journeylib.errors import SchemaError
 from journeylib.periods import data_end_expr, period_after, period_index, period_start_expr
 
-__all__ = ["clv_simple", "ltv_90d"]
+__all__ = ["clv_simple", "ltv_90d", "ltv_90d_at"]
 
 LTV_WINDOW_DAYS = 90
 
@@ -79,9 +79,92 @@ def ltv_90d(
     (15.0, 1)
     """
     _require_revenue(events, "ltv_90d")
+    end = events.select(data_end=data_end_expr(data_end, pl.col("timestamp").max()))
+    return (
+        _ltv_customers(events, purchase_events)
+        .join(end, how="cross")
+        .filter(_ltv_eligible())
+        .select(
+            value=pl.col("revenue").mean().cast(pl.Float64),
+            customers=pl.len().cast(pl.Int64),
+        )
+    )
+
+
+def ltv_90d_at(
+    events: pl.LazyFrame, *, purchase_events: Sequence[str], ends: pl.LazyFrame
+) -> pl.LazyFrame:
+    """:func:`ltv_90d` for several ends of observation at once.
+
+    The customers' first purchases and 90-day revenues do not depend on the end (a window
+    that is fully observed lies before it), so they are aggregated once for every end.
+
+    Parameters
+    ----------
+    events
+        Canonical events with a ``revenue`` column.
+    purchase_events
+        Event names of the ``purchase`` role.
+    ends
+        One row per end: a ``data_end`` column (UTC datetime) and any key columns.
+
+    Returns
+    -------
+    pl.LazyFrame
+        The rows of ``ends`` with ``value`` (Float64, null without eligible customers) and
+        ``customers`` (Int64), as :func:`ltv_90d` gives them for each ``data_end``.
+
+    Examples
+    --------
+    >>> from datetime import datetime, timezone
+    >>> import polars as pl
+    >>> events = pl.LazyFrame(
+    ...     {
+    ...         "user_id": ["a", "a", "b"],
+    ...         "timestamp": [datetime(2026, m, 1, tzinfo=timezone.utc) for m in (1, 2, 6)],
+    ...         "event": ["purchase"] * 3,
+    ...         "revenue": [10.0, 5.0, 7.0],
+    ...     }
+    ... )
+    >>> ends = pl.LazyFrame(
+    ...     {"data_end": [datetime(2026, m, 1, tzinfo=timezone.utc) for m in (3, 6, 12)]}
+    ... )
+    >>> ltv_90d_at(events, purchase_events=["purchase"], ends=ends).collect().rows()
+    [(datetime.datetime(2026, 3, 1, 0, 0, tzinfo=zoneinfo.ZoneInfo(key='UTC')), None, 0), \
+(datetime.datetime(2026, 6, 1, 0, 0, tzinfo=zoneinfo.ZoneInfo(key='UTC')), 15.0, 1), \
+(datetime.datetime(2026, 12, 1, 0, 0, tzinfo=zoneinfo.ZoneInfo(key='UTC')), 11.0, 2)]
+    """
+    _require_revenue(events, "ltv_90d")
+    # customers by first purchase, running totals: the eligible customers of an end are those
+    # up to its cutoff (revenues are integer-valued in practice, so the running sums are exact)
+    running = (
+        _ltv_customers(events, purchase_events)
+        .group_by("first_purchase")
+        .agg(pl.col("revenue").sum(), pl.len().cast(pl.Float64).alias("count"))
+        .sort("first_purchase")
+        .select(
+            "first_purchase",
+            pl.col("revenue").cum_sum().alias("_revenue"),
+            pl.col("count").cum_sum().alias("_count"),
+        )
+    )
+    ends = ends.with_row_index("_end")
+    cutoffs = ends.select(
+        "_end", (pl.col("data_end") - pl.duration(days=LTV_WINDOW_DAYS)).alias("first_purchase")
+    ).sort("first_purchase")
+    totals = cutoffs.join_asof(running, on="first_purchase", strategy="backward").select(
+        "_end",
+        value=(pl.col("_revenue") / pl.col("_count")).cast(pl.Float64),
+        customers=pl.col("_count").fill_null(0.0).cast(pl.Int64),
+    )
+    return ends.join(totals, on="_end", how="left").sort("_end").drop("_end")
+
+
+def _ltv_customers(events: pl.LazyFrame, purchase_events: Sequence[str]) -> pl.LazyFrame:
+    """Per customer: the first purchase and the revenue of the 90 days from it."""
     window = pl.duration(days=LTV_WINDOW_DAYS)
     first = pl.col("timestamp").min()
-    per_customer = (
+    return (
         _purchases(events, purchase_events)
         .group_by("user_id")
         .agg(
@@ -89,15 +172,11 @@ def ltv_90d(
             revenue=pl.col("revenue").filter(pl.col("timestamp") < first + window).sum(),
         )
     )
-    end = events.select(data_end=data_end_expr(data_end, pl.col("timestamp").max()))
-    return (
-        per_customer.join(end, how="cross")
-        .filter(pl.col("first_purchase") <= pl.col("data_end") - window)
-        .select(
-            value=pl.col("revenue").mean().cast(pl.Float64),
-            customers=pl.len().cast(pl.Int64),
-        )
-    )
+
+
+def _ltv_eligible() -> pl.Expr:
+    """Customers whose 90-day window is fully observed by ``data_end``."""
+    return pl.col("first_purchase") <= pl.col("data_end") - pl.duration(days=LTV_WINDOW_DAYS)
 
 
 def clv_simple(

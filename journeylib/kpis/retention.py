@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-
 import polars as pl
 
 from journeylib.kpis import lifetime_value
 from journeylib.kpis._common import finish, keys, ratio
 from journeylib.kpis._inputs import MICRO, KpiInputs, flag, revenue_micro
 from journeylib.kpis._registry import register
+from journeylib.periods import period_start_expr
+from journeylib.periods.expressions import UTC_DATETIME
 
 __all__: list[str] = []
 
@@ -52,6 +51,20 @@ def _transitions(inputs: KpiInputs) -> pl.LazyFrame:
     doc="of users active in the previous period, share also active in P",
 )
 def retention_rate(inputs: KpiInputs) -> pl.LazyFrame:
+    """Of the users active in the previous period, the share active again in P.
+
+    Options
+    -------
+    - `activity_roles` in the config says which events make a user active.
+
+    Choices
+    -------
+    - The previous period is the one just before P, also for the first reported period (it is
+      aggregated for that purpose, before the report's start).
+    - A user's breakdown value is their value in the previous period, the population the rate is
+      of.
+    - Null when no user was active in the previous period (the first period of the data).
+    """
     return finish(
         _transitions(inputs).select(
             *keys(inputs),
@@ -71,6 +84,16 @@ def retention_rate(inputs: KpiInputs) -> pl.LazyFrame:
     doc="1 − retention_rate",
 )
 def churn_rate(inputs: KpiInputs) -> pl.LazyFrame:
+    """Of the users active in the previous period, the share not active in P.
+
+    Options
+    -------
+    - `activity_roles` in the config says which events make a user active.
+
+    Choices
+    -------
+    - The same population as `retention_rate`, so the two add up to 1.
+    """
     return finish(
         _transitions(inputs).select(
             *keys(inputs),
@@ -90,6 +113,16 @@ def churn_rate(inputs: KpiInputs) -> pl.LazyFrame:
     doc="(new users in P − users churned in P) / users active in the previous period",
 )
 def user_growth_rate(inputs: KpiInputs) -> pl.LazyFrame:
+    """Net growth of the active users: new users minus churned users, over the users active in
+    the previous period.
+
+    Choices
+    -------
+    - New users: first event ever (over all the data the filters keep) on a local day of P.
+    - Churned users: active in the previous period and not in P, as for `churn_rate`.
+    - It can be negative; a ratio, so it carries no interval; null when no user was active in
+      the previous period.
+    """
     first_day = pl.col("first_seen").dt.convert_time_zone(inputs.timezone).dt.date()
     new_users = (
         inputs.user_period.join(
@@ -131,6 +164,14 @@ def user_growth_rate(inputs: KpiInputs) -> pl.LazyFrame:
     "up to the end of P",
 )
 def repeat_purchase_rate(inputs: KpiInputs) -> pl.LazyFrame:
+    """Of the customers so far, the share who have bought at least twice.
+
+    Choices
+    -------
+    - Cumulative: every purchase before the end of P counts, also before the report's start.
+    - Two purchase events at the same timestamp make two orders.
+    - A customer's breakdown value is their value in the period of their first purchase.
+    """
     # a customer's segment is their value in the period of their first purchase
     first_period = (
         inputs.user_period.filter(pl.col(flag("purchase")))
@@ -164,6 +205,16 @@ def repeat_purchase_rate(inputs: KpiInputs) -> pl.LazyFrame:
     columns=("events.revenue",),
 )
 def arpu(inputs: KpiInputs) -> pl.LazyFrame:
+    """Average revenue per active user: revenue of P over the active users of P.
+
+    Options
+    -------
+    - `activity_roles` in the config says which events make a user active.
+
+    Choices
+    -------
+    - Revenue of purchase events as for `revenue`; null when P has no active user.
+    """
     return finish(
         inputs.user_period.group_by(keys(inputs)).agg(
             (pl.col("revenue_micro").sum() / MICRO).alias("numerator"),
@@ -172,33 +223,47 @@ def arpu(inputs: KpiInputs) -> pl.LazyFrame:
     )
 
 
-def _per_period_lifetime(
-    inputs: KpiInputs, lifetime: Callable[[pl.LazyFrame, datetime], pl.LazyFrame]
-) -> pl.LazyFrame:
-    """Run a whole-data lifetime formula once per period, as the data stood at its end."""
+def _lifetime_purchases(inputs: KpiInputs) -> pl.LazyFrame:
+    """Purchase events with revenue in integer-valued millionths (Float64).
+
+    The sums inside the lifetime formulas are then exact, so a value does not depend on the
+    order of summation and is the same from run to run; the results are scaled back by
+    :func:`_per_period`.
+    """
     purchases = inputs.timed_events.filter(
         pl.col("event").is_in(inputs.config.events_for("purchase"))
     )
     if "revenue" not in purchases.collect_schema():
         purchases = purchases.with_columns(pl.lit(None, pl.Float64).alias("revenue"))
-    # integer-valued millionths: the sums inside the formula are exact, so the value is the same
-    # from run to run; the result is scaled back below
-    purchases = purchases.with_columns(revenue_micro(pl.col("revenue")).cast(pl.Float64))
-    frames = []
-    for row in inputs.periods.collect().iter_rows(named=True):
-        observed_until = row["end_utc"]
-        if inputs.data_end is not None:
-            observed_until = min(observed_until, inputs.data_end)
-        frames.append(
-            lifetime(purchases, observed_until).select(
-                pl.lit(row["period_start"]).alias("period_start"),
-                *(pl.lit(None, pl.String).alias(c) for c in inputs.by),
-                (pl.col("value").cast(pl.Float64) / MICRO).alias("value"),
-                pl.lit(None, pl.Float64).alias("numerator"),
-                pl.lit(None, pl.Float64).alias("denominator"),
-            )
-        )
-    return pl.concat(frames)
+    return purchases.with_columns(revenue_micro(pl.col("revenue")).cast(pl.Float64))
+
+
+def _observed_until(inputs: KpiInputs) -> pl.DataFrame:
+    """Per period: ``period_start`` and ``data_end``, the period's end or the data's if earlier."""
+    rows = inputs.periods.select("period_start", "end_utc").collect().rows()
+    ends = [end if inputs.data_end is None else min(end, inputs.data_end) for _, end in rows]
+    return pl.DataFrame(
+        {
+            "period_start": [start for start, _ in rows],
+            "data_end": ends,
+            # the divisor back from millionths as a column: Polars multiplies by the reciprocal
+            # for a literal divisor, which can round the last digit apart from a true division
+            "_micro": [float(MICRO)] * len(rows),
+        },
+        schema={"period_start": pl.Date, "data_end": UTC_DATETIME, "_micro": pl.Float64},
+    )
+
+
+def _per_period(inputs: KpiInputs, values: pl.LazyFrame) -> pl.LazyFrame:
+    """The KPI rows of per-period lifetime ``value``s in millionths (with the ``_micro`` column of
+    :func:`_observed_until`): no segment, no ratio."""
+    return values.select(
+        "period_start",
+        *(pl.lit(None, pl.String).alias(c) for c in inputs.by),
+        (pl.col("value").cast(pl.Float64) / pl.col("_micro")).alias("value"),
+        pl.lit(None, pl.Float64).alias("numerator"),
+        pl.lit(None, pl.Float64).alias("denominator"),
+    )
 
 
 @register(
@@ -214,14 +279,23 @@ def _per_period_lifetime(
     columns=("events.revenue",),
 )
 def ltv_90d(inputs: KpiInputs) -> pl.LazyFrame:
+    """The mean revenue of a customer in their first 90 days.
+
+    Choices
+    -------
+    - Computed for each period as the data stood at its end: "the data ends" at P's end (or the
+      last event, if earlier).
+    - The window is `[first purchase, first purchase + 90 days)`, exactly 90 × 24 hours, the
+      first purchase included; purchases with a null revenue add 0.
+    - Not broken down: with a breakdown its value sits on a row with an empty breakdown value.
+    """
     # per period, "the data ends" at the period's end: the value as it stood then
-    names = inputs.config.events_for("purchase")
-    return _per_period_lifetime(
-        inputs,
-        lambda purchases, end: lifetime_value.ltv_90d(
-            purchases, purchase_events=names, data_end=end
-        ),
+    values = lifetime_value.ltv_90d_at(
+        _lifetime_purchases(inputs),
+        purchase_events=inputs.config.events_for("purchase"),
+        ends=_observed_until(inputs).lazy(),
     )
+    return _per_period(inputs, values)
 
 
 @register(
@@ -236,10 +310,32 @@ def ltv_90d(inputs: KpiInputs) -> pl.LazyFrame:
     columns=("events.revenue",),
 )
 def clv_simple(inputs: KpiInputs) -> pl.LazyFrame:
-    names = inputs.config.events_for("purchase")
-    return _per_period_lifetime(
-        inputs,
-        lambda purchases, end: lifetime_value.clv_simple(
-            purchases, purchase_events=names, timezone=inputs.timezone, data_end=end
-        ),
+    """A simple customer lifetime value: monthly revenue per customer times the expected
+    lifespan in months.
+
+    Choices
+    -------
+    - Over the last 3 full local calendar months that end at or before P's end (or the last
+      event, if earlier).
+    - Revenue per customer per month = purchase revenue in those months / customer-months (a
+      customer-month is a user with a purchase in a month).
+    - Monthly churn = of each month's customers, the share without a purchase the next month,
+      pooled over the months; the expected lifespan is 1 / churn.
+    - Null when the churn is 0 or there were no customers before. Not broken down, as `ltv_90d`.
+    """
+    # the value only depends on the local month the period's end falls in (the window is the
+    # full months before it): one formula per such month, shared by its periods
+    ends = _observed_until(inputs).with_columns(
+        period_start_expr("data_end", "month", inputs.timezone).alias("_month")
     )
+    purchases = _lifetime_purchases(inputs)
+    names = inputs.config.events_for("purchase")
+    months = ends.unique("_month", keep="first", maintain_order=True)
+    frames = [
+        lifetime_value.clv_simple(
+            purchases, purchase_events=names, timezone=inputs.timezone, data_end=end
+        ).select(pl.lit(month).alias("_month"), "value")
+        for month, end in months.select("_month", "data_end").iter_rows()
+    ]
+    values = ends.lazy().join(pl.concat(frames), on="_month", how="left", maintain_order="left")
+    return _per_period(inputs, values)

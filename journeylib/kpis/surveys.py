@@ -1,4 +1,4 @@
-"""Survey answers per score: the distribution behind NPS, CSAT and CES (KPI_DEFINITIONS.md §2)."""
+"""Survey answers per score: the distribution behind NPS, CSAT and CES (docs/kpis.md#advocacy)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The optimisation engine: friction, incidents, loops and experiments (KPI_DEFINITIONS.md
-sections 6 and 7).
+"""The optimisation engine: friction, incidents, loops and experiments (docs/kpis.md#experiments,
+docs/kpis.md#friction-incidents-and-loops).
 
 Pure functions on the validated tables (or on the per-unit funnel frame of
 :func:`journeylib.funnel.units.funnel_units`) returning tidy Polars frames in frozen result

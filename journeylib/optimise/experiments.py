@@ -1,6 +1,6 @@
 """Experiment readouts: per-variant KPIs, lifts, SRM, power, CUPED, sequential intervals, verdicts.
 
-KPI_DEFINITIONS.md section 6, extended as the A/B readouts of GrowthBook and Eppo do:
+docs/kpis.md#experiments, extended as the A/B readouts of GrowthBook and Eppo do:
 
 - users are assigned to the variant of their first event with one in the period; users seen
   with two or more variants are counted, excluded from everything and reported;

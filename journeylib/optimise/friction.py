@@ -1,10 +1,11 @@
 """Friction: where units are lost, and the segments that convert significantly worse.
 
-KPI_DEFINITIONS.md section 7. Transitions are ranked by units lost (reached step k, did not
-reach k+1, window closed). For each transition, every segment (a value of a dimension on the
-unit's entry event) is compared with the other units of the transition by the pooled
-two-proportion z-test; the p-values of all segments tested are Holm-adjusted together, and a
-segment is a friction point when it converts worse with an adjusted p below ``alpha``.
+As docs/kpis.md#friction-incidents-and-loops defines it. Transitions are ranked by units lost
+(reached step k, did not reach k+1, window closed). For each transition, every segment (a value
+of a dimension on the unit's entry event) is compared with the other units of the transition by
+the pooled two-proportion z-test; the p-values of all segments tested are Holm-adjusted
+together, and a segment is a friction point when it converts worse with an adjusted p below
+``alpha``.
 """
 
 from __future__ import annotations
@@ -204,7 +205,7 @@ def friction(
         Dimensions whose values are tested (default: the dimensions ``units`` carries).
         A null value is a segment of its own.
     alpha
-        Level of the Holm-adjusted p-values (KPI_DEFINITIONS.md: 0.01).
+        Level of the Holm-adjusted p-values (docs/kpis.md#friction-incidents-and-loops: 0.01).
     min_users
         Segments with fewer units (or fewer other units) at a transition are not tested.
 

@@ -1,9 +1,9 @@
 """Incidents: a transition whose conversion falls against its trailing baseline.
 
-KPI_DEFINITIONS.md section 7: for each funnel transition and each period (day, week or month),
-the conversion is compared with the previous ``baseline_periods`` periods (default 4); a drop
-with p < 0.01 (pooled two-proportion z-test) and a relative fall of at least 10% is flagged,
-and consecutive flagged periods merge into one incident.
+docs/kpis.md#friction-incidents-and-loops: for each funnel transition and each period (day,
+week or month), the conversion is compared with the previous ``baseline_periods`` periods
+(default 4); a drop with p < 0.01 (pooled two-proportion z-test) and a relative fall of at
+least 10% is flagged, and consecutive flagged periods merge into one incident.
 
 How it is computed, in one pass per grain:
 

@@ -8,7 +8,8 @@ trailing baseline of healthy periods, p < alpha and a fall of ``min_fall`` or mo
 at their Bonferroni share, the same minimum duration) runs on the KPI's numerator and
 denominator per period, as the KPI table computes them (:func:`journeylib.kpis.compute_kpi_table`,
 one function for the report, the CLI and the alerts), for all users and per value of every
-dimension (the user-level breakdown of KPI_DEFINITIONS.md section 1, first touch).
+dimension (the user-level breakdown of
+docs/kpis.md#periods-users-and-breakdowns, first touch).
 
 Only rate KPIs where higher is better are watched (a fall is the incident).
 """

@@ -1,12 +1,12 @@
 """Loops: units going back from a later funnel step to an earlier one more often than before.
 
-KPI_DEFINITIONS.md section 7. A unit that reached step j loops back to an earlier step i when it
-has an event of step i after its step-j event, inside its window (checkout, then product views
-again); only units whose window closed by the end of the data count. Per pair (j, i) and period
-(of the step-j event, local), the share of units that looped is compared with the previous
-``baseline_periods`` periods as incidents are (:mod:`journeylib.optimise.incidents`): a rise
-with p < ``alpha`` of at least ``min_rise`` is flagged, and consecutive flagged periods merge
-into one loop.
+As docs/kpis.md#friction-incidents-and-loops defines them. A unit that reached step j loops
+back to an earlier step i when it has an event of step i after its step-j event, inside its
+window (checkout, then product views again); only units whose window closed by the end of the
+data count. Per pair (j, i) and period (of the step-j event, local), the share of units that
+looped is compared with the previous ``baseline_periods`` periods as incidents are
+(:mod:`journeylib.optimise.incidents`): a rise with p < ``alpha`` of at least ``min_rise`` is
+flagged, and consecutive flagged periods merge into one loop.
 
 The events of the funnel's steps are read once: the latest event of each step per unit, in its
 window, tells every pair at once (a unit looped from j to i when its latest step-i event is

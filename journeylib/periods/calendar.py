@@ -118,13 +118,25 @@ def period_start_expr(column: str | pl.Expr, grain: Grain | Span, timezone: str)
 
 
 def local_bound(day: date, timezone: str) -> datetime:
-    """Local midnight of ``day`` in ``timezone``, as an aware UTC datetime."""
+    """Local midnight of ``day`` in ``timezone``, as an aware UTC datetime.
+
+    Examples
+    --------
+    >>> local_bound(date(2026, 3, 30), "Europe/Berlin")  # summer time: UTC+2
+    datetime.datetime(2026, 3, 29, 22, 0, tzinfo=zoneinfo.ZoneInfo(key='UTC'))
+    """
     local = datetime.combine(day, time(0), tzinfo=ZoneInfo(timezone))
     return local.astimezone(ZoneInfo("UTC"))
 
 
 def next_period_start(start: date, grain: Grain | Span) -> date:
-    """The first day of the period after the one starting on ``start``."""
+    """The first day of the period after the one starting on ``start``.
+
+    Examples
+    --------
+    >>> next_period_start(date(2026, 12, 1), "month"), next_period_start(date(2026, 12, 28), "week")
+    (datetime.date(2027, 1, 1), datetime.date(2027, 1, 4))
+    """
     if isinstance(grain, Span):
         return start + timedelta(days=grain.days)
     if grain == "day":
@@ -137,7 +149,13 @@ def next_period_start(start: date, grain: Grain | Span) -> date:
 
 
 def align(day: date, grain: Grain | Span) -> date:
-    """The start of the period holding ``day``."""
+    """The start of the period holding ``day``.
+
+    Examples
+    --------
+    >>> align(date(2026, 1, 1), "week")  # a Thursday: its ISO week starts on Monday
+    datetime.date(2025, 12, 29)
+    """
     if isinstance(grain, Span):
         return grain.anchor + timedelta(days=(day - grain.anchor).days // grain.days * grain.days)
     if grain == "day":
@@ -150,7 +168,13 @@ def align(day: date, grain: Grain | Span) -> date:
 
 
 def period_starts(start: date, end: date, grain: Grain | Span) -> list[date]:
-    """Starts of the periods overlapping ``[start, end)``, the first aligned to the grain."""
+    """Starts of the periods overlapping ``[start, end)``, the first aligned to the grain.
+
+    Examples
+    --------
+    >>> period_starts(date(2026, 1, 15), date(2026, 3, 1), "month")
+    [datetime.date(2026, 1, 1), datetime.date(2026, 2, 1)]
+    """
     starts = []
     current = align(start, grain)
     while current < end:
@@ -160,7 +184,13 @@ def period_starts(start: date, end: date, grain: Grain | Span) -> list[date]:
 
 
 def previous_period(start: date, grain: Grain | Span) -> date:
-    """The start of the period before the one starting on ``start``."""
+    """The start of the period before the one starting on ``start``.
+
+    Examples
+    --------
+    >>> previous_period(date(2026, 1, 1), "month"), previous_period(date(2024, 3, 1), "day")
+    (datetime.date(2025, 12, 1), datetime.date(2024, 2, 29))
+    """
     if isinstance(grain, Span):
         return start - timedelta(days=grain.days)
     if grain == "day":

@@ -74,7 +74,13 @@ def parse_window(text: str | int | float | timedelta) -> timedelta:
 
 
 def format_duration(value: timedelta) -> str:
-    """Write a duration back in the shortest exact unit (``timedelta(days=7)`` -> ``"7d"``)."""
+    """Write a duration back in the largest unit that divides it exactly.
+
+    Examples
+    --------
+    >>> format_duration(timedelta(days=7)), format_duration(timedelta(hours=36))
+    ('1w', '36h')
+    """
     seconds = value.total_seconds()
     for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
         if seconds and seconds % size == 0:

@@ -18,7 +18,15 @@ def _as_expr(column: str | pl.Expr) -> pl.Expr:
 
 
 def period_index(column: str | pl.Expr, grain: Grain) -> pl.Expr:
-    """An integer that grows by one from each period start (a ``pl.Date``) to the next."""
+    """An integer that grows by one from each period start (a ``pl.Date``) to the next.
+
+    Examples
+    --------
+    >>> from datetime import date
+    >>> frame = pl.DataFrame({"a": [date(2025, 11, 1)], "b": [date(2026, 2, 1)]})
+    >>> frame.select(period_index("b", "month") - period_index("a", "month")).item()
+    3
+    """
     start = _as_expr(column)
     if grain == "day":
         return start.cast(pl.Int32).cast(pl.Int64)
@@ -30,7 +38,15 @@ def period_index(column: str | pl.Expr, grain: Grain) -> pl.Expr:
 
 
 def period_after(column: str | pl.Expr, periods: pl.Expr, grain: Grain) -> pl.Expr:
-    """The start of the period ``periods`` grains after the period starting on ``column``."""
+    """The start of the period ``periods`` grains after the period starting on ``column``.
+
+    Examples
+    --------
+    >>> from datetime import date
+    >>> frame = pl.DataFrame({"start": [date(2026, 11, 1), date(2026, 1, 1)], "n": [3, -1]})
+    >>> frame.select(period_after("start", pl.col("n"), "month")).to_series().to_list()
+    [datetime.date(2027, 2, 1), datetime.date(2025, 12, 1)]
+    """
     start = _as_expr(column)
     if grain == "day":
         return start + pl.duration(days=periods)

@@ -1,4 +1,4 @@
-"""Retention cohorts (KPI_DEFINITIONS.md section 4), cohorts by acquisition segment, pooled
+"""Retention cohorts (docs/kpis.md#retention-cohorts), cohorts by acquisition segment, pooled
 retention curves and value by cohort (the retention and churn rate per period are KPIs of
 :mod:`journeylib.kpis`)."""
 

@@ -1,4 +1,4 @@
-"""Retention cohorts (KPI_DEFINITIONS.md, section 4).
+"""Retention cohorts (docs/kpis.md#retention-cohorts).
 
 ``retention_matrix`` reads the events once, grouped to one row per user (cohort, return
 periods, last event), and builds the cells from that small table. The retention and churn rate
@@ -76,7 +76,7 @@ def retention_matrix(
     max_offset: int | None = None,
     data_end: datetime | None = None,
 ) -> pl.LazyFrame:
-    """Cohort retention, one tidy row per (cohort, offset) cell (KPI_DEFINITIONS.md, section 4).
+    """Cohort retention, one tidy row per (cohort, offset) cell (docs/kpis.md#retention-cohorts).
 
     The cohort of a user is the period of their first-ever cohort event (any event when
     ``cohort_events`` is ``None``). Cell ``(c, k)`` is the share of the cohort with a return

@@ -1,6 +1,6 @@
 """Retention by acquisition segment, and retention curves pooled over cohorts.
 
-Built on the retention cohorts of KPI_DEFINITIONS.md section 4
+Built on the retention cohorts of docs/kpis.md#retention-cohorts
 (:func:`journeylib.retention.retention_matrix`), with the same cohort rule (the period of the
 user's first-ever cohort event) and the same rule for cells not fully observed (null, not 0):
 

@@ -1,6 +1,6 @@
 """Value by cohort: revenue per cohort user, cumulated from the cohort's period.
 
-Cohorts as in :func:`journeylib.retention.retention_matrix` (KPI_DEFINITIONS.md section 4):
+Cohorts as in :func:`journeylib.retention.retention_matrix` (docs/kpis.md#retention-cohorts):
 the period of the user's first-ever cohort event; cells not fully observed are null, not 0.
 """
 

@@ -1,4 +1,4 @@
-"""Validation of a source table against the canonical schema (KPI_DEFINITIONS.md, section 1).
+"""Validation of a source table against the canonical schema (docs/kpis.md#inputs).
 
 A source arrives with its own column names and types. :func:`validate_table` maps them onto the
 canonical table, converts every canonical column to its canonical dtype, and checks each row

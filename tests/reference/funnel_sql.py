@@ -1,4 +1,4 @@
-"""The funnel of KPI_DEFINITIONS.md section 3 in plain DuckDB SQL, for agreement tests.
+"""The funnel of docs/kpis.md#funnels in plain DuckDB SQL, for agreement tests.
 
 Written from the definition, not from the Polars engine: attempt "first", non-strict, no
 exclusion. Rows of a unit are numbered by (timestamp, event name); each step takes the row

@@ -1,4 +1,4 @@
-"""The KPI table of KPI_DEFINITIONS.md section 2 in plain DuckDB SQL, for agreement tests.
+"""The KPI table of docs/kpis.md#kpis-by-stage in plain DuckDB SQL, for agreement tests.
 
 Written from the definitions, not from the Polars engine, with these readings:
 

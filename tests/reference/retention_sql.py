@@ -1,4 +1,4 @@
-"""Cohort retention written from KPI_DEFINITIONS.md, section 4, in plain DuckDB SQL.
+"""Cohort retention written from docs/kpis.md#retention-cohorts, in plain DuckDB SQL.
 
 An independent implementation to check :func:`journeylib.retention.retention_matrix` against:
 same parameters, same cells, same columns.

@@ -17,7 +17,6 @@ import papermill
 import pytest
 import yaml
 from bad_inputs import run_journey
-from test_report import small_sample_config
 
 from journeylib.report.notebooks import report_notebooks
 from journeylib.report.scaffold import new_report
@@ -27,13 +26,13 @@ REPO = Path(__file__).resolve().parents[1]
 TEMPLATES = [path.stem for path in report_notebooks(REPO / "notebooks")]
 
 
-def project(folder: Path, factory: pytest.TempPathFactory) -> Path:
+def project(folder: Path, sample_config: Path) -> Path:
     """A project folder: the notebooks, the schedule, and the small sample as data/sample."""
     shutil.copytree(REPO / "notebooks", folder / "notebooks")
     (folder / "reports").mkdir()
     shutil.copy(REPO / "reports" / "schedule.yml", folder / "reports" / "schedule.yml")
     (folder / "data").mkdir()
-    (folder / "data" / "sample").symlink_to(small_sample_config(factory).parent)
+    (folder / "data" / "sample").symlink_to(sample_config.parent)
     return folder
 
 
@@ -50,8 +49,10 @@ def uncommented(text: str, name: str) -> str:
 
 
 @pytest.mark.parametrize("template", TEMPLATES)
-def test_the_new_notebook_is_its_template_with_its_own_title(template, tmp_path, tmp_path_factory):
-    made = new_report("weekly_emea", template=template, root=project(tmp_path, tmp_path_factory))
+def test_the_new_notebook_is_its_template_with_its_own_title(
+    template, tmp_path, small_sample_config
+):
+    made = new_report("weekly_emea", template=template, root=project(tmp_path, small_sample_config))
     assert made.notebook == tmp_path / "notebooks" / "weekly_emea.ipynb"
     new = nbformat.read(made.notebook, as_version=4)
     old = nbformat.read(REPO / "notebooks" / f"{template}.ipynb", as_version=4)
@@ -72,8 +73,8 @@ def test_the_new_notebook_is_its_template_with_its_own_title(template, tmp_path,
     assert params_new["title"]["help"] == params_old["title"]["help"]
 
 
-def test_the_schedule_keeps_its_jobs_and_gains_a_commented_entry(tmp_path, tmp_path_factory):
-    root = project(tmp_path, tmp_path_factory)
+def test_the_schedule_keeps_its_jobs_and_gains_a_commented_entry(tmp_path, small_sample_config):
+    root = project(tmp_path, small_sample_config)
     schedule = root / "reports" / "schedule.yml"
     before = schedule.read_text()
     new_report("weekly_emea", root=root)
@@ -94,8 +95,8 @@ def test_the_schedule_keeps_its_jobs_and_gains_a_commented_entry(tmp_path, tmp_p
     assert job.enabled is False
 
 
-def test_a_missing_schedule_is_created_and_an_empty_one_gets_a_note(tmp_path, tmp_path_factory):
-    root = project(tmp_path, tmp_path_factory)
+def test_a_missing_schedule_is_created_and_an_empty_one_gets_a_note(tmp_path, small_sample_config):
+    root = project(tmp_path, small_sample_config)
     schedule = root / "reports" / "schedule.yml"
     schedule.unlink()
     new_report("first", root=root)
@@ -107,8 +108,8 @@ def test_a_missing_schedule_is_created_and_an_empty_one_gets_a_note(tmp_path, tm
     assert text.count("# - name: first") == text.count("# - name: second") == 1
 
 
-def test_the_entry_goes_inside_the_jobs_list_when_keys_follow_it(tmp_path, tmp_path_factory):
-    root = project(tmp_path, tmp_path_factory)
+def test_the_entry_goes_inside_the_jobs_list_when_keys_follow_it(tmp_path, small_sample_config):
+    root = project(tmp_path, small_sample_config)
     schedule = root / "reports" / "schedule.yml"
     schedule.write_text(
         "jobs:\n"
@@ -129,8 +130,8 @@ def test_the_entry_goes_inside_the_jobs_list_when_keys_follow_it(tmp_path, tmp_p
 
 
 @pytest.mark.slow
-def test_new_report_then_report_run_produces_an_html_report(tmp_path, tmp_path_factory):
-    root = project(tmp_path, tmp_path_factory)
+def test_new_report_then_report_run_produces_an_html_report(tmp_path, small_sample_config):
+    root = project(tmp_path, small_sample_config)
     made = run_journey(["new-report", "weekly_emea"], cwd=root)
     assert made.returncode == 0, made.stderr
     assert made.stdout.splitlines() == [

@@ -26,7 +26,6 @@ from pathlib import Path
 
 import pytest
 import websocket
-from test_report import small_sample_config
 
 import journeylib
 from journeylib.report.kernel import KERNEL_NAME
@@ -63,8 +62,8 @@ class Lab:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    sample = small_sample_config(tmp_path_factory).parent
+def lab(tmp_path_factory: pytest.TempPathFactory, small_sample_config: Path) -> Iterator[Lab]:
+    sample = small_sample_config.parent
     home = tmp_path_factory.mktemp("lab")
     port, token = free_port(), secrets.token_hex(16)
     log = home / "lab.log"

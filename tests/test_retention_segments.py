@@ -12,7 +12,6 @@ from datetime import UTC, date, datetime
 
 import polars as pl
 import pytest
-from test_report import small_sample_config
 
 import journeylib
 from journeylib.errors import DataError, SchemaError
@@ -156,8 +155,8 @@ def test_cohort_value_needs_revenue():
 
 
 @pytest.fixture(scope="module")
-def journey(tmp_path_factory):
-    return journeylib.load(small_sample_config(tmp_path_factory))
+def journey(small_sample_config):
+    return journeylib.load(small_sample_config)
 
 
 def test_segments_add_up_to_the_unsplit_matrix(journey):

@@ -3,7 +3,7 @@
 The ticks run ``journey schedule tick`` in this process against a real SMTP server (aiosmtpd on
 127.0.0.1), on a copy of the sample company whose events stop at a chosen day and are extended a
 day at a time, as a live journey's data grows. The process-level guarantees (SIGKILL after
-DATA, two ticks at once) are in ``test_schedule_alert_delivery.py``.
+DATA, two ticks at once) are in ``test_report_schedule_alert_delivery.py``.
 """
 
 from __future__ import annotations
@@ -358,14 +358,21 @@ def test_list_and_show_describe_the_alert_job_and_what_it_mailed(
 
 
 def test_the_example_alert_job_of_the_schedule_file_loads(tmp_path: Path, sample: Path) -> None:
-    text = (REPO / "reports" / "schedule.yml").read_text(encoding="utf-8")
-    loaded = load_schedule(REPO / "reports" / "schedule.yml")
+    config = sample / "journey.yml"
+    # the file as a clone has it, its paths pointing at this test's sample (data/sample is
+    # written by make sample, which a fresh clone has not run)
+    text = (
+        (REPO / "reports" / "schedule.yml")
+        .read_text(encoding="utf-8")
+        .replace("../data/sample/journey.yml", str(config))
+        .replace("../notebooks/", f"{REPO / 'notebooks'}/")
+    )
+    (tmp_path / "repo.yml").write_text(text, encoding="utf-8")
+    loaded = load_schedule(tmp_path / "repo.yml")
     assert all(job.kind == "report" for job in loaded.jobs)  # the example is commented out
     start = text.index("  # - name: payment-incidents")
     block = [line for line in text[start:].splitlines() if line.startswith("  #")]
-    job_lines = [line.replace("#", " ", 1) for line in block]
-    config = sample / "journey.yml"
-    uncommented = "\n".join(job_lines).replace("../data/sample/journey.yml", str(config))
+    uncommented = "\n".join(line.replace("#", " ", 1) for line in block)
     schedule = tmp_path / "schedule.yml"
     schedule.write_text("timezone: Europe/Berlin\njobs:\n" + uncommented + "\n")
     (job,) = load_schedule(schedule).jobs
