@@ -67,7 +67,7 @@ __all__ = [
     "incident_key",
     "incident_measures",
     "merge_incidents",
-    "tested_result",
+    "result_of_tested",
 ]
 
 #: The segment name of the series of all units.
@@ -447,7 +447,7 @@ def detect_incidents(
     )
     incidents, segments = _described(found, tested, units, grain, baseline_periods, top_segments)
     step_name = {step: name for step, name in enumerate(names, start=1)}
-    return tested_result(
+    return result_of_tested(
         incidents,
         segments,
         tested,
@@ -468,7 +468,7 @@ def detect_incidents(
     )
 
 
-def tested_result(
+def result_of_tested(
     incidents: pl.DataFrame,
     segments: pl.DataFrame,
     tested: pl.DataFrame,

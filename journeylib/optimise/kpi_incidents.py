@@ -32,7 +32,7 @@ from journeylib.optimise.incidents import (
     IncidentsResult,
     find_runs,
     incident_frames,
-    tested_result,
+    result_of_tested,
 )
 from journeylib.optimise.sentences import kpi_incident_sentence
 from journeylib.periods.calendar import Grain, align, period_starts, periods_before
@@ -204,7 +204,7 @@ def detect_kpi_incidents(
     kpi = pl.col("from_step").replace_strict(
         {i: n for n, i in number.items()}, return_dtype=pl.String
     )
-    return tested_result(
+    return result_of_tested(
         incidents,
         segments,
         tested,
