@@ -17,6 +17,7 @@ from typing import Any
 import polars as pl
 
 from journeylib.cli._table import MAX_CELL
+from journeylib.cli.parser import _bounded_int
 from journeylib.errors import DataError
 from journeylib.periods import parse_window
 
@@ -61,7 +62,7 @@ def add_analysis_commands(commands: argparse._SubParsersAction) -> None:
         "--mode", choices=("on", "on_or_after"), default="on", help="retention mode (on)"
     )
     retention.add_argument(
-        "--max-offset", type=_non_negative_int, help="largest offset shown (0 or more)"
+        "--max-offset", type=_bounded_int(0, None), help="largest offset shown (0 or more)"
     )
     retention.set_defaults(handler=_run_retention)
 
@@ -82,13 +83,7 @@ def _command(
     )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("config", nargs="?", type=Path, help="the journey config (journey.yml)")
-    source.add_argument(
-        "--events",
-        type=Path,
-        metavar="PATH",
-        help="ad hoc: a CSV or Parquet file with user_id, timestamp, event (each role maps "
-        "to the event of the same name)",
-    )
+    add_events_option(source)
     if listing is not None:
         source.add_argument("--list", action="store_true", default=False, help=listing)
     parser.add_argument(
@@ -115,6 +110,17 @@ def _command(
     return parser
 
 
+def add_events_option(source: argparse._MutuallyExclusiveGroup) -> None:
+    """``--events PATH``: ad hoc events instead of a journey config (in the config's group)."""
+    source.add_argument(
+        "--events",
+        type=Path,
+        metavar="PATH",
+        help="ad hoc: a CSV or Parquet file with user_id, timestamp, event (each role maps "
+        "to the event of the same name)",
+    )
+
+
 def _date(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -127,16 +133,6 @@ def _window(text: str) -> timedelta:
         return parse_window(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
-    return value
 
 
 def _journey(args: argparse.Namespace):

@@ -23,6 +23,7 @@ SAMPLE_USERS, SAMPLE_SEED = 50_000, 7
 
 
 def add_dashboard_command(commands: argparse._SubParsersAction) -> None:
+    from journeylib.cli._analyses import add_events_option
     from journeylib.cli.parser import _bounded_int
 
     parser = commands.add_parser(
@@ -43,13 +44,7 @@ def add_dashboard_command(commands: argparse._SubParsersAction) -> None:
         type=Path,
         help=f"the journey config (journey.yml); default {DEFAULT_CONFIG}",
     )
-    source.add_argument(
-        "--events",
-        type=Path,
-        metavar="PATH",
-        help="ad hoc: a CSV or Parquet file with user_id, timestamp, event (each role maps "
-        "to the event of the same name)",
-    )
+    add_events_option(source)
     parser.add_argument("--timezone", help="time zone of --events (UTC)")
     parser.add_argument(
         "--steps",

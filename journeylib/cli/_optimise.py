@@ -23,6 +23,7 @@ from journeylib.cli._analyses import (
     _print_text,
     _window,
 )
+from journeylib.cli.parser import _bounded_int
 from journeylib.errors import DataError
 
 __all__ = ["add_optimise_commands"]
@@ -47,7 +48,7 @@ def add_optimise_commands(commands: argparse._SubParsersAction) -> None:
     _funnel_flags(incidents)
     incidents.add_argument(
         "--baseline",
-        type=_count,
+        type=_bounded_int(1, None),
         default=4,
         metavar="N",
         help="periods of the trailing baseline (4)",
@@ -123,16 +124,6 @@ def _share(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if not 0 < value < 1:
         raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text}")
-    return value
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number above 0, got {value}")
     return value
 
 
@@ -327,8 +318,9 @@ def _run_friction(args: argparse.Namespace) -> int:
     return 0
 
 
-def _incident_json(incident: dict[str, Any], segments) -> dict[str, Any]:
-    listed = segments.filter(segments["key"] == incident["key"])
+def _incident_json(incident: dict[str, Any], result) -> dict[str, Any]:
+    from journeylib.optimise.incidents import incident_measures
+
     segment = (
         {"dimension": incident["dimension"], "value": incident["value"]}
         if incident["dimension"] is not None
@@ -338,22 +330,8 @@ def _incident_json(incident: dict[str, Any], segments) -> dict[str, Any]:
         "kpi": incident["kpi"],
         "from_step": incident["from_name"],
         "to_step": incident["to_name"],
-        "start": incident["start"].isoformat(),
-        "end": incident["end"].isoformat(),
-        "baseline_rate": incident["baseline_rate"],
-        "rate": incident["rate"],
-        "users_lost": round(incident["users_lost"]),
-        "p_value": incident["p_value"],
-        "segments": [
-            {
-                "dimension": s["dimension"],
-                "value": s["value"],
-                "baseline_rate": s["baseline_rate"],
-                "rate": s["rate"],
-                "users_lost": round(s["users_lost"]),
-            }
-            for s in listed.iter_rows(named=True)
-        ],
+        **incident_measures(incident),
+        "segments": result.segments_of(incident),
         "sentence": incident["sentence"],
         "key": incident["key"],
         "segment": segment,
@@ -362,6 +340,7 @@ def _incident_json(incident: dict[str, Any], segments) -> dict[str, Any]:
 
 def _run_incidents(args: argparse.Namespace) -> int:
     from journeylib.cli._table import render
+    from journeylib.optimise.incidents import incident_measures
 
     journey = _journey(args)
     found = journey.incidents(
@@ -383,12 +362,7 @@ def _run_incidents(args: argparse.Namespace) -> int:
                     {
                         "from_step": r["from_name"],
                         "to_step": r["to_name"],
-                        "start": r["start"].isoformat(),
-                        "end": r["end"].isoformat(),
-                        "baseline_rate": r["baseline_rate"],
-                        "rate": r["rate"],
-                        "extra_users": round(r["extra_users"]),
-                        "p_value": r["p_value"],
+                        **incident_measures(r, "extra_users"),
                         "sentence": r["sentence"],
                         "key": r["key"],
                     }
@@ -397,10 +371,7 @@ def _run_incidents(args: argparse.Namespace) -> int:
             )
             return 0
         _print_json(
-            [
-                _incident_json(r, incidents.segments)
-                for r in incidents.incidents.iter_rows(named=True)
-            ]
+            [_incident_json(r, incidents) for r in incidents.incidents.iter_rows(named=True)]
         )
         return 0
     frame = incidents.incidents

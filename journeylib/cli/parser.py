@@ -153,16 +153,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a number above 0, got {value}")
-    return value
-
-
 def _bounded_int(low: int, high: int | None):
     """An argparse type: a whole number from ``low`` to ``high`` (no upper bound: None)."""
 

@@ -142,6 +142,16 @@ def parse_query(query: str, options: ViewOptions) -> tuple[View, list[str]]:
     def refuse(key: str, why: str, fallback: str) -> None:
         messages.append(f"{key}: {why}; showing {fallback}")
 
+    def choose(key: str, choices: tuple[str, ...], view: View) -> View:
+        """The view with ``key`` set from the query when it is one of ``choices``."""
+        if key not in pairs:
+            return view
+        if pairs[key] in choices:
+            return replace(view, **{key: pairs[key]})
+        words = " or ".join((", ".join(choices[:-1]), choices[-1]))
+        refuse(key, f"expected {words}, got {pairs[key]!r}", getattr(default, key))
+        return view
+
     start, end = default.start, default.end
     for key in ("start", "end"):
         if key not in pairs:
@@ -166,20 +176,8 @@ def parse_query(query: str, options: ViewOptions) -> tuple[View, list[str]]:
         start, end = default.start, default.end
     view = replace(view, start=start, end=end)
 
-    if "grain" in pairs:
-        if pairs["grain"] in GRAINS:
-            view = replace(view, grain=pairs["grain"])
-        else:
-            refuse("grain", f"expected day, week or month, got {pairs['grain']!r}", default.grain)
-    if "comparison" in pairs:
-        if pairs["comparison"] in COMPARISONS:
-            view = replace(view, comparison=pairs["comparison"])
-        else:
-            refuse(
-                "comparison",
-                f"expected previous or previous_year, got {pairs['comparison']!r}",
-                default.comparison,
-            )
+    for key, choices in (("grain", GRAINS), ("comparison", COMPARISONS)):
+        view = choose(key, choices, view)
     if "steps" in pairs:
         steps = tuple(step.strip() for step in pairs["steps"].split(",") if step.strip())
         unknown = [step for step in steps if step not in options.step_names]
@@ -202,15 +200,7 @@ def parse_query(query: str, options: ViewOptions) -> tuple[View, list[str]]:
             view = replace(view, breakdown=pairs["breakdown"])
         else:
             refuse("breakdown", f"no dimension {pairs['breakdown']!r}", "no breakdown")
-    if "retention_grain" in pairs:
-        if pairs["retention_grain"] in RETENTION_GRAINS:
-            view = replace(view, retention_grain=pairs["retention_grain"])
-        else:
-            refuse(
-                "retention_grain",
-                f"expected week or month, got {pairs['retention_grain']!r}",
-                default.retention_grain,
-            )
+    view = choose("retention_grain", RETENTION_GRAINS, view)
     if pairs.get("cohort"):
         if pairs["cohort"] in options.cohort_roles:
             view = replace(view, cohort=pairs["cohort"])

@@ -11,11 +11,11 @@ from datetime import timedelta
 
 import polars as pl
 
-from journeylib.kpis._common import keys
+from journeylib.kpis._common import finish, keys
 from journeylib.kpis._inputs import KpiInputs
 from journeylib.periods import period_start_expr
 
-__all__ = ["two_step"]
+__all__ = ["two_step", "two_step_rate"]
 
 
 def two_step(
@@ -57,3 +57,23 @@ def two_step(
     )
     segments = inputs.user_period.select("user_id", *keys(inputs))
     return matched.join(segments, on=["user_id", "period_start"], how="left")
+
+
+def two_step_rate(
+    inputs: KpiInputs,
+    entry_role: str,
+    target_role: str,
+    window: timedelta,
+    *,
+    reached: bool = True,
+) -> pl.LazyFrame:
+    """Per period and breakdown: the entries of :func:`two_step` that reached the target
+    within the window (with ``reached=False``: that did not) over all entries."""
+    entries = two_step(inputs, entry_role, target_role, window)
+    counted = pl.col("reached_at").is_not_null() if reached else pl.col("reached_at").is_null()
+    return finish(
+        entries.group_by(keys(inputs)).agg(
+            counted.sum().alias("numerator"),
+            pl.len().alias("denominator"),
+        )
+    )

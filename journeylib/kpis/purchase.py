@@ -10,7 +10,7 @@ import polars as pl
 from journeylib.kpis._common import cost_per, finish, keys, register_share
 from journeylib.kpis._inputs import MICRO, KpiInputs, flag
 from journeylib.kpis._registry import register
-from journeylib.kpis._timed import two_step
+from journeylib.kpis._timed import two_step_rate
 
 __all__: list[str] = []
 
@@ -78,13 +78,7 @@ def cart_abandonment_rate(inputs: KpiInputs) -> pl.LazyFrame:
     - A cart whose 7 days have not ended at the end of the data and has no purchase yet counts
       as abandoned: the last week of the data reads high.
     """
-    entries = two_step(inputs, "add_to_cart", "purchase", CART_WINDOW)
-    return finish(
-        entries.group_by(keys(inputs)).agg(
-            pl.col("reached_at").is_null().sum().alias("numerator"),
-            pl.len().alias("denominator"),
-        )
-    )
+    return two_step_rate(inputs, "add_to_cart", "purchase", CART_WINDOW, reached=False)
 
 
 register_share(
@@ -319,10 +313,4 @@ def trial_to_paid_rate(inputs: KpiInputs) -> pl.LazyFrame:
     - A trial whose 30 days have not ended at the end of the data and has no purchase yet counts
       as not paid.
     """
-    entries = two_step(inputs, "trial_start", "purchase", TRIAL_WINDOW)
-    return finish(
-        entries.group_by(keys(inputs)).agg(
-            pl.col("reached_at").is_not_null().sum().alias("numerator"),
-            pl.len().alias("denominator"),
-        )
-    )
+    return two_step_rate(inputs, "trial_start", "purchase", TRIAL_WINDOW)

@@ -10,7 +10,7 @@ import polars as pl
 from journeylib.kpis._common import exact_mean, exact_sum, finish, keys, ratio, share_of_users
 from journeylib.kpis._inputs import KpiInputs, flag
 from journeylib.kpis._registry import register
-from journeylib.kpis._timed import two_step
+from journeylib.kpis._timed import two_step, two_step_rate
 
 __all__: list[str] = []
 
@@ -49,13 +49,7 @@ def activation_rate(inputs: KpiInputs) -> pl.LazyFrame:
     - A signup whose 7 days have not ended at the end of the data and is not activated yet
       counts as not activated.
     """
-    entries = two_step(inputs, "signup", "activation", ACTIVATION_WINDOW)
-    return finish(
-        entries.group_by(keys(inputs)).agg(
-            pl.col("reached_at").is_not_null().sum().alias("numerator"),
-            pl.len().alias("denominator"),
-        )
-    )
+    return two_step_rate(inputs, "signup", "activation", ACTIVATION_WINDOW)
 
 
 @register(

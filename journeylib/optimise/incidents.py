@@ -40,6 +40,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import polars as pl
 
@@ -64,7 +65,9 @@ __all__ = [
     "detect_incidents",
     "find_runs",
     "incident_key",
+    "incident_measures",
     "merge_incidents",
+    "result_of_tested",
 ]
 
 #: The segment name of the series of all units.
@@ -97,6 +100,20 @@ _SERIES_COLUMNS = [
     "p_value",
     "flagged",
 ]
+
+
+def incident_measures(incident: dict[str, Any], users: str = "users_lost") -> dict[str, Any]:
+    """An incident's (or a loop's) period and measures as JSON values: ``start``, ``end`` (ISO
+    dates), ``baseline_rate``, ``rate``, the users it cost (``users``: ``users_lost``, or a
+    loop's ``extra_users``) as a whole number, and ``p_value``."""
+    return {
+        "start": incident["start"].isoformat(),
+        "end": incident["end"].isoformat(),
+        "baseline_rate": incident["baseline_rate"],
+        "rate": incident["rate"],
+        users: round(incident[users]),
+        "p_value": incident["p_value"],
+    }
 
 
 def incident_key(from_name: str, to_name: str, segment: str | None, start: date) -> str:
@@ -173,6 +190,21 @@ class IncidentsResult:
             .select(_SERIES_COLUMNS)
             .sort("period")
         )
+
+    def segments_of(self, incident: dict) -> list[dict[str, Any]]:
+        """The segments listed under an incident, as JSON values (``dimension``, ``value``,
+        ``baseline_rate``, ``rate``, ``users_lost`` rounded to a whole number of users)."""
+        listed = self.segments.filter(self.segments["key"] == incident["key"])
+        return [
+            {
+                "dimension": s["dimension"],
+                "value": s["value"],
+                "baseline_rate": s["baseline_rate"],
+                "rate": s["rate"],
+                "users_lost": round(s["users_lost"]),
+            }
+            for s in listed.iter_rows(named=True)
+        ]
 
 
 def _series(cube: pl.DataFrame, dimensions: Sequence[str]) -> pl.DataFrame:
@@ -415,23 +447,51 @@ def detect_incidents(
     )
     incidents, segments = _described(found, tested, units, grain, baseline_periods, top_segments)
     step_name = {step: name for step, name in enumerate(names, start=1)}
-    periods = tested.filter(pl.col("dimension") == ALL).select(
-        "from_step",
-        pl.col("from_step").replace_strict(step_name, return_dtype=pl.String).alias("from_name"),
-        (pl.col("from_step") + 1)
-        .replace_strict(step_name, return_dtype=pl.String)
-        .alias("to_name"),
-        *_SERIES_COLUMNS,
-    )
-    return IncidentsResult(
-        incidents=incidents,
-        segments=segments,
-        periods=periods,
+    return result_of_tested(
+        incidents,
+        segments,
+        tested,
+        labels=(
+            pl.col("from_step"),
+            pl.col("from_step")
+            .replace_strict(step_name, return_dtype=pl.String)
+            .alias("from_name"),
+            (pl.col("from_step") + 1)
+            .replace_strict(step_name, return_dtype=pl.String)
+            .alias("to_name"),
+        ),
+        series_labels=(pl.lit(None, pl.String).alias("kpi"), pl.col("from_step")),
         grain=grain,
         baseline_periods=baseline_periods,
         alpha=alpha,
         min_fall=min_fall,
-        series=tested.select(pl.lit(None, pl.String).alias("kpi"), *_SERIES, *_SERIES_COLUMNS),
+    )
+
+
+def result_of_tested(
+    incidents: pl.DataFrame,
+    segments: pl.DataFrame,
+    tested: pl.DataFrame,
+    *,
+    labels: Sequence[pl.Expr],
+    series_labels: Sequence[pl.Expr],
+    grain: Grain,
+    baseline_periods: int,
+    alpha: float,
+    min_fall: float,
+) -> IncidentsResult:
+    """The result of a detection from its incident frames and every tested period
+    (:func:`find_runs`): ``periods`` are the series of all units under ``labels``, ``series``
+    every series under ``series_labels`` (``kpi``, ``from_step``) with its segment."""
+    return IncidentsResult(
+        incidents=incidents,
+        segments=segments,
+        periods=tested.filter(pl.col("dimension") == ALL).select(*labels, *_SERIES_COLUMNS),
+        grain=grain,
+        baseline_periods=baseline_periods,
+        alpha=alpha,
+        min_fall=min_fall,
+        series=tested.select(*series_labels, "dimension", "value", *_SERIES_COLUMNS),
     )
 
 

@@ -25,7 +25,6 @@ from journeylib.config import JourneyConfig
 from journeylib.errors import DataError
 from journeylib.kpis import build_inputs, compute_kpi_table, get_kpi
 from journeylib.optimise.incidents import (
-    _SERIES_COLUMNS,
     ALL,
     SEGMENT_SHARE,
     SHORT_SHARE,
@@ -33,6 +32,7 @@ from journeylib.optimise.incidents import (
     IncidentsResult,
     find_runs,
     incident_frames,
+    result_of_tested,
 )
 from journeylib.optimise.sentences import kpi_incident_sentence
 from journeylib.periods.calendar import Grain, align, period_starts, periods_before
@@ -201,29 +201,19 @@ def detect_kpi_incidents(
         }
 
     incidents, segments = incident_frames(found, tested, top_segments, name)
-    periods = tested.filter(pl.col("dimension") == ALL).select(
-        pl.col("from_step")
-        .replace_strict({i: n for n, i in number.items()}, return_dtype=pl.String)
-        .alias("kpi"),
-        *_SERIES_COLUMNS,
+    kpi = pl.col("from_step").replace_strict(
+        {i: n for n, i in number.items()}, return_dtype=pl.String
     )
-    return IncidentsResult(
-        incidents=incidents,
-        segments=segments,
-        periods=periods,
+    return result_of_tested(
+        incidents,
+        segments,
+        tested,
+        labels=(kpi.alias("kpi"),),
+        series_labels=(kpi.alias("kpi"), pl.col("from_step").cast(pl.Int32)),
         grain=grain,
         baseline_periods=baseline_periods,
         alpha=alpha,
         min_fall=min_fall,
-        series=tested.select(
-            pl.col("from_step")
-            .replace_strict({i: n for n, i in number.items()}, return_dtype=pl.String)
-            .alias("kpi"),
-            pl.col("from_step").cast(pl.Int32),
-            "dimension",
-            "value",
-            *_SERIES_COLUMNS,
-        ),
     )
 
 

@@ -43,7 +43,9 @@ __all__ = [
     "DeliveryJournal",
     "DeliveryJournalError",
     "JournalLog",
+    "JsonStore",
     "KindLog",
+    "RecordedLog",
     "SlotDeliveries",
     "deliver",
     "journal_path",
@@ -70,7 +72,9 @@ class DeliveryJournal:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self._slots: dict[str, dict[str, dict[str, dict[str, str]]]] = _read(self.path)
+        self._slots: dict[str, dict[str, dict[str, dict[str, str]]]] = _JOURNAL.read(
+            self.path, _check_slots
+        )
 
     def for_slot(self, job: str, slot: datetime) -> SlotDeliveries:
         """The deliveries of one job's slot."""
@@ -114,13 +118,7 @@ class DeliveryJournal:
             self._write()
 
     def _write(self) -> None:
-        payload = {"version": JOURNAL_VERSION, "slots": self._slots}
-        try:
-            atomic_write_text(self.path, json.dumps(payload, indent=2) + "\n", durable=True)
-        except OSError as exc:
-            raise DeliveryJournalError(
-                f"the delivery journal {self.path} cannot be written: {exc}"
-            ) from None
+        _JOURNAL.write(self.path, self._slots)
 
 
 @dataclass(frozen=True)
@@ -136,16 +134,9 @@ class SlotDeliveries:
         return KindLog(self, kind)
 
 
-@dataclass(frozen=True)
-class KindLog:
-    """The journal of one message of a slot; a :class:`~._mail_send.DeliveryLog`."""
-
-    slot: SlotDeliveries
-    kind: Kind
-
-    def status(self, recipient: str) -> Status | None:
-        """``sent``, ``sending`` (cut off: maybe delivered) or None (never tried)."""
-        return self.slot.journal.status(self.slot.job, self.slot.slot, self.kind, recipient)
+class RecordedLog:
+    """The three steps of a :class:`~._send.DeliveryLog`, each written through ``_record``
+    (set, or with None remove, the status of recipients) of the journal that holds them."""
 
     def sending(self, recipients: tuple[str, ...]) -> None:
         """Record the intent, just before the content goes out."""
@@ -158,6 +149,21 @@ class KindLog:
     def not_sent(self, recipients: tuple[str, ...]) -> None:
         """Remove the intent: the server refused the content, or it never left."""
         self._record(recipients, None)
+
+    def _record(self, recipients: tuple[str, ...], status: Status | None) -> None:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class KindLog(RecordedLog):
+    """The journal of one message of a slot; a :class:`~._mail_send.DeliveryLog`."""
+
+    slot: SlotDeliveries
+    kind: Kind
+
+    def status(self, recipient: str) -> Status | None:
+        """``sent``, ``sending`` (cut off: maybe delivered) or None (never tried)."""
+        return self.slot.journal.status(self.slot.job, self.slot.slot, self.kind, recipient)
 
     def _record(self, recipients: tuple[str, ...], status: Status | None) -> None:
         self.slot.journal.record(self.slot.job, self.slot.slot, self.kind, recipients, status)
@@ -255,31 +261,73 @@ def _parse_key(key: str) -> tuple[str, datetime]:
     return job, datetime.fromisoformat(moment)
 
 
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as exc:
-        raise DeliveryJournalError(_unreadable(path, exc)) from None
-    if not isinstance(raw, dict) or not isinstance(raw.get("slots"), dict):
-        raise DeliveryJournalError(_unreadable(path, "expected an object with 'slots'"))
-    version = raw.get("version")
-    if not isinstance(version, int) or version > JOURNAL_VERSION:
-        raise DeliveryJournalError(
-            f"the delivery journal {path} has version {version!r}; this journeylib reads "
-            f"version {JOURNAL_VERSION} (written by a newer journeylib? upgrade it)"
-        )
-    try:
-        for key in raw["slots"]:
-            _parse_key(key)
-    except ValueError as exc:
-        raise DeliveryJournalError(_unreadable(path, exc)) from None
-    return raw["slots"]
+@dataclass(frozen=True)
+class JsonStore:
+    """A versioned JSON file of the schedule's state: ``{"version": N, <field>: {...}}``.
+
+    The delivery journal and the alert ledger are two of them; both are read whole, checked,
+    and rewritten atomically (and durably) on every change.
+    """
+
+    #: how errors name the file ("the delivery journal")
+    what: str
+    #: the top-level key holding the records
+    field: str
+    version: int
+    #: what the file is for and what deleting it costs, told when it cannot be read
+    advice: str
+
+    def read(self, path: Path, check: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+        """The records of ``path`` ({} when there is no file); ``check`` raises ValueError on
+        a record it cannot read.
+
+        Raises
+        ------
+        DeliveryJournalError
+            When the file cannot be read, is not such a store, or is of a newer version.
+        """
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            raise DeliveryJournalError(self.unreadable(path, exc)) from None
+        if not isinstance(raw, dict) or not isinstance(raw.get(self.field), dict):
+            reason = f"expected an object with {self.field!r}"
+            raise DeliveryJournalError(self.unreadable(path, reason))
+        version = raw.get("version")
+        if not isinstance(version, int) or version > self.version:
+            raise DeliveryJournalError(
+                f"{self.what} {path} has version {version!r}; this journeylib reads "
+                f"version {self.version} (written by a newer journeylib? upgrade it)"
+            )
+        try:
+            check(raw[self.field])
+        except ValueError as exc:
+            raise DeliveryJournalError(self.unreadable(path, exc)) from None
+        return raw[self.field]
+
+    def write(self, path: Path, records: dict[str, Any]) -> None:
+        """Replace ``path`` with ``records``, atomically and durably."""
+        payload = {"version": self.version, self.field: records}
+        try:
+            atomic_write_text(path, json.dumps(payload, indent=2) + "\n", durable=True)
+        except OSError as exc:
+            raise DeliveryJournalError(f"{self.what} {path} cannot be written: {exc}") from None
+
+    def unreadable(self, path: Path, reason: object) -> str:
+        return f"{self.what} {path} cannot be read ({reason}); {self.advice}"
 
 
-def _unreadable(path: Path, reason: object) -> str:
-    return (
-        f"the delivery journal {path} cannot be read ({reason}); it records who got each "
-        "scheduled email: restore it, or delete it to accept that a retried slot may mail again"
-    )
+_JOURNAL = JsonStore(
+    what="the delivery journal",
+    field="slots",
+    version=JOURNAL_VERSION,
+    advice="it records who got each scheduled email: restore it, or delete it to accept that a "
+    "retried slot may mail again",
+)
+
+
+def _check_slots(slots: dict[str, Any]) -> None:
+    for key in slots:
+        _parse_key(key)

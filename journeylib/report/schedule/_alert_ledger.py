@@ -21,15 +21,13 @@ time (the schedule's lock), so one process writes it.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from journeylib.data.atomic import atomic_write_text
-from journeylib.report.email import DeliveryJournalError
+from journeylib.report.email._delivery import JsonStore, RecordedLog
 
 __all__ = [
     "LEDGER_VERSION",
@@ -75,7 +73,7 @@ class AlertLedger:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self._jobs: dict[str, dict[str, dict[str, Any]]] = _read(self.path)
+        self._jobs: dict[str, dict[str, dict[str, Any]]] = _LEDGER.read(self.path, _check_jobs)
 
     def keys(self, job: str) -> list[str]:
         """The incidents the job has planned mail for, in the order they were first seen."""
@@ -172,17 +170,11 @@ class AlertLedger:
         return _status(record)
 
     def _write(self) -> None:
-        payload = {"version": LEDGER_VERSION, "jobs": self._jobs}
-        try:
-            atomic_write_text(self.path, json.dumps(payload, indent=2) + "\n", durable=True)
-        except OSError as exc:
-            raise DeliveryJournalError(
-                f"the alert ledger {self.path} cannot be written: {exc}"
-            ) from None
+        _LEDGER.write(self.path, self._jobs)
 
 
 @dataclass(frozen=True)
-class RevisionLog:
+class RevisionLog(RecordedLog):
     """The delivery log of one revision: what :func:`~._delivery.deliver` reads and writes."""
 
     ledger: AlertLedger
@@ -195,14 +187,8 @@ class RevisionLog:
         status = self.ledger.status(self.job, self.key, self.index, recipient)
         return "sending" if status == "uncertain" else status
 
-    def sending(self, recipients: tuple[str, ...]) -> None:
-        self.ledger.record(self.job, self.key, self.index, recipients, "sending")
-
-    def accepted(self, recipients: tuple[str, ...]) -> None:
-        self.ledger.record(self.job, self.key, self.index, recipients, "sent")
-
-    def not_sent(self, recipients: tuple[str, ...]) -> None:
-        self.ledger.record(self.job, self.key, self.index, recipients, None)
+    def _record(self, recipients: tuple[str, ...], status: Status | None) -> None:
+        self.ledger.record(self.job, self.key, self.index, recipients, status)
 
 
 def _status(record: Any) -> Status | None:
@@ -222,37 +208,23 @@ def _revision(key: str, index: int, entry: dict[str, Any]) -> Revision:
     )
 
 
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as exc:
-        raise DeliveryJournalError(_unreadable(path, exc)) from None
-    if not isinstance(raw, dict) or not isinstance(raw.get("jobs"), dict):
-        raise DeliveryJournalError(_unreadable(path, "expected an object with 'jobs'"))
-    version = raw.get("version")
-    if not isinstance(version, int) or version > LEDGER_VERSION:
-        raise DeliveryJournalError(
-            f"the alert ledger {path} has version {version!r}; this journeylib reads "
-            f"version {LEDGER_VERSION} (written by a newer journeylib? upgrade it)"
-        )
+_LEDGER = JsonStore(
+    what="the alert ledger",
+    field="jobs",
+    version=LEDGER_VERSION,
+    advice="it records which incidents were mailed to whom: restore it, or delete it to accept "
+    "that current incidents are mailed again",
+)
+
+
+def _check_jobs(jobs: dict[str, Any]) -> None:
     where = "jobs"
     try:
-        for name, entries in raw["jobs"].items():
+        for name, entries in jobs.items():
             where = f"job {name!r}"
             for key, entry in entries.items():
                 date.fromisoformat(entry["start"])
                 for index, revision in enumerate(entry["revisions"]):
                     _revision(key, index, revision)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise DeliveryJournalError(_unreadable(path, f"{where}: {exc!r}")) from None
-    return raw["jobs"]
-
-
-def _unreadable(path: Path, reason: object) -> str:
-    return (
-        f"the alert ledger {path} cannot be read ({reason}); it records which incidents "
-        "were mailed to whom: restore it, or delete it to accept that current incidents are "
-        "mailed again"
-    )
+        raise ValueError(f"{where}: {exc!r}") from None

@@ -252,7 +252,8 @@ def _mail_record(
     out_root: Path | None,
 ) -> dict[str, Any]:
     """Everything the incident's mail is built from, as JSON values (kept in the ledger)."""
-    segments = result.segments.filter(result.segments["key"] == row["key"])
+    from journeylib.optimise.incidents import incident_measures
+
     series = result.series_of(row)
     report = latest_report(job.config, out_root)
     return {
@@ -263,24 +264,10 @@ def _mail_record(
         "to_step": row["to_name"],
         "dimension": row["dimension"],
         "value": row["value"],
-        "start": row["start"].isoformat(),
-        "end": row["end"].isoformat(),
-        "baseline_rate": row["baseline_rate"],
-        "rate": row["rate"],
-        "users_lost": round(row["users_lost"]),
-        "p_value": row["p_value"],
+        **incident_measures(row),
         "grain": job.grain,
         "sentence": row["sentence"],
-        "segments": [
-            {
-                "dimension": s["dimension"],
-                "value": s["value"],
-                "baseline_rate": s["baseline_rate"],
-                "rate": s["rate"],
-                "users_lost": round(s["users_lost"]),
-            }
-            for s in segments.iter_rows(named=True)
-        ],
+        "segments": result.segments_of(row),
         "series": []
         if series is None
         else [
