@@ -786,6 +786,78 @@ class Journey:
             end=end_day,
         )
 
+    def incidents_in(
+        self,
+        start: DateLike,
+        end: DateLike,
+        *,
+        steps: str | Sequence[str | Sequence[str]] | None = None,
+        window: str | timedelta | None = None,
+        filters: Mapping[str, str | Sequence[str]] | None = None,
+    ):
+        """The incidents a reader of ``[start, end)`` is told about: those of the funnel's
+        transitions and of the watched rate KPIs that overlap the period, the ones that began
+        up to :data:`journeylib.optimise.LOOK_BACK_DAYS` before it included.
+
+        The report's headline and the dashboard list these. They are found by day for a period
+        of at most :data:`journeylib.optimise.DAILY_UP_TO_DAYS` days, by week otherwise.
+
+        Parameters
+        ----------
+        start, end
+            Local dates of the period, ``end`` excluded.
+        steps, window
+            The funnel (default: the config's first funnel; none when the config has none).
+        filters
+            Event-level filters.
+
+        Returns
+        -------
+        IncidentsResult or None
+            None when there is neither a funnel nor a watched KPI whose roles the config maps.
+
+        Examples
+        --------
+        >>> journey.incidents_in("2026-08-24", "2026-09-07").incidents["sentence"]  # doctest: +SKIP
+        """
+        from dataclasses import replace
+
+        from journeylib.kpis import get_kpi
+        from journeylib.optimise import (
+            DAILY_UP_TO_DAYS,
+            DEFAULT_KPIS,
+            LOOK_BACK_DAYS,
+            merge_incidents,
+        )
+
+        start_day, end_day = self._local_range(start, end)
+        grain: Grain = "day" if (end_day - start_day).days <= DAILY_UP_TO_DAYS else "week"
+        common = {
+            "start": max(start_day - timedelta(days=LOOK_BACK_DAYS), self.time_range[0].date()),
+            "end": end_day,
+            "grain": grain,
+            "filters": filters,
+        }
+        found = []
+        if steps is not None or self.config.funnels:
+            found.append(self.incidents(steps, window=window, **common))
+        watched = [
+            kpi
+            for kpi in DEFAULT_KPIS
+            if all(role in self.config.roles for role in get_kpi(kpi).roles)
+        ]
+        if watched:
+            found.append(self.kpi_incidents(watched, **common))
+        if not found:
+            return None
+        merged = merge_incidents(*found)
+        overlapping = merged.incidents.filter(pl.col("start") < end_day, pl.col("end") > start_day)
+        return replace(
+            merged,
+            incidents=overlapping,
+            segments=merged.segments.filter(pl.col("key").is_in(overlapping["key"].to_list())),
+        )
+
     def experiment(
         self,
         variant: str,

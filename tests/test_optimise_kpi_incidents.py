@@ -7,6 +7,7 @@ checkout -> purchase to show it, but daily payment_success_rate on android falls
 
 from __future__ import annotations
 
+import html
 import json
 from datetime import date, timedelta
 
@@ -95,3 +96,44 @@ def test_the_cli_lists_kpi_incidents_in_the_incidents_json(sample, capsys):
     assert (item["from_step"], item["to_step"]) == (None, None)
     assert (item["start"], item["end"]) == ("2026-08-30", "2026-09-04")
     assert item["segment"] == {"dimension": "platform", "value": "android"}
+
+
+def test_the_incidents_a_two_week_reader_is_told_about_name_the_payment_incident(sample):
+    journey, story, _ = sample
+    first = date.fromisoformat(story.truth["first_day"])
+    last = date.fromisoformat(story.truth["last_day"])
+    found = journey.incidents_in("2026-08-24", "2026-09-07", filters={"platform": ["android"]})
+    assert found.grain == "day"  # two weeks: by day
+    payment = found.incidents.filter(pl.col("kpi") == "payment_success_rate")
+    assert payment.height == 1
+    incident = payment.row(0, named=True)
+    assert (incident["start"], incident["end"]) == (first, last + timedelta(days=1))
+    assert incident["rate"] < 0.7 < incident["baseline_rate"]
+    # every listed incident overlaps the period
+    assert (found.incidents["start"] < date(2026, 9, 7)).all()
+    assert (found.incidents["end"] > date(2026, 8, 24)).all()
+    # a period after the incident (its look-back past it) names no payment incident
+    later = journey.incidents_in("2026-10-05", "2026-10-19", filters={"platform": ["android"]})
+    assert later.incidents.filter(pl.col("kpi") == "payment_success_rate").height == 0
+
+
+def test_the_dashboard_lists_and_shades_the_incidents_the_report_names(sample):
+    from journeylib.dashboard.data import DashboardData
+    from journeylib.dashboard.page import Dashboard
+
+    journey, _, config_path = sample
+    data = DashboardData(journey)
+    view = data.default_view().changed(start=date(2026, 8, 24), end=date(2026, 9, 7))
+    view = view.with_filter("platform", ["android"])
+    shown = data.incidents(view)
+    expected = journey.incidents_in(
+        view.start, view.end, steps=list(view.steps), window=view.window, filters=view.filter_map
+    )
+    assert shown.incidents.equals(expected.incidents)
+    sentence = expected.incidents.filter(pl.col("kpi") == "payment_success_rate")["sentence"][0]
+    dashboard = Dashboard(data, config_path=config_path)
+    dashboard.view = view
+    dashboard._draw_trends()
+    assert html.escape(sentence) in dashboard.trend_note.value
+    dashboard._draw_friction()
+    assert html.escape(sentence) in dashboard.friction_html.value

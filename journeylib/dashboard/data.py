@@ -300,17 +300,17 @@ class DashboardData:
         )
 
     def incidents(self, view: View):
-        """Incidents of the view's funnel starting in the view's period, per its grain."""
-        key = (view.start, view.end, view.grain, view.steps, view.window)
+        """Incidents overlapping the view's period (``Journey.incidents_in``, as the report's
+        headline names them): the view's funnel and the watched rate KPIs."""
+        key = (view.start, view.end, view.steps, view.window)
         key += (self._filters_key(view),)
         return self.memo.get(
             "incidents",
             key,
-            lambda: self.journey.incidents(
-                list(view.steps) or None,
-                start=view.start,
-                end=view.end,
-                grain=view.grain,
+            lambda: self.journey.incidents_in(
+                view.start,
+                view.end,
+                steps=list(view.steps) or None,
                 window=view.window,
                 filters=view.filter_map,
             ),

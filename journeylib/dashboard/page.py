@@ -556,19 +556,26 @@ class Dashboard:
 
         view = self.view
         table = self.data.kpi_table(view)
-        incidents = self.data.incidents(view).incidents if view.steps else pl.DataFrame()
+        found = self.data.incidents(view)
+        incidents = found.incidents if found is not None else pl.DataFrame()
         charts = []
         for kpi in TREND_KPIS:
             rows = table.filter(pl.col("kpi") == kpi)
             if rows.height and rows["available"].any():
                 chart = kpi_trend(rows, kpi, currency=self.currency)
-                if incidents.height:
-                    chart = with_incidents(chart, incidents)
+                # a KPI's chart shades the funnel's incidents and its own
+                shown = (
+                    incidents.filter(pl.col("kpi").is_null() | (pl.col("kpi") == kpi))
+                    if incidents.height
+                    else incidents
+                )
+                if shown.height:
+                    chart = with_incidents(chart, shown)
                 charts.append(chart.properties(width=380, height=200))
         sentences = (
             "".join(f"<li>{_esc(s)}</li>" for s in incidents["sentence"].to_list())
             if (incidents.height)
-            else "<li>No incident in the funnel's transitions in this period.</li>"
+            else "<li>No incident in this period.</li>"
         )
         self.trend_note.value = (
             f"<p>By {_esc(view.grain)}, with 95% intervals (shaded) and targets (dashed); "
@@ -618,7 +625,7 @@ class Dashboard:
         result = self.data.friction(view)
         found = self.data.incidents(view)
         parts = ["<h3>Incidents</h3><ul class='jl-incidents'>"]
-        sentences = found.incidents["sentence"].to_list() if found.incidents.height else []
+        sentences = found.incidents["sentence"].to_list() if found is not None else []
         parts += [f"<li>{_esc(s)}</li>" for s in sentences] or [
             "<li>No incident in this period.</li>"
         ]

@@ -27,6 +27,8 @@ from journeylib.optimise.experiments import (
 from journeylib.optimise.friction import FrictionResult, friction
 from journeylib.optimise.incidents import (
     ALL,
+    DAILY_UP_TO_DAYS,
+    LOOK_BACK_DAYS,
     IncidentsResult,
     detect_incidents,
     incident_key,
@@ -44,8 +46,10 @@ from journeylib.optimise.sentences import incident_sentence, kpi_incident_senten
 
 __all__ = [
     "ALL",
+    "DAILY_UP_TO_DAYS",
     "DEFAULT_KPIS",
     "LEFT",
+    "LOOK_BACK_DAYS",
     "ExperimentReadout",
     "ExperimentResult",
     "FrictionResult",

@@ -57,7 +57,9 @@ from journeylib.periods import Grain
 
 __all__ = [
     "ALL",
+    "DAILY_UP_TO_DAYS",
     "GRAIN_SHARE",
+    "LOOK_BACK_DAYS",
     "MIN_PERIODS",
     "SEGMENT_SHARE",
     "SHORT_SHARE",
@@ -69,6 +71,12 @@ __all__ = [
     "merge_incidents",
     "result_of_tested",
 ]
+
+#: The longest period (days) whose incidents a reader is told about by day; longer ones by week.
+DAILY_UP_TO_DAYS = 31
+#: How long before a period an incident may have begun and still be named (when it goes on
+#: into the period).
+LOOK_BACK_DAYS = 28
 
 #: The segment name of the series of all units.
 ALL = "all"

@@ -8,8 +8,6 @@ shown is escaped by the display helpers.
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -17,7 +15,6 @@ import polars as pl
 from journeylib._format import format_count
 from journeylib.kpis import kpi_title
 from journeylib.optimise.sentences import format_percent
-from journeylib.periods import Grain
 from journeylib.report import display
 
 if TYPE_CHECKING:
@@ -25,25 +22,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "finding_sentences",
-    "incident_grain",
     "report_friction",
     "report_incidents",
     "show_experiments",
     "show_friction",
 ]
-
-#: Reports covering at most this many days look for daily incidents, longer ones weekly.
-DAILY_UP_TO_DAYS = 31
-#: How long before the report period an incident may have begun and still be named (when it
-#: goes on into the period).
-LOOK_BACK_DAYS = 28
-
-
-def incident_grain(ctx: ReportContext) -> Grain:
-    """``day`` for a report period of at most :data:`DAILY_UP_TO_DAYS` days, else ``week``."""
-    days = (ctx.period.end - ctx.period.start).days
-    return "day" if days <= DAILY_UP_TO_DAYS else "week"
-
 
 def _funnel_name(ctx: ReportContext) -> str | None:
     funnels = ctx.journey.config.funnels
@@ -53,43 +36,12 @@ def _funnel_name(ctx: ReportContext) -> str | None:
 
 
 def report_incidents(ctx: ReportContext):
-    """Incidents overlapping the report period (those that began up to
-    :data:`LOOK_BACK_DAYS` before it included): the funnel's transitions and the watched
-    rate KPIs (:data:`journeylib.optimise.DEFAULT_KPIS`), together."""
+    """Incidents overlapping the report period: :meth:`journeylib.Journey.incidents_in`, as
+    the dashboard lists them (the report's funnel and the watched rate KPIs)."""
     if "incidents" not in ctx._cache:
-        from journeylib.kpis import get_kpi
-        from journeylib.optimise import DEFAULT_KPIS, merge_incidents
-
-        grain = incident_grain(ctx)
-        data_start = ctx.journey.time_range[0].date()
-        common = {
-            "start": max(ctx.period.start - timedelta(days=LOOK_BACK_DAYS), data_start),
-            "end": ctx.period.end,
-            "grain": grain,
-            "filters": ctx.filters,
-        }
-        found = []
-        name = _funnel_name(ctx)
-        if name is not None:
-            found.append(ctx.journey.incidents(name, **common))
-        watched = [
-            kpi
-            for kpi in DEFAULT_KPIS
-            if all(role in ctx.journey.config.roles for role in get_kpi(kpi).roles)
-        ]
-        if watched:
-            found.append(ctx.journey.kpi_incidents(watched, **common))
-        merged = merge_incidents(*found) if found else None
-        if merged is not None:
-            overlapping = merged.incidents.filter(
-                pl.col("start") < ctx.period.end, pl.col("end") > ctx.period.start
-            )
-            merged = replace(
-                merged,
-                incidents=overlapping,
-                segments=merged.segments.filter(pl.col("key").is_in(overlapping["key"].to_list())),
-            )
-        ctx._cache["incidents"] = merged
+        ctx._cache["incidents"] = ctx.journey.incidents_in(
+            ctx.period.start, ctx.period.end, steps=_funnel_name(ctx), filters=ctx.filters
+        )
     return ctx._cache["incidents"]
 
 
