@@ -44,7 +44,7 @@ def test_the_payment_incident_is_found_daily_with_its_window_segment_and_effect(
     assert incident["baseline_rate"] == pytest.approx(outside, abs=0.03)
     assert incident["key"] == "payment_success_rate|platform=android|2026-08-30"
     assert incident["sentence"].startswith(
-        "From 30 Aug to 3 Sep 2026, payment_success_rate on android fell from 96% to 62%"
+        "From 30 Aug to 3 Sep 2026, payment success rate on android fell from 96% to 62%"
     )
 
 

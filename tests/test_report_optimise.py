@@ -50,7 +50,7 @@ def test_the_headline_names_the_payment_incident_and_the_top_friction_point(samp
     assert role == "headline"
     text = bundle["text/plain"]
     # the incident began on the Sunday before the week and goes on into it: it is named
-    assert "From 30 Aug to 3 Sep 2026, payment_success_rate on android fell from 96% to 62%" in (
+    assert "From 30 Aug to 3 Sep 2026, payment success rate on android fell from 96% to 62%" in (
         text
     )
     assert (truth["first_day"], truth["last_day"]) == ("2026-08-30", "2026-09-03")

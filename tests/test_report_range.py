@@ -128,7 +128,7 @@ def test_the_headline_of_the_two_weeks_names_the_payment_incident(sample, shown)
     text = bundle["text/plain"]
     assert "for 24 Aug 2026 – 06 Sep 2026" in text
     assert "in the previous 14 days" in text
-    assert "From 30 Aug to 3 Sep 2026, payment_success_rate on android fell" in text
+    assert "From 30 Aug to 3 Sep 2026, payment success rate on android fell" in text
 
 
 # --------------------------------------------------------------------------- the rules

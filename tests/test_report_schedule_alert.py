@@ -103,7 +103,7 @@ def test_the_payment_incident_is_mailed_once_then_updated_once_as_it_grows(
     (message,) = mailbox.parsed()
     assert mailbox.messages[0][0] == [ONCALL, PAYMENTS]  # one message, both recipients
     assert message["Subject"] == (
-        "[journey incident] payment_success_rate (platform = android) fell from 96% to 63% "
+        "[journey incident] payment success rate (platform = android) fell from 96% to 63% "
         "(From 30 Aug to 2 Sep 2026)"
     )
     journey = journeylib.load(site.root / "journey" / "journey.yml")
@@ -139,7 +139,7 @@ def test_the_payment_incident_is_mailed_once_then_updated_once_as_it_grows(
     assert len(mailbox.messages) == 2
     update = mailbox.parsed()[1]
     assert update["Subject"] == (
-        "[journey incident update] payment_success_rate (platform = android) goes on: "
+        "[journey incident update] payment success rate (platform = android) goes on: "
         "From 30 Aug to 3 Sep 2026, about 49 lost"
     )
     said = text_part(update)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from journeylib.kpis import kpi_label
 from journeylib.periods import Grain
 
 __all__ = [
@@ -178,6 +179,18 @@ def _fell(
     return f"{text}; {loss}."
 
 
+def kpi_words(kpi: str) -> str:
+    """A KPI's label as it reads inside a sentence.
+
+    Examples
+    --------
+    >>> kpi_words("payment_success_rate"), kpi_words("nps")
+    ('payment success rate', 'NPS')
+    """
+    label = kpi_label(kpi)
+    return label[:1].lower() + label[1:] if label[1:2].islower() else label
+
+
 #: What a KPI incident's lost numerator is called (default: conversions).
 _KPI_NOUNS = {"payment_success_rate": "successful payments"}
 
@@ -204,11 +217,11 @@ def kpi_incident_sentence(
     ...     end=date(2026, 9, 4), baseline_rate=0.97, rate=0.62, baseline_periods=4,
     ...     grain="day", lost=45.2,
     ... ))  # doctest: +NORMALIZE_WHITESPACE
-    From 30 Aug to 3 Sep 2026, payment_success_rate on android fell from 97% to 62% against
+    From 30 Aug to 3 Sep 2026, payment success rate on android fell from 97% to 62% against
     the four days before; about 45 successful payments lost.
     """
     return _fell(
-        kpi,
+        kpi_words(kpi),
         segment,
         (start, end, baseline_rate, rate, baseline_periods, grain),
         concentrated,

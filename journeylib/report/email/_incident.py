@@ -16,7 +16,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from journeylib._format import format_count
-from journeylib.optimise.sentences import date_span, format_percent
+from journeylib.optimise.sentences import date_span, format_percent, kpi_words
 from journeylib.report.email._body import EmailBody, _document, _muted, chart_cid
 from journeylib.report.email._inline import inline_styles
 from journeylib.report.email._mime import build_message
@@ -30,7 +30,8 @@ _SUBJECT_LIMIT = 160
 
 
 def incident_title(mail: Mapping[str, Any]) -> str:
-    """What fell and where: ``payment_success_rate on android`` or ``checkout → purchase``.
+    """What fell and where: ``payment success rate (platform = android)`` or
+    ``checkout → purchase``.
 
     Examples
     --------
@@ -38,7 +39,8 @@ def incident_title(mail: Mapping[str, Any]) -> str:
     ...                 "dimension": "platform", "value": "android"})
     'checkout → purchase (platform = android)'
     """
-    what = mail.get("kpi") or f"{mail['from_step']} → {mail['to_step']}"
+    kpi = mail.get("kpi")
+    what = kpi_words(kpi) if kpi else f"{mail['from_step']} → {mail['to_step']}"
     if mail.get("dimension") is not None:
         value = mail.get("value") if mail.get("value") is not None else "(none)"
         what += f" ({mail['dimension']} = {value})"
@@ -53,7 +55,7 @@ def incident_subject(mail: Mapping[str, Any]) -> str:
     >>> incident_subject({"kind": "new", "kpi": "payment_success_rate", "dimension": None,
     ...                   "baseline_rate": 0.96, "rate": 0.62, "start": "2026-08-30",
     ...                   "end": "2026-09-03", "users_lost": 40})
-    '[journey incident] payment_success_rate fell from 96% to 62% (From 30 Aug to 2 Sep 2026)'
+    '[journey incident] payment success rate fell from 96% to 62% (From 30 Aug to 2 Sep 2026)'
     """
     span = date_span(date.fromisoformat(mail["start"]), date.fromisoformat(mail["end"]))
     if mail["kind"] == "update":
