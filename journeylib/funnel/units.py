@@ -7,13 +7,15 @@ disjoint steps, one join per step otherwise) and returns one row per unit. Count
 per step gives exactly ``compute_funnel``'s ``users`` and ``in_progress`` (a test holds the two
 together).
 
-The values of several columns on the entry event (the unit's own id, dimensions) travel through
-the matchers as one breakdown value, so that the events are read once: a single column as it
-is; several, in the compiled loops, as one struct (hashed once per event, its values held once
-per distinct combination: no text is built per event); in the join-based matchers, joined into
-one string (separated by the unit separator, U+001F, which the values must not hold) and split
-again afterwards. Both order the combinations alike when entry rows tie (see
-:func:`journeylib.funnel._dense.breakdown_order`).
+The values of columns on the entry event (the unit's own id, dimensions) are read afterwards,
+for the entry events only: the matchers run on the unit, time and name of the funnel's events
+alone, and a second read of the events keeps the rows at the units' entry times (a filter
+that the Parquet reader applies before it decodes the other columns) and matches them to the
+units by unit and time. On 10M events with five text dimensions, carrying the values through
+the matcher (read, filtered and hashed for each of the 8.2M funnel events) cost as much as the
+funnel itself; reading them for the 0.5M entries costs well under that. The match is by value,
+not by row number, so it holds for events that do not come in the same order twice (a join's
+output, say).
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ from typing import Literal
 
 import polars as pl
 
-from journeylib.funnel._dense import NULL_TEXT, SEPARATOR, dense_applies
-from journeylib.funnel._match import SEGMENT, UNIT
+from journeylib.errors import DataError
+from journeylib.funnel._dense import breakdown_order, dense_applies
+from journeylib.funnel._match import UNIT
 from journeylib.funnel._shared import DEFAULTS, check_arguments, match_funnel
 
 __all__ = ["UNIT_KEY", "FunnelUnits", "funnel_units", "step_time"]
@@ -89,31 +92,79 @@ class FunnelUnits:
         )
 
 
-def _encoded(carried: Sequence[str], *, dense: bool) -> pl.Expr:
-    """One value standing for the ``carried`` columns of an event (see the module doc)."""
-    if len(carried) == 1:
-        return pl.col(carried[0]).alias(SEGMENT)
-    if dense:
-        return pl.struct(carried).alias(SEGMENT)
-    parts = [pl.col(c).cast(pl.String).fill_null(NULL_TEXT) for c in carried]
-    return pl.concat_str(parts, separator=SEPARATOR).alias(SEGMENT)
+_TIME, _EVENT, _UNIT_ROW, _READ_ROW = "_entry_us", "_entry_event", "_unit_row", "_read_row"
 
 
-def _decoded(units: pl.DataFrame, carried: Sequence[str], schema: pl.Schema) -> pl.DataFrame:
+def _with_entry_values(
+    units: pl.DataFrame,
+    events: pl.LazyFrame,
+    carried: Sequence[str],
+    unit: str,
+    entry_names: Sequence[str],
+    schema: pl.Schema,
+) -> pl.DataFrame:
+    """``units`` with the ``carried`` columns of each unit's entry event (see the module doc).
+
+    A unit's entry event is its step-1 event at its ``entry_time`` (to the microsecond, as the
+    matchers' order keys hold it) with the smallest name, as the matchers order equal times;
+    of several such events, the smallest combination of values wins (nulls last), as for a
+    breakdown (:func:`journeylib.funnel._dense.breakdown_order`).
+    """
     if not carried:
         return units
-    if len(carried) == 1:
-        return units.rename({SEGMENT: carried[0]})
-    if isinstance(units.schema[SEGMENT], pl.Struct):
-        return units.unnest(SEGMENT)
-    parts = pl.col(SEGMENT).str.split(SEPARATOR)
-    return units.with_columns(
-        pl.when(parts.list.get(index) != NULL_TEXT)
-        .then(parts.list.get(index))
-        .cast(schema[column], strict=False)
-        .alias(column)
-        for index, column in enumerate(carried)
-    ).drop(SEGMENT)
+    if units.height == 0:
+        return units.with_columns(pl.lit(None, schema[c]).alias(c) for c in carried)
+    entry_us = pl.col("timestamp").dt.epoch("us")
+    entries = units.select(UNIT, pl.col("entry_time").dt.epoch("us").alias(_TIME))
+    read = (
+        events.filter(
+            entry_us.is_in(entries.get_column(_TIME).unique().implode()),
+            pl.col("event").is_in(list(entry_names)),
+            pl.col(unit).is_not_null(),
+        )
+        .select(
+            pl.col(unit).hash(seed=0).alias(UNIT),
+            entry_us.alias(_TIME),
+            pl.col("event").cast(pl.String).alias(_EVENT),
+            *carried,
+        )
+        .collect()
+        .rechunk()
+    )
+    # the join holds row numbers only: the values are gathered once, in the units' order
+    pairs = entries.with_row_index(_UNIT_ROW).join(
+        read.select(UNIT, _TIME).with_row_index(_READ_ROW), on=[UNIT, _TIME]
+    )
+    if pairs.height != units.height or pairs.get_column(_UNIT_ROW).n_unique() != pairs.height:
+        pairs = _first_entry(pairs, read, carried, schema)
+    if pairs.height != units.height:
+        missing = units.height - pairs.height
+        raise DataError(
+            f"the entry events of {missing} of {units.height} units were not found when the "
+            "events were read again: the events changed between two reads"
+        )
+    chosen = pairs.sort(_UNIT_ROW).get_column(_READ_ROW)
+    return units.hstack(read.select(carried)[chosen])
+
+
+def _first_entry(
+    pairs: pl.DataFrame, read: pl.DataFrame, carried: Sequence[str], schema: pl.Schema
+) -> pl.DataFrame:
+    """One of ``pairs`` per unit row: of several events at a unit's entry time, the first
+    name's, then the smallest combination of values."""
+    order = (
+        breakdown_order(pl.struct(carried), pl.Struct({c: schema[c] for c in carried}))
+        if len(carried) > 1
+        else pl.col(carried[0])
+    )
+    several = pairs.filter(pl.col(_UNIT_ROW).is_duplicated())
+    candidates = several.hstack(read.select(_EVENT, *carried)[several.get_column(_READ_ROW)])
+    chosen = (
+        candidates.sort(pl.col(_EVENT), order, nulls_last=True, maintain_order=True)
+        .unique(_UNIT_ROW, keep="first", maintain_order=True)
+        .select(pairs.columns)
+    )
+    return pl.concat([pairs.filter(~pl.col(_UNIT_ROW).is_duplicated()), chosen])
 
 
 def funnel_units(
@@ -173,11 +224,10 @@ def funnel_units(
     start, end = start.astimezone(UTC), end.astimezone(UTC)
     carried = [*([unit] if unit_values else []), *dimensions]
     dense = dense_applies(steps, best=attempt == "best", strict=strict, exclude=exclude)
-    segment = _encoded(carried, dense=dense) if carried else None
     span, options = (start, end, window), (unit, attempt, strict, exclude)
-    units, observed_end = match_funnel(events, steps, span, options, segment, dense, data_end)
+    units, observed_end = match_funnel(events, steps, span, options, None, dense, data_end)
+    units = _with_entry_values(units, events, carried, unit, steps[0], schema)
     units = units.rename({UNIT: UNIT_KEY})
-    units = _decoded(units, carried, schema)
     times = [step_time(step) for step in range(1, len(steps) + 1)]
     units = units.select(
         UNIT_KEY,
