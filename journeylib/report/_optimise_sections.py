@@ -28,6 +28,7 @@ __all__ = [
     "show_friction",
 ]
 
+
 def _funnel_name(ctx: ReportContext) -> str | None:
     funnels = ctx.journey.config.funnels
     if not funnels:
