@@ -69,8 +69,8 @@ test: $(STAMP) system-deps ## Run the whole test suite (browser and database tes
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no test (PYTEST_ARGS: '$(PYTEST_ARGS)')" >&2; exit 0; fi; \
 	exit $$status
 
-test-fast: $(STAMP) ## Run the tests not marked slow (no Papermill, browser, JupyterLab, Voilà or PostgreSQL), doctests included
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS); status=$$?; \
+test-fast: $(STAMP) ## Run the tests not marked slow (no Papermill, browser, JupyterLab, Voilà or PostgreSQL), doctests included, on 2 workers
+	$(BIN)/python -m pytest -m "not slow" -n 2 $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test-fast: pytest collected no test (PYTEST_ARGS: '$(PYTEST_ARGS)')" >&2; exit 0; fi; \
 	exit $$status
 
